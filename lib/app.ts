@@ -1,0 +1,305 @@
+/**
+ * The App: validates arguments, owns Promises and hands plain values to the native core.
+ */
+import { EventEmitter } from 'events';
+import * as os from 'os';
+import { HttpError, RoomwireError, codes, invalidArg } from './errors';
+import { Request, Response, pairs } from './http';
+import { Kind, NativeApp, NativeEvent, native } from './native';
+import { WsDispatcher, WsHandler, callbackBits } from './events';
+import * as is from './validate';
+import type {
+  AppOptions, CloseOptions, LogLevel, RouteHandler, SendStatus, WebSocketOptions,
+} from '../types/index';
+
+const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+const sendStatuses: readonly SendStatus[] = ['ok', 'backpressure', 'dropped'];
+const maxMs = 2 ** 31 - 1;
+const maxBytes = 2 ** 40;
+
+/** Default: 5 s for a callback Promise, long enough for a database round trip. */
+const defaultCallbackTimeoutMs = 5000;
+/** Default: 5 s for connections to flush and close on `close()`. */
+const defaultCloseTimeoutMs = 5000;
+
+interface HttpRoute {
+  method: string;
+  path: string;
+  handler: RouteHandler;
+}
+
+/** Checks AppOptions and returns the native options plus the facade's own. */
+function normaliseOptions(options: unknown): { nativeOptions: Record<string, number>; host: string;
+  logLevel: LogLevel; callbackTimeoutMs: number } {
+  if (options === undefined) options = {};
+  if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
+  const o = options as AppOptions;
+  const known = new Set(['threads', 'host', 'logLevel', 'callbackTimeoutMs', 'maxBodySize', 'maxHeaderSize',
+    'maxPayload', 'maxBackpressure', 'heartbeatInterval', 'idleTimeout', 'requestTimeout']);
+  for (const key of Object.keys(o)) if (!known.has(key)) throw invalidArg(`options.${key}`, 'a known option', key);
+  const nativeOptions: Record<string, number> = {};
+  if (o.threads !== undefined) nativeOptions.threads = is.integer('options.threads', o.threads, 1, 256);
+  if (o.maxBodySize !== undefined) nativeOptions.maxBodySize = is.integer('options.maxBodySize', o.maxBodySize, 0, maxBytes);
+  if (o.maxHeaderSize !== undefined) nativeOptions.maxHeaderSize = is.integer('options.maxHeaderSize', o.maxHeaderSize, 1024, 2 ** 24);
+  if (o.maxPayload !== undefined) nativeOptions.maxPayload = is.integer('options.maxPayload', o.maxPayload, 1, maxBytes);
+  if (o.maxBackpressure !== undefined) nativeOptions.maxBackpressure = is.integer('options.maxBackpressure', o.maxBackpressure, 1, maxBytes);
+  if (o.heartbeatInterval !== undefined) nativeOptions.heartbeatInterval = is.integer('options.heartbeatInterval', o.heartbeatInterval, 0, maxMs);
+  if (o.idleTimeout !== undefined) nativeOptions.idleTimeout = is.integer('options.idleTimeout', o.idleTimeout, 0, maxMs);
+  if (o.requestTimeout !== undefined) nativeOptions.requestTimeout = is.integer('options.requestTimeout', o.requestTimeout, 1, maxMs);
+  const host = o.host === undefined ? '0.0.0.0' : is.string('options.host', o.host);
+  const logLevel = o.logLevel === undefined ? 'warn' : o.logLevel;
+  if (!logLevels.includes(logLevel)) throw invalidArg('options.logLevel', logLevels.join(' | '), logLevel);
+  const callbackTimeoutMs = is.optionalInteger('options.callbackTimeoutMs', o.callbackTimeoutMs, 1, maxMs,
+    defaultCallbackTimeoutMs);
+  return { nativeOptions, host, logLevel, callbackTimeoutMs };
+}
+
+/** An HTTP and WebSocket server whose sockets live in the native core. */
+export class App extends EventEmitter {
+  private readonly nativeApp: NativeApp;
+  private readonly host: string;
+  private readonly callbackTimeoutMs: number;
+  private readonly httpRoutes: HttpRoute[] = [];
+  private readonly wsHandlers: WsHandler[] = [];
+  private readonly ws: WsDispatcher;
+  private boundPort: number | undefined;
+  private closing: Promise<void> | undefined;
+  private resolveClosed: (() => void) | undefined;
+  private level: LogLevel;
+
+  /** Use {@link createApp}. */
+  constructor(options?: AppOptions) {
+    super();
+    const o = normaliseOptions(options);
+    this.host = o.host;
+    this.callbackTimeoutMs = o.callbackTimeoutMs;
+    this.level = o.logLevel;
+    const binding = native();
+    binding.setLogLevel(o.logLevel);
+    this.nativeApp = new binding.App(o.nativeOptions);
+    this.ws = new WsDispatcher(() => (this.boundPort === undefined ? undefined : this.nativeApp), this.wsHandlers,
+      () => this.callbackTimeoutMs, (level, message) => this.log(level, message));
+  }
+
+  /** The bound port while listening. */
+  get port(): number | undefined {
+    return this.boundPort;
+  }
+
+  /** Whether the server is listening. */
+  get listening(): boolean {
+    return this.boundPort !== undefined && this.closing === undefined;
+  }
+
+  /** Registers a GET route. */
+  get(path: string, handler: RouteHandler): this {
+    return this.route('GET', path, handler);
+  }
+
+  /** Registers a POST route. */
+  post(path: string, handler: RouteHandler): this {
+    return this.route('POST', path, handler);
+  }
+
+  /** Registers a PUT route. */
+  put(path: string, handler: RouteHandler): this {
+    return this.route('PUT', path, handler);
+  }
+
+  /** Registers a PATCH route. */
+  patch(path: string, handler: RouteHandler): this {
+    return this.route('PATCH', path, handler);
+  }
+
+  /** Registers a DELETE route. */
+  delete(path: string, handler: RouteHandler): this {
+    return this.route('DELETE', path, handler);
+  }
+
+  private route(method: string, path: string, handler: RouteHandler): this {
+    is.routePath('path', path);
+    is.fn('handler', handler);
+    const id = this.httpRoutes.length;
+    this.nativeApp.addHttpRoute(method, path, id);
+    this.httpRoutes.push({ method, path, handler });
+    return this;
+  }
+
+  /** Accepts WebSocket upgrades on `path`; only the callbacks given are ever called. */
+  websocket(path: string, options: WebSocketOptions = {}): this {
+    is.routePath('path', path);
+    if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
+    let mask = 0;
+    for (const [key, value] of Object.entries(options)) {
+      if (key === 'acks') {
+        if (typeof value !== 'boolean') throw invalidArg('options.acks', 'a boolean', value);
+      } else if (key in callbackBits) {
+        if (value === undefined) continue;
+        is.fn(`options.${key}`, value);
+        mask |= callbackBits[key];
+      } else {
+        throw invalidArg(`options.${key}`, 'a WebSocket option', key);
+      }
+    }
+    const id = this.wsHandlers.length;
+    this.nativeApp.addWsRoute(path, id, mask, options.acks !== false);
+    this.wsHandlers.push({ id, path, options: { ...options } });
+    return this;
+  }
+
+  /** Binds and starts the native threads; resolves with the bound port. */
+  listen(port = 0, host?: string): Promise<number> {
+    try {
+      is.integer('port', port, 0, 65535);
+      const h = host === undefined ? this.host : is.string('host', host);
+      if (this.boundPort !== undefined) {
+        throw new RoomwireError(codes.ALREADY_LISTENING, `already listening on port ${this.boundPort}`);
+      }
+      const stack = new Error();
+      try {
+        this.boundPort = this.nativeApp.listen(h, port, (batch) => this.onBatch(batch));
+      } catch (cause) {
+        const errno = (cause as { errno?: number }).errno;
+        const name = errnoName(errno);
+        const err = new RoomwireError(codes.LISTEN, `${(cause as Error).message}${name ? ` (${name})` : ''}`, { cause });
+        (err as RoomwireError & { syscallCode?: string }).syscallCode = name;
+        err.stack = `${err.name}: ${err.message}${stack.stack?.slice(stack.stack.indexOf('\n')) ?? ''}`;
+        throw err;
+      }
+      this.closing = undefined;
+      const bound = this.boundPort;
+      process.nextTick(() => this.emit('listening', bound));
+      return Promise.resolve(bound);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Stops accepting, closes connections with 1001 within the deadline, joins the threads. */
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.closing) return this.closing;
+    if (!is.isObject(options)) return Promise.reject(invalidArg('options', 'an object', options));
+    let timeoutMs: number;
+    try {
+      timeoutMs = is.optionalInteger('options.timeoutMs', options.timeoutMs, 0, maxMs, defaultCloseTimeoutMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.boundPort === undefined) return Promise.resolve();
+    this.closing = new Promise<void>((resolve) => {
+      this.resolveClosed = resolve;
+    });
+    this.nativeApp.close(timeoutMs);
+    return this.closing;
+  }
+
+  /** One raw frame to one connection; false when the connection is unknown. */
+  send(connectionId: string, data: string | Buffer | Uint8Array): SendStatus | false {
+    is.string('connectionId', connectionId);
+    const payload = is.payload('data', data);
+    if (this.boundPort === undefined) return false;
+    const status = this.nativeApp.send(connectionId, payload);
+    return status < 0 ? false : sendStatuses[status];
+  }
+
+  /** One raw frame to every connection on `path`; returns how many connections it went to. */
+  broadcast(path: string, data: string | Buffer | Uint8Array): number {
+    is.string('path', path);
+    const payload = is.payload('data', data);
+    if (this.boundPort === undefined) return 0;
+    return this.nativeApp.broadcast(path, payload);
+  }
+
+  /** Open WebSocket connections. */
+  getWebSocketConnections(): number {
+    return this.nativeApp.connectionCount();
+  }
+
+  /** Changes the log level of the core and the facade. */
+  setLogLevel(level: LogLevel): void {
+    if (!logLevels.includes(level)) throw invalidArg('level', logLevels.join(' | '), level);
+    native().setLogLevel(level);
+    this.level = level;
+  }
+
+  private log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void {
+    if (logLevels.indexOf(level) < logLevels.indexOf(this.level)) return;
+    console.error(`roomwire ${level}: ${message}`);
+  }
+
+  private onBatch(batch: NativeEvent[]): void {
+    for (const ev of batch) {
+      try {
+        if (ev.kind === Kind.httpRequest) this.onHttp(ev);
+        else if (ev.kind === Kind.stopped) this.onStopped();
+        else this.ws.handle(ev);
+      } catch (err) {
+        // A fault in the dispatcher itself: never let it take the loop down.
+        this.log('error', `event dispatch failed: ${(err as Error).stack ?? String(err)}`);
+      }
+    }
+  }
+
+  private onStopped(): void {
+    this.nativeApp.closed();
+    this.boundPort = undefined;
+    const resolve = this.resolveClosed;
+    this.resolveClosed = undefined;
+    this.closing = undefined;
+    process.nextTick(() => this.emit('close'));
+    resolve?.();
+  }
+
+  private onHttp(ev: NativeEvent): void {
+    const route = this.httpRoutes[ev.route];
+    const app = this.nativeApp;
+    const id = ev.id;
+    const res = new Response((status, headers, body) => {
+      if (this.boundPort !== undefined) app.reply(id, status, headers, body);
+    });
+    const req = new Request(ev.method ?? 'GET', ev.path ?? '/', pairs(ev.params), pairs(ev.query), pairs(ev.headers),
+      (ev.data as Buffer | undefined) ?? Buffer.alloc(0));
+    const failWith = (err: unknown): void => {
+      if (res.sent) {
+        this.log('error', `${req.method} ${req.path} failed after responding: ${String(err)}`);
+        return;
+      }
+      if (err instanceof HttpError) {
+        res.status(err.status).json({ error: err.message });
+        return;
+      }
+      this.log('error', `${req.method} ${req.path} handler failed: ${(err as Error)?.stack ?? String(err)}`);
+      res.status(500).json({ error: 'Internal Server Error' });
+    };
+    let result: unknown;
+    try {
+      result = route.handler(req, res);
+    } catch (err) {
+      failWith(err);
+      return;
+    }
+    const guard = (): void => {
+      if (res.sent) return;
+      const timer = setTimeout(() => {
+        if (!res.sent) failWith(new Error(`handler did not respond within ${this.callbackTimeoutMs} ms`));
+      }, this.callbackTimeoutMs);
+      timer.unref();
+    };
+    if (result && typeof (result as Promise<void>).then === 'function') {
+      (result as Promise<void>).then(guard, failWith);
+    } else {
+      guard();
+    }
+  }
+}
+
+function errnoName(errno: number | undefined): string | undefined {
+  if (errno === undefined) return undefined;
+  for (const [name, value] of Object.entries(os.constants.errno)) if (value === errno) return name;
+  return undefined;
+}
+
+/** Creates an app. */
+export function createApp(options?: AppOptions): App {
+  return new App(options);
+}

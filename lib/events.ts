@@ -1,0 +1,245 @@
+/**
+ * Turns native WebSocket events into WebSocketEventData, runs the registered callback,
+ * and hands the verdict back to the core.
+ */
+import { Kind, NativeApp, NativeEvent } from './native';
+import { pairs } from './http';
+import { isObject } from './validate';
+import type { WebSocketEventData, WebSocketEventResult, WebSocketOptions } from '../types/index';
+
+/** Callback bits, in step with callback_bit in native/core/events.hpp. */
+export const callbackBits: Record<string, number> = {
+  onConnect: 1 << 0,
+  onWelcome: 1 << 1,
+  onMessage: 1 << 2,
+  onMessageAck: 1 << 3,
+  onPing: 1 << 4,
+  onPong: 1 << 5,
+  onBinaryMessage: 1 << 6,
+  onClose: 1 << 7,
+  onError: 1 << 8,
+  onServerError: 1 << 9,
+};
+
+const kindInfo: Record<number, { type: string; callback: keyof WebSocketOptions; verdict: boolean }> = {
+  [Kind.connect]: { type: 'connect', callback: 'onConnect', verdict: true },
+  [Kind.welcome]: { type: 'welcome', callback: 'onWelcome', verdict: true },
+  [Kind.message]: { type: 'message', callback: 'onMessage', verdict: true },
+  [Kind.messageAck]: { type: 'message_ack', callback: 'onMessageAck', verdict: true },
+  [Kind.ping]: { type: 'ping', callback: 'onPing', verdict: true },
+  [Kind.pong]: { type: 'pong', callback: 'onPong', verdict: true },
+  [Kind.binary]: { type: 'binary_message', callback: 'onBinaryMessage', verdict: false },
+  [Kind.close]: { type: 'close', callback: 'onClose', verdict: false },
+  [Kind.error]: { type: 'error', callback: 'onError', verdict: false },
+  [Kind.serverError]: { type: 'server_error', callback: 'onServerError', verdict: false },
+};
+
+/** One `app.websocket()` registration. */
+export interface WsHandler {
+  id: number;
+  path: string;
+  options: WebSocketOptions;
+}
+
+type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+
+/** Runs WebSocket callbacks for one app. */
+export class WsDispatcher {
+  constructor(
+    private readonly nativeApp: () => NativeApp | undefined,
+    private readonly handlers: WsHandler[],
+    private readonly timeoutMs: () => number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Handles one native WebSocket event. */
+  handle(ev: NativeEvent): void {
+    const handler = this.handlers[ev.route];
+    const info = kindInfo[ev.kind];
+    if (!handler || !info) return;
+    const data = this.eventData(ev, handler, info.type);
+    const callback = handler.options[info.callback] as ((e: WebSocketEventData) => unknown) | undefined;
+    if (info.verdict) this.runWithVerdict(ev, handler, data, callback);
+    else this.runFireAndForget(handler, data, callback);
+  }
+
+  private eventData(ev: NativeEvent, handler: WsHandler, type: string): WebSocketEventData {
+    const data: WebSocketEventData = {
+      type,
+      connectionId: ev.connectionId ?? '',
+      client_id: ev.clientId ?? '',
+      path: ev.path ?? '',
+      handlerId: String(handler.id),
+      timestamp: new Date(ev.time).toISOString(),
+    };
+    switch (ev.kind) {
+      case Kind.connect:
+        data.params = pairs(ev.params);
+        data.query = pairs(ev.query);
+        data.headers = pairs(ev.headers);
+        break;
+      case Kind.welcome:
+      case Kind.messageAck:
+        data.data = JSON.parse(ev.data as string) as Record<string, unknown>;
+        break;
+      case Kind.close:
+        data.code = ev.code;
+        data.reason = ev.reason ?? '';
+        break;
+      case Kind.error:
+      case Kind.serverError:
+        data.error = ev.reason ?? '';
+        data.error_type = ev.errorType ?? '';
+        break;
+      default:
+        data.data = ev.data;
+    }
+    return data;
+  }
+
+  private runWithVerdict(ev: NativeEvent, handler: WsHandler, data: WebSocketEventData,
+    callback: ((e: WebSocketEventData) => unknown) | undefined): void {
+    if (!callback) return this.complete(ev, undefined);
+    let result: unknown;
+    try {
+      result = callback(data);
+    } catch (err) {
+      return this.fail(ev, handler, data, 'handler error', err);
+    }
+    if (!isThenable(result)) return this.settle(ev, handler, data, result);
+    let done = false;
+    const ms = this.timeoutMs();
+    const timer = setTimeout(() => {
+      if (done) return;
+      done = true;
+      this.fail(ev, handler, data, 'handler timeout', new Error(`${data.type} callback did not settle within ${ms} ms`));
+    }, ms);
+    result.then(
+      (value) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.settle(ev, handler, data, value);
+      },
+      (err) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.fail(ev, handler, data, 'handler error', err);
+      },
+    );
+  }
+
+  private runFireAndForget(handler: WsHandler, data: WebSocketEventData,
+    callback: ((e: WebSocketEventData) => unknown) | undefined): void {
+    if (!callback) return;
+    try {
+      const result = callback(data);
+      if (isThenable(result)) result.then(undefined, (err) => this.reportServerError(handler, data, 'handler_error', err));
+    } catch (err) {
+      if (data.type !== 'server_error') this.reportServerError(handler, data, 'handler_error', err);
+      else this.log('error', `onServerError threw: ${errorMessage(err)}`);
+    }
+  }
+
+  /** Applies a callback's result: validates it, then completes the event. */
+  private settle(ev: NativeEvent, handler: WsHandler, data: WebSocketEventData, result: unknown): void {
+    let verdict: ResolvedVerdict;
+    try {
+      verdict = decodeResult(ev.kind, result);
+    } catch (err) {
+      return this.fail(ev, handler, data, 'handler error', err, 'invalid_result');
+    }
+    this.complete(ev, verdict);
+  }
+
+  private complete(ev: NativeEvent, v: ResolvedVerdict | undefined): void {
+    const app = this.nativeApp();
+    if (!app) return;
+    if (!v) app.complete(ev.id, false, undefined, 0, undefined, undefined);
+    else app.complete(ev.id, v.cancel, v.error, v.status, v.modified, v.clientId);
+  }
+
+  /** A callback threw, rejected, timed out or answered nonsense: cancel and report. */
+  private fail(ev: NativeEvent, handler: WsHandler, data: WebSocketEventData, reason: string, err: unknown,
+    errorType = reason === 'handler timeout' ? 'handler_timeout' : 'handler_error'): void {
+    this.complete(ev, { cancel: true, error: reason, status: ev.kind === Kind.connect ? 500 : 0 });
+    this.reportServerError(handler, data, errorType, err);
+  }
+
+  private reportServerError(handler: WsHandler, source: WebSocketEventData, errorType: string, err: unknown): void {
+    const message = `${source.type} callback failed: ${errorMessage(err)}`;
+    const callback = handler.options.onServerError;
+    if (!callback) {
+      this.log('error', `${message} (path ${handler.path}, connection ${source.connectionId})`);
+      return;
+    }
+    const data: WebSocketEventData = {
+      ...source,
+      type: 'server_error',
+      error: message,
+      error_type: errorType,
+      data: { event: source.type, cause: err },
+    };
+    process.nextTick(() => this.runFireAndForget(handler, data, callback as (e: WebSocketEventData) => unknown));
+  }
+}
+
+interface ResolvedVerdict {
+  cancel: boolean;
+  error?: string;
+  status: number;
+  modified?: string;
+  clientId?: string;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Checks a WebSocketEventResult and encodes what the core needs for this event kind. */
+export function decodeResult(kind: number, result: unknown): ResolvedVerdict {
+  if (result === undefined || result === null) return { cancel: false, status: 0 };
+  if (!isObject(result)) throw new TypeError(`callback result must be an object or undefined, got ${typeof result}`);
+  const r = result as WebSocketEventResult;
+  if (r.shouldCancel !== undefined && typeof r.shouldCancel !== 'boolean') {
+    throw new TypeError('result.shouldCancel must be a boolean');
+  }
+  if (r.error !== undefined && typeof r.error !== 'string') throw new TypeError('result.error must be a string');
+  if (r.status !== undefined && (!Number.isInteger(r.status) || r.status < 400 || r.status > 599)) {
+    throw new RangeError('result.status must be an integer from 400 to 599');
+  }
+  if (r.modifiedEvent !== undefined && !isObject(r.modifiedEvent)) throw new TypeError('result.modifiedEvent must be an object');
+  const verdict: ResolvedVerdict = { cancel: r.shouldCancel === true, error: r.error, status: r.status ?? 0 };
+  const mod = r.modifiedEvent as Record<string, unknown> | undefined;
+  if (verdict.cancel || !mod) return verdict;
+  switch (kind) {
+    case Kind.connect:
+      if (mod.client_id !== undefined) {
+        if (typeof mod.client_id !== 'string' || mod.client_id.length === 0) {
+          throw new TypeError('modifiedEvent.client_id must be a non-empty string');
+        }
+        verdict.clientId = mod.client_id;
+      }
+      if (mod.metadata !== undefined) verdict.modified = JSON.stringify(mod.metadata);
+      break;
+    case Kind.welcome:
+    case Kind.messageAck:
+      verdict.modified = JSON.stringify(mod);
+      break;
+    case Kind.message: {
+      const d = mod.data;
+      if (typeof d === 'string') verdict.modified = d;
+      else if (isObject(d)) verdict.modified = JSON.stringify(d);
+      else if (d !== undefined) throw new TypeError('modifiedEvent.data must be a string or an object');
+      break;
+    }
+    default:
+      break;
+  }
+  return verdict;
+}

@@ -1,0 +1,78 @@
+/**
+ * Loads the compiled addon. `ROOMWIRE_ADDON` may name another build of it (used to test
+ * the node-gyp build); otherwise the cmake-js output under build/Release is used.
+ */
+import * as path from 'path';
+import { RoomwireError, codes } from './errors';
+
+/** A raw event as the binding delivers it (see native/core/events.hpp). */
+export interface NativeEvent {
+  kind: number;
+  id: number;
+  route: number;
+  time: number;
+  connectionId?: string;
+  clientId?: string;
+  path?: string;
+  data?: string | Buffer;
+  code?: number;
+  reason?: string;
+  errorType?: string;
+  method?: string;
+  params?: string[];
+  query?: string[];
+  headers?: string[];
+}
+
+/** The binding's App object: plain values in and out. */
+export interface NativeApp {
+  addWsRoute(pattern: string, handlerId: number, callbacks: number, acks: boolean): void;
+  addHttpRoute(method: string, pattern: string, routeId: number): void;
+  listen(host: string, port: number, dispatch: (batch: NativeEvent[]) => void): number;
+  close(timeoutMs: number): boolean;
+  closed(): void;
+  complete(id: number, cancel: boolean, error: string | undefined, status: number,
+    modified: string | undefined, clientId: string | undefined): void;
+  reply(id: number, status: number, headers: string[], body: string | Buffer): void;
+  send(connectionId: string, data: string | Buffer): number;
+  broadcast(path: string, data: string | Buffer): number;
+  connectionCount(): number;
+}
+
+/** The binding module. */
+export interface NativeBinding {
+  App: new (options: Record<string, number>) => NativeApp;
+  setLogLevel(level: string): void;
+}
+
+/** Event kinds, in step with event_kind in native/core/events.hpp. */
+export const Kind = {
+  connect: 0,
+  welcome: 1,
+  message: 2,
+  messageAck: 3,
+  ping: 4,
+  pong: 5,
+  binary: 6,
+  close: 7,
+  error: 8,
+  serverError: 9,
+  httpRequest: 10,
+  stopped: 11,
+} as const;
+
+let binding: NativeBinding | undefined;
+
+/** Returns the loaded binding, loading it on first use. */
+export function native(): NativeBinding {
+  if (binding) return binding;
+  const file = process.env.ROOMWIRE_ADDON ?? path.join(__dirname, '..', '..', 'build', 'Release', 'roomwire.node');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    binding = require(file) as NativeBinding;
+  } catch (cause) {
+    throw new RoomwireError(codes.NATIVE_LOAD,
+      `roomwire: cannot load the native addon at ${file}; build it with \`npm run build:native\``, { cause });
+  }
+  return binding;
+}

@@ -1,0 +1,56 @@
+/**
+ * Argument checks shared by the facade. Each throws a TypeError or RangeError with a
+ * stable `.code` from errors.ts.
+ */
+import { invalidArg, outOfRange } from './errors';
+
+/** True for a plain object (not null, not an array). */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Checks a non-empty string. */
+export function string(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalidArg(name, 'a non-empty string', value);
+  return value;
+}
+
+/** Checks an integer in [min, max]. */
+export function integer(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalidArg(name, 'a number', value);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw outOfRange(name, `an integer from ${min} to ${max}`, value);
+  }
+  return value;
+}
+
+/** Checks an optional integer, returning the fallback when absent. */
+export function optionalInteger(name: string, value: unknown, min: number, max: number, fallback: number): number {
+  return value === undefined ? fallback : integer(name, value, min, max);
+}
+
+/** Checks a route path such as `/chat/{room}`. */
+export function routePath(name: string, value: unknown): string {
+  const path = string(name, value);
+  if (!path.startsWith('/')) throw invalidArg(name, "a path starting with '/'", value);
+  for (const segment of path.split('/')) {
+    if (segment.startsWith('{') && !/^\{[^{}/]+\}$/.test(segment)) {
+      throw invalidArg(name, 'a path whose parameters look like {name}', value);
+    }
+  }
+  return path;
+}
+
+/** Checks a function. */
+export function fn(name: string, value: unknown): (...args: never[]) => unknown {
+  if (typeof value !== 'function') throw invalidArg(name, 'a function', value);
+  return value as (...args: never[]) => unknown;
+}
+
+/** Checks a frame payload: a string or a Buffer/Uint8Array. */
+export function payload(name: string, value: unknown): string | Buffer {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  throw invalidArg(name, 'a string or a Buffer', value);
+}

@@ -1,0 +1,48 @@
+// The event sink the Node binding gives the core: events from any I/O thread are queued
+// and reach JavaScript in batches over one TypedThreadSafeFunction.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "events.hpp"
+
+namespace roomwire::addon {
+
+/// Batches core events into one JS call per wake-up.
+class js_dispatcher : public event_sink, public std::enable_shared_from_this<js_dispatcher> {
+ public:
+  /// Creates the thread-safe function that calls `fn(batch)` on the JS thread. It is
+  /// ref'd: it keeps the process alive until release().
+  void start(Napi::Env env, Napi::Function fn);
+  /// Queues an event; wakes the JS thread only when the queue was empty.
+  void emit(event&& ev) override;
+  /// Last call: no event is accepted after it; queued ones are still delivered.
+  void release();
+  /// Runs `job` on a thread of its own, joined on the JS thread once the thread-safe
+  /// function has been finalized (so that thread may call release() as its last act).
+  void run_stopper(std::function<void()> job);
+
+ private:
+  struct finalize_data {
+    std::shared_ptr<js_dispatcher> self;
+  };
+  static void call_js(Napi::Env env, Napi::Function fn, js_dispatcher* self, void* unused);
+  static void on_finalize(Napi::Env env, finalize_data* data, js_dispatcher* self);
+
+  using tsfn_t = Napi::TypedThreadSafeFunction<js_dispatcher, void, &js_dispatcher::call_js>;
+  std::mutex mutex_;
+  std::vector<event> queue_;
+  bool open_ = false;
+  tsfn_t tsfn_;
+  std::thread stopper_;
+};
+
+/// Builds the JS object for one event (exported for the batch builder only).
+Napi::Object event_to_js(Napi::Env env, event& ev);
+
+}  // namespace roomwire::addon

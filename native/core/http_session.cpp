@@ -1,0 +1,201 @@
+#include "http_session.hpp"
+
+#include <cctype>
+
+#include "ids.hpp"
+#include "log.hpp"
+#include "protocol.hpp"
+#include "router.hpp"
+#include "ws_session.hpp"
+
+namespace roomwire {
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+string_pairs header_pairs(const http::request<http::string_body>& req) {
+  string_pairs out;
+  for (const auto& field : req) out.emplace_back(lower(field.name_string()), std::string(field.value()));
+  return out;
+}
+
+}  // namespace
+
+http_session::http_session(server& srv, tcp::socket&& socket)
+    : server_(srv), stream_(std::move(socket)) {}
+
+http_session::~http_session() { server_.untrack(this); }
+
+void http_session::run() {
+  server_.track(this, weak_from_this());
+  net::dispatch(stream_.get_executor(),
+                beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+}
+
+void http_session::shutdown() {
+  net::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->stop_requested_ = true;
+    // An idle keep-alive connection closes now; a busy one closes after its reply.
+    if (!self->busy_) self->do_close();
+  });
+}
+
+void http_session::do_read() {
+  if (stop_requested_) return do_close();
+  parser_.emplace();
+  parser_->body_limit(server_.options().max_body_size);
+  parser_->header_limit(static_cast<std::uint32_t>(server_.options().max_header_size));
+  stream_.expires_after(server_.options().request_timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+}
+
+void http_session::on_read(error_code ec, std::size_t) {
+  if (ec == http::error::end_of_stream || ec == net::error::operation_aborted ||
+      ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::eof)
+    return do_close();
+  if (ec == http::error::body_limit) return reply_error(413, "Payload Too Large", true);
+  if (ec == http::error::header_limit) return reply_error(431, "Request Header Fields Too Large", true);
+  if (ec) {
+    // Any other parser error is the client's malformed request; socket errors just close.
+    if (ec.category() == http::make_error_code(http::error::bad_target).category())
+      return reply_error(400, "Bad Request: " + ec.message(), true);
+    return do_close();
+  }
+  busy_ = true;
+  req_ = parser_->release();
+
+  std::string path;
+  std::vector<std::string> segments;
+  string_pairs query, params;
+  if (!split_target(req_.target(), path, segments, query))
+    return reply_error(400, "Bad Request: invalid target", true);
+
+  if (websocket::is_upgrade(req_)) {
+    auto route = server_.match_ws(segments, params);
+    if (!route) return reply_error(404, "Not Found", true);
+    return handle_upgrade(std::move(route), std::move(path), std::move(params), std::move(query));
+  }
+
+  std::string method(req_.method_string());
+  auto route = server_.match_http(method, segments, params);
+  if (!route) return reply_error(404, "Not Found", false);
+
+  event ev;
+  ev.kind = event_kind::http_request;
+  ev.route = route->options.route_id;
+  ev.time_ms = now_ms();
+  ev.method = std::move(method);
+  ev.path = std::move(path);
+  ev.params = std::move(params);
+  ev.query = std::move(query);
+  ev.headers = header_pairs(req_);
+  ev.data = std::move(req_.body());
+  ev.id = server_.await_verdict([self = shared_from_this()](verdict&& v) mutable {
+    net::post(self->stream_.get_executor(), [self, v = std::move(v)]() mutable {
+      self->on_http_reply(std::move(v));
+    });
+  });
+  server_.sink().emit(std::move(ev));
+}
+
+void http_session::on_http_reply(verdict&& v) {
+  unsigned status = v.status >= 100 && v.status <= 999 ? static_cast<unsigned>(v.status) : 200;
+  reply(status, std::move(v.body), v.headers, false);
+}
+
+void http_session::handle_upgrade(std::shared_ptr<const ws_route> route, std::string path,
+                                  string_pairs params, string_pairs query) {
+  std::string connection_id = make_connection_id();
+  std::string client_id;
+  for (const auto& [k, v] : query)
+    if (k == "clientId" && !v.empty()) client_id = v;
+  if (client_id.empty()) client_id = make_client_id();
+
+  if (!route->has(cb_connect)) {
+    return on_connect_verdict(std::move(route), std::move(path), std::move(connection_id),
+                              std::move(client_id), verdict{});
+  }
+  event ev;
+  ev.kind = event_kind::connect;
+  ev.route = route->options.handler_id;
+  ev.time_ms = now_ms();
+  ev.connection_id = connection_id;
+  ev.client_id = client_id;
+  ev.path = path;
+  ev.params = std::move(params);
+  ev.query = std::move(query);
+  ev.headers = header_pairs(req_);
+  ev.id = server_.await_verdict(
+      [self = shared_from_this(), route, path, connection_id, client_id](verdict&& v) mutable {
+        net::post(self->stream_.get_executor(),
+                  [self, route = std::move(route), path = std::move(path),
+                   connection_id = std::move(connection_id), client_id = std::move(client_id),
+                   v = std::move(v)]() mutable {
+                    self->on_connect_verdict(std::move(route), std::move(path),
+                                             std::move(connection_id), std::move(client_id),
+                                             std::move(v));
+                  });
+      });
+  server_.sink().emit(std::move(ev));
+}
+
+void http_session::on_connect_verdict(std::shared_ptr<const ws_route> route, std::string path,
+                                      std::string connection_id, std::string client_id,
+                                      verdict&& v) {
+  if (v.cancel) {
+    unsigned status = v.status >= 400 && v.status <= 599 ? static_cast<unsigned>(v.status) : 403;
+    return reply_error(status, v.has_error ? v.error : "Connection refused", true);
+  }
+  if (stop_requested_ || server_.stopping()) return reply_error(503, "Server is shutting down", true);
+  if (v.has_client_id && !v.client_id.empty()) client_id = std::move(v.client_id);
+  std::string metadata = v.has_modified ? std::move(v.modified) : std::string();
+  stream_.expires_never();
+  auto session = std::make_shared<ws_session>(server_, stream_.release_socket(), std::move(route),
+                                              std::move(connection_id), std::move(client_id),
+                                              std::move(path), std::move(metadata));
+  session->run(std::move(req_));
+}
+
+void http_session::reply(unsigned status, std::string body, const string_pairs& headers,
+                         bool close) {
+  busy_ = true;
+  res_ = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status),
+                                                              req_.version());
+  res_->set(http::field::server, "roomwire");
+  bool has_type = false;
+  for (const auto& [k, v] : headers) {
+    if (beast::iequals(k, "content-type")) has_type = true;
+    res_->set(k, v);
+  }
+  if (!has_type) res_->set(http::field::content_type, "application/json");
+  res_->body() = std::move(body);
+  close = close || stop_requested_ || !req_.keep_alive();
+  res_->keep_alive(!close);
+  res_->prepare_payload();
+  http::async_write(stream_, *res_,
+                    beast::bind_front_handler(&http_session::on_write, shared_from_this(), close));
+}
+
+void http_session::reply_error(unsigned status, std::string_view message, bool close) {
+  reply(status, protocol::http_error_body(message), {}, close);
+}
+
+void http_session::on_write(bool close, error_code ec, std::size_t) {
+  busy_ = false;
+  res_.reset();
+  if (ec || close) return do_close();
+  do_read();
+}
+
+void http_session::do_close() {
+  error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream_.socket().close(ignored);
+}
+
+}  // namespace roomwire

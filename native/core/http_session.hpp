@@ -1,0 +1,47 @@
+// One HTTP connection: reads requests, answers JS routes through the event sink, and
+// hands WebSocket upgrades (after onConnect) to a ws_session.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "events.hpp"
+#include "net.hpp"
+#include "server.hpp"
+
+namespace roomwire {
+
+/// Serves HTTP/1.1 requests on one socket until it closes or upgrades.
+class http_session : public closeable, public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(server& srv, tcp::socket&& socket);
+  ~http_session() override;
+  /// Starts reading the first request.
+  void run();
+  void shutdown() override;
+
+ private:
+  void do_read();
+  void on_read(error_code ec, std::size_t bytes);
+  void handle_upgrade(std::shared_ptr<const ws_route> route, std::string path,
+                      string_pairs params, string_pairs query);
+  void on_connect_verdict(std::shared_ptr<const ws_route> route, std::string path,
+                          std::string connection_id, std::string client_id, verdict&& v);
+  void on_http_reply(verdict&& v);
+  void reply(unsigned status, std::string body, const string_pairs& headers, bool close);
+  void reply_error(unsigned status, std::string_view message, bool close);
+  void on_write(bool close, error_code ec, std::size_t bytes);
+  void do_close();
+
+  server& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::request<http::string_body> req_;
+  std::shared_ptr<http::response<http::string_body>> res_;
+  bool busy_ = false;          // a request is being answered
+  bool stop_requested_ = false;
+};
+
+}  // namespace roomwire

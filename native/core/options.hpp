@@ -1,0 +1,52 @@
+// Server and route settings, with the reason for each default.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace roomwire {
+
+struct server_options {
+  /// 0 means std::thread::hardware_concurrency(): one I/O thread per core.
+  unsigned threads = 0;
+  /// 1 MiB: request bodies here are JSON for APIs, not uploads.
+  std::size_t max_body_size = 1 << 20;
+  /// 16 KiB: the same header budget Node's own HTTP server allows.
+  std::size_t max_header_size = 16 << 10;
+  /// 16 MiB: room for image-sized messages while one socket cannot exhaust memory.
+  std::size_t max_payload = 16 << 20;
+  /// 1 MiB of unsent bytes per connection before sends report backpressure and drop:
+  /// seconds of a busy room for a slow phone, bounded per socket.
+  std::size_t max_backpressure = 1 << 20;
+  /// 30 s: JSON and protocol pings keep NAT and proxies from dropping quiet sockets.
+  std::chrono::milliseconds heartbeat_interval{30000};
+  /// 120 s without any frame from the peer closes it (uWebSockets' default idle timeout).
+  std::chrono::milliseconds idle_timeout{120000};
+  /// 10 s to finish an HTTP request or a WebSocket handshake: slow clients cannot pin a socket.
+  std::chrono::milliseconds request_timeout{10000};
+  /// 64 frames read ahead of a pending callback verdict before reading pauses (TCP
+  /// backpressure then slows the sender instead of the server buffering without bound).
+  std::size_t max_pending_frames = 64;
+};
+
+/// One `app.websocket(path, options)` registration.
+struct ws_route_options {
+  std::string pattern;
+  std::uint32_t handler_id = 0;
+  std::uint32_t callbacks = 0;   // callback_bit mask
+  bool acks = true;
+};
+
+/// One HTTP route registration (`app.get` and friends).
+struct http_route_options {
+  std::string method;   // upper case: GET, POST, PUT, PATCH, DELETE
+  std::string pattern;
+  std::uint32_t route_id = 0;
+};
+
+/// Delivery status of a send, mirroring uWebSockets' SendStatus.
+enum class send_status { ok = 0, backpressure = 1, dropped = 2 };
+
+}  // namespace roomwire

@@ -1,0 +1,47 @@
+// The Boost.JSON codec for the wire protocol in PROTOCOL.md: parsing client frames and
+// building server messages. Pure functions, no I/O.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/value.hpp>
+
+namespace roomwire::protocol {
+
+/// Default nesting limit for client JSON: deeper frames are `invalid_format`
+/// (no protocol message nests beyond a few levels; deep input only costs stack).
+constexpr std::size_t max_json_depth = 32;
+
+/// A parsed client frame: a JSON object with a string `type`.
+struct client_frame {
+  boost::json::object body;
+  std::string type;
+};
+
+/// Parses a client text frame. Returns nullopt and fills `error` when the text is not a
+/// JSON object or lacks a string `type`.
+std::optional<client_frame> parse_client_frame(std::string_view text, std::string& error);
+
+/// {"type":"welcome","connection_id","client_id","path","timestamp"}
+std::string welcome(std::string_view connection_id, std::string_view client_id,
+                    std::string_view path, std::string_view timestamp);
+/// {"type":"message_ack","message","timestamp"}
+std::string message_ack(std::string_view message, std::string_view timestamp);
+/// {"type":"message_blocked","originalMessage","reason","timestamp"}
+std::string message_blocked(std::string_view original, std::string_view reason,
+                            std::string_view timestamp);
+/// {"type":"error","error_type","error","timestamp"}
+std::string error(std::string_view error_type, std::string_view message,
+                  std::string_view timestamp);
+/// {"type":"ping","timestamp"}
+std::string ping(std::string_view timestamp);
+/// {"type":"pong","timestamp","latency"}; latency < 0 is written as null.
+std::string pong(std::string_view timestamp, double latency_ms);
+/// {"error": message}: the body of a refused upgrade or an HTTP error.
+std::string http_error_body(std::string_view message);
+/// True when `text` parses as a JSON object (used for replacement welcome/ack objects).
+bool is_json_object(std::string_view text);
+
+}  // namespace roomwire::protocol

@@ -1,0 +1,199 @@
+// Type definitions for roomwire. Hand-written; checked by test/types.
+/// <reference types="node" />
+import { EventEmitter } from 'events';
+
+/** Log verbosity of the native core and the facade. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+/** Options of {@link createApp}. Every limit has a documented default. */
+export interface AppOptions {
+  /** I/O threads of the native core. Default: the machine's hardware threads. */
+  threads?: number;
+  /** Address `listen` binds when none is given. Default `'0.0.0.0'`. */
+  host?: string;
+  /** Default `'warn'`. */
+  logLevel?: LogLevel;
+  /** How long a callback's Promise may stay pending before it counts as a cancel. Default 5000 ms. */
+  callbackTimeoutMs?: number;
+  /** Largest HTTP request body; larger gets 413. Default 1 MiB. */
+  maxBodySize?: number;
+  /** Largest HTTP header block; larger gets 431. Default 16 KiB. */
+  maxHeaderSize?: number;
+  /** Largest WebSocket message; larger closes the connection with 1009. Default 16 MiB. */
+  maxPayload?: number;
+  /** Unsent bytes per connection past which sends report `'backpressure'` then `'dropped'`. Default 1 MiB. */
+  maxBackpressure?: number;
+  /** Interval of the JSON `ping` heartbeat, ms; 0 disables. Default 30000. */
+  heartbeatInterval?: number;
+  /** A connection silent this long is closed, ms; 0 disables. Default 120000. */
+  idleTimeout?: number;
+  /** Time allowed for an HTTP request or a WebSocket handshake, ms. Default 10000. */
+  requestTimeout?: number;
+}
+
+/** The event given to every WebSocket callback. */
+export interface WebSocketEventData {
+  /** `connect`, `welcome`, `message`, `message_ack`, `ping`, `pong`, `binary_message`, `close`, `error`, `server_error`. */
+  type: string;
+  connectionId: string;
+  client_id: string;
+  /** The request path of the connection (e.g. `/chat/lobby`). */
+  path: string;
+  /** Identifies the `app.websocket()` registration. */
+  handlerId: string;
+  /** RFC 3339 UTC. */
+  timestamp: string;
+  /**
+   * Per event: the frame text (`message`, `ping`, `pong`), a Buffer (`binary_message`), the object
+   * about to be sent (`welcome`, `message_ack`), `{ event, cause }` (`server_error`).
+   */
+  data?: unknown;
+  room_id?: string;
+  target_client_id?: string;
+  from_client_id?: string;
+  message?: string;
+  error?: string;
+  error_type?: string;
+  /** Close code (`close`). */
+  code?: number;
+  /** Close reason (`close`). */
+  reason?: string;
+  /** Path parameters (`connect`). */
+  params?: Record<string, string>;
+  /** Query parameters (`connect`). */
+  query?: Record<string, string>;
+  /** Request headers, lower-case names (`connect`). */
+  headers?: Record<string, string>;
+}
+
+/** What a callback may return, or resolve to. */
+export interface WebSocketEventResult {
+  /** Cancel the event (see PROTOCOL.md for what each callback's cancel means). */
+  shouldCancel?: boolean;
+  /** Replacement values; meaning depends on the callback. */
+  modifiedEvent?: Partial<WebSocketEventData> & Record<string, unknown>;
+  /** Told to the client when cancelling (`message_blocked` reason, or the refusal body). */
+  error?: string;
+  /** HTTP status of a refused upgrade (`onConnect`), 400–599. Default 403. */
+  status?: number;
+}
+
+/** A callback's return value. */
+export type CallbackResult = WebSocketEventResult | void | undefined | Promise<WebSocketEventResult | void | undefined>;
+
+/** A WebSocket callback. */
+export type WebSocketCallback = (event: WebSocketEventData) => CallbackResult;
+/** A callback whose result is ignored. */
+export type WebSocketListener = (event: WebSocketEventData) => void | Promise<void>;
+
+/** Options of `app.websocket(path, options)`. Only the callbacks given are ever called. */
+export interface WebSocketOptions {
+  /** Before the upgrade: cancel refuses it (`status`, default 403); `modifiedEvent.client_id` / `.metadata` are stored. */
+  onConnect?: WebSocketCallback;
+  /** Before `welcome` is sent: cancel sends none; `modifiedEvent` is the object sent. */
+  onWelcome?: WebSocketCallback;
+  /** Every client text frame, before dispatch: cancel drops it; `modifiedEvent.data` replaces it. */
+  onMessage?: WebSocketCallback;
+  /** Before `message_ack` is sent: cancel sends none; `modifiedEvent` is the ack sent. */
+  onMessageAck?: WebSocketCallback;
+  /** A client JSON `ping`: cancel sends no `pong`. */
+  onPing?: WebSocketCallback;
+  /** A client JSON `pong` (heartbeat answer): cancel sends no ack. */
+  onPong?: WebSocketCallback;
+  /** A client binary frame; `data` is a Buffer. */
+  onBinaryMessage?: WebSocketListener;
+  /** After the connection closed (`code`, `reason`); never cancellable. */
+  onClose?: WebSocketListener;
+  /** A protocol error on the connection (oversize, bad UTF-8, bad frame). */
+  onError?: WebSocketListener;
+  /** A callback threw, rejected, timed out or returned an invalid result. */
+  onServerError?: WebSocketListener;
+  /** Send `message_ack` for frames without a built-in meaning. Default true. */
+  acks?: boolean;
+}
+
+/** The delivery status of a send. */
+export type SendStatus = 'ok' | 'backpressure' | 'dropped';
+
+/** An incoming HTTP request. */
+export interface Request {
+  readonly method: string;
+  readonly path: string;
+  readonly params: Record<string, string>;
+  readonly query: Record<string, string>;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+  /** Parses the body; malformed JSON answers 400 unless caught. */
+  getBodyAsJson<T = unknown>(): T;
+}
+
+/** The answer to an HTTP request. */
+export interface Response {
+  readonly sent: boolean;
+  status(code: number): this;
+  setHeader(name: string, value: string | number): this;
+  json(value: unknown): void;
+  send(body: string | Buffer): void;
+}
+
+/** An HTTP route handler; may be async. */
+export type RouteHandler = (req: Request, res: Response) => void | Promise<void>;
+
+/** Options of `app.close()`. */
+export interface CloseOptions {
+  /** How long connections get to flush and close before they are cut. Default 5000 ms. */
+  timeoutMs?: number;
+}
+
+/** An HTTP and WebSocket server whose sockets live in the native core. */
+export declare class App extends EventEmitter {
+  /** The bound port while listening, else undefined. */
+  readonly port: number | undefined;
+  /** Whether the server is listening. */
+  readonly listening: boolean;
+  get(path: string, handler: RouteHandler): this;
+  post(path: string, handler: RouteHandler): this;
+  put(path: string, handler: RouteHandler): this;
+  patch(path: string, handler: RouteHandler): this;
+  delete(path: string, handler: RouteHandler): this;
+  /** Accepts WebSocket upgrades on `path` (which may contain `{param}` segments). */
+  websocket(path: string, options?: WebSocketOptions): this;
+  /** Binds and starts the native threads; resolves with the bound port. */
+  listen(port?: number, host?: string): Promise<number>;
+  /** Stops accepting, closes connections with 1001, joins the threads. */
+  close(options?: CloseOptions): Promise<void>;
+  /** One raw frame (text for a string, binary for a Buffer) to one connection; false if unknown. */
+  send(connectionId: string, data: string | Buffer | Uint8Array): SendStatus | false;
+  /** One raw frame to every connection on a path (the registered pattern or the actual path); returns how many. */
+  broadcast(path: string, data: string | Buffer | Uint8Array): number;
+  /** Open WebSocket connections. */
+  getWebSocketConnections(): number;
+  /** Changes the log level at run time. */
+  setLogLevel(level: LogLevel): void;
+}
+
+/** Creates an app. */
+export declare function createApp(options?: AppOptions): App;
+
+/** Thrown for failures that are not argument errors; `code` is stable. */
+export declare class RoomwireError extends Error {
+  readonly code: string;
+}
+
+/** Throw from an HTTP handler to answer with `status` and `{ error: message }`. */
+export declare class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, message: string, code?: string);
+}
+
+/** Stable error codes. */
+export declare const codes: {
+  readonly INVALID_ARG: 'RW_ERR_INVALID_ARG';
+  readonly OUT_OF_RANGE: 'RW_ERR_OUT_OF_RANGE';
+  readonly LISTEN: 'RW_ERR_LISTEN';
+  readonly ALREADY_LISTENING: 'RW_ERR_ALREADY_LISTENING';
+  readonly RESPONSE_SENT: 'RW_ERR_RESPONSE_SENT';
+  readonly BAD_JSON_BODY: 'RW_ERR_BAD_JSON_BODY';
+  readonly NATIVE_LOAD: 'RW_ERR_NATIVE_LOAD';
+};
