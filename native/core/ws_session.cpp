@@ -89,6 +89,9 @@ void ws_session::on_read(error_code ec, std::size_t) {
   reading_ = false;
   if (ec) {
     read_done_ = true;
+    log(log_level::debug, "websocket read ended: " + ec.message());
+    // Our own close handshake cancels the read; its completion finishes the session.
+    if (ec == net::error::operation_aborted && close_pending_) return;
     if (ec == websocket::error::closed) {
       closed_code_ = ws_.reason().code;
       closed_reason_ = std::string(ws_.reason().reason.c_str());
@@ -130,7 +133,7 @@ void ws_session::process() {
     }
   }
   if (read_done_) {
-    if (!busy_ && inbox_.empty()) finish();
+    if (!busy_ && inbox_.empty() && !close_pending_) finish();
     return;
   }
   // Keep reading ahead of a pending verdict, up to a bound.
@@ -289,10 +292,16 @@ void ws_session::on_write(error_code ec, std::size_t) {
 void ws_session::do_close_frame() {
   if (close_sent_ || read_done_) return;
   close_sent_ = true;
-  ws_.async_close(websocket::close_reason(close_code_),
-                  [self = shared_from_this()](error_code) {
-                    // The read loop sees the peer's answer (or the failure) and finishes.
-                  });
+  close_pending_ = true;
+  ws_.async_close(websocket::close_reason(close_code_), [self = shared_from_this()](error_code ec) {
+    self->close_pending_ = false;
+    self->read_done_ = true;
+    // The code the peer echoed, or ours when it never answered.
+    auto echoed = self->ws_.reason().code;
+    self->closed_code_ = !ec && echoed != websocket::close_code::none ? echoed : self->close_code_;
+    self->closed_reason_ = std::string(self->ws_.reason().reason.c_str());
+    self->process();
+  });
 }
 
 void ws_session::finish() {

@@ -84,6 +84,7 @@ class ws_session : public closeable, public std::enable_shared_from_this<ws_sess
   bool writing_ = false;
   bool close_requested_ = false;
   bool close_sent_ = false;
+  bool close_pending_ = false;  // our async_close is in flight
   std::atomic<std::size_t> buffered_{0};
 
   websocket::close_code close_code_ = websocket::close_code::going_away;

@@ -10,8 +10,10 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <thread>
 
 #include "net.hpp"
+#include "log.hpp"
 #include "server.hpp"
 
 using namespace roomwire;
@@ -61,6 +63,7 @@ struct fixture {
   explicit fixture(std::uint32_t callbacks, bool acks = true) {
     server_options o;
     o.threads = 2;
+    if (std::getenv("RW_DEBUG")) set_log_level(log_level::debug);
     srv = std::make_shared<server>(o, sink);
     srv->add_ws_route({"/chat", 1, callbacks, acks});
     error_code ec;
@@ -178,10 +181,12 @@ TEST(Server, StopClosesConnectionsWithGoingAway) {
   fixture f(cb_close);
   client c(f.port);
   c.read_json();
-  f.srv->stop(2000ms);
+  // The client must keep reading while the server stops: the close handshake needs it.
+  std::thread stopper([&] { f.srv->stop(2000ms); });
   beast::flat_buffer b;
   error_code ec;
   c.ws.read(b, ec);
+  stopper.join();
   EXPECT_EQ(ec, websocket::error::closed);
   EXPECT_EQ(c.ws.reason().code, websocket::close_code::going_away);
   auto closed = f.sink->next(event_kind::close);
