@@ -2,6 +2,7 @@
  * Loads the compiled addon. `ROOMWIRE_ADDON` may name another build of it (used to test
  * the node-gyp build); otherwise the cmake-js output under build/Release is used.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { RoomwireError, codes } from './errors';
 
@@ -66,7 +67,10 @@ let binding: NativeBinding | undefined;
 /** Returns the loaded binding, loading it on first use. */
 export function native(): NativeBinding {
   if (binding) return binding;
-  const file = process.env.ROOMWIRE_ADDON ?? path.join(__dirname, '..', '..', 'build', 'Release', 'roomwire.node');
+  // From dist/lib/ (the package) or lib/ (tests run from source), the package root holds build/.
+  const candidates = [path.join(__dirname, '..', '..'), path.join(__dirname, '..')]
+    .map((root) => path.join(root, 'build', 'Release', 'roomwire.node'));
+  const file = process.env.ROOMWIRE_ADDON ?? candidates.find((f) => fs.existsSync(f)) ?? candidates[0];
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     binding = require(file) as NativeBinding;

@@ -55,7 +55,8 @@ Napi::Object event_to_js(Napi::Env env, event& ev) {
   if (!ev.path.empty()) o.Set("path", Napi::String::New(env, ev.path));
   if (ev.binary || ev.kind == event_kind::http_request) {
     o.Set("data", Napi::Buffer<char>::Copy(env, ev.data.data(), ev.data.size()));
-  } else if (!ev.data.empty()) {
+  } else if (!ev.data.empty() || ev.kind == event_kind::message || ev.kind == event_kind::ping ||
+             ev.kind == event_kind::pong) {
     o.Set("data", Napi::String::New(env, ev.data));
   }
   if (ev.kind == event_kind::close) o.Set("code", Napi::Number::New(env, ev.code));

@@ -1,0 +1,41 @@
+{
+  "targets": [
+    {
+      "target_name": "roomwire",
+      "sources": [
+        "native/addon/addon.cpp",
+        "native/addon/app_wrap.cpp",
+        "native/addon/js_dispatcher.cpp",
+        "native/core/boost_asio_beast.cpp",
+        "native/core/boost_json.cpp",
+        "native/core/boost_url.cpp",
+        "native/core/http_session.cpp",
+        "native/core/ids.cpp",
+        "native/core/listener.cpp",
+        "native/core/log.cpp",
+        "native/core/protocol.cpp",
+        "native/core/router.cpp",
+        "native/core/server.cpp",
+        "native/core/ws_session.cpp"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native/core"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "BOOST_ASIO_SEPARATE_COMPILATION",
+        "BOOST_BEAST_SEPARATE_COMPILATION",
+        "BOOST_ASIO_NO_DEPRECATED",
+        "BOOST_JSON_NO_LIB",
+        "BOOST_URL_NO_LIB"
+      ],
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti"],
+      "libraries": ["-lpthread"]
+    }
+  ]
+}

@@ -1,0 +1,19 @@
+/** Jest: unit tests of lib/ and integration tests over real loopback sockets. */
+const tsJest = ['ts-jest', { tsconfig: 'test/tsconfig.json' }];
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+      testEnvironment: 'node',
+    },
+    {
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+      testEnvironment: 'node',
+    },
+  ],
+  testTimeout: 30000,
+};
