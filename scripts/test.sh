@@ -14,4 +14,9 @@ npx --no-install tsc -p test/types/tsconfig.json
 echo "type tests passed"
 
 echo "== Jest"
-npx --no-install jest --ci "$@"
+report=$(mktemp)
+status=0
+npx --no-install jest --ci --json --outputFile="$report" "$@" || status=$?
+node -e 'const r=require(process.argv[1]); console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed`)' "$report" || true
+rm -f "$report"
+exit $status

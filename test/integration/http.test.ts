@@ -1,0 +1,137 @@
+import * as net from 'net';
+import { App, HttpError } from '../../lib';
+import { startApp } from '../helpers';
+
+/** Sends raw bytes and returns the whole answer (the server closes or the timeout ends it). */
+function rawRequest(port: number, bytes: string | Buffer, timeoutMs = 3000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let out = '';
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve(out);
+    }, timeoutMs);
+    sock.on('data', (d) => (out += d.toString('latin1')));
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+    sock.on('error', reject);
+    sock.write(bytes);
+  });
+}
+
+describe('HTTP routes', () => {
+  let app: App;
+  let base: string;
+  let port: number;
+
+  beforeAll(async () => {
+    const started = await startApp((a) => {
+      a.get('/users/{id}/posts/{postId}', (req, res) => res.json({ params: req.params, query: req.query }));
+      a.post('/echo', (req, res) => {
+        const body = req.getBodyAsJson<{ n: number }>();
+        res.status(201).json({ got: body, type: req.headers['content-type'] });
+      });
+      a.put('/raw', (req, res) => res.setHeader('X-Length', req.body.length).send(req.body));
+      a.patch('/text', (req, res) => res.send(`patched ${req.body.toString()}`));
+      a.delete('/items/{id}', async (req, res) => {
+        await new Promise((r) => setTimeout(r, 5));
+        res.status(204).send('');
+      });
+      a.get('/throws', () => {
+        throw new Error('handler bug');
+      });
+      a.get('/rejects', async () => {
+        throw new Error('async handler bug');
+      });
+      a.get('/teapot', () => {
+        throw new HttpError(418, 'short and stout');
+      });
+      a.get('/silent', () => undefined);
+    }, { maxBodySize: 1024, callbackTimeoutMs: 200, logLevel: 'silent' });
+    app = started.app;
+    port = started.port;
+    base = `http://${started.url}`;
+  });
+  afterAll(() => app.close());
+
+  it('passes path params and decoded query', async () => {
+    const r = await fetch(`${base}/users/42/posts/a%20b?sort=new&tag=x%2By`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('application/json');
+    expect(await r.json()).toEqual({ params: { id: '42', postId: 'a b' }, query: { sort: 'new', tag: 'x+y' } });
+  });
+
+  it('reads a JSON body and sets the status', async () => {
+    const r = await fetch(`${base}/echo`, { method: 'POST', body: '{"n":1}', headers: { 'content-type': 'application/json' } });
+    expect(r.status).toBe(201);
+    expect(await r.json()).toEqual({ got: { n: 1 }, type: 'application/json' });
+  });
+
+  it('answers 400 to a malformed JSON body read as JSON', async () => {
+    const r = await fetch(`${base}/echo`, { method: 'POST', body: '{"n":' });
+    expect(r.status).toBe(400);
+    expect((await r.json()).error).toMatch(/Malformed JSON body/);
+  });
+
+  it('sends Buffers and headers, and text from PATCH', async () => {
+    const body = Buffer.from([0, 1, 2, 200]);
+    const r = await fetch(`${base}/raw`, { method: 'PUT', body });
+    expect(r.headers.get('x-length')).toBe('4');
+    expect(r.headers.get('content-type')).toBe('application/octet-stream');
+    expect(Buffer.from(await r.arrayBuffer())).toEqual(body);
+    const t = await fetch(`${base}/text`, { method: 'PATCH', body: 'it' });
+    expect(await t.text()).toBe('patched it');
+    expect(t.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+  });
+
+  it('runs async handlers', async () => {
+    const r = await fetch(`${base}/items/7`, { method: 'DELETE' });
+    expect(r.status).toBe(204);
+  });
+
+  it('answers 404 for unknown routes and methods', async () => {
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    expect((await fetch(`${base}/echo`)).status).toBe(404);
+  });
+
+  it('answers 413 to a body over maxBodySize', async () => {
+    const r = await fetch(`${base}/echo`, { method: 'POST', body: 'x'.repeat(4096) });
+    expect(r.status).toBe(413);
+  });
+
+  it('answers 500 when a handler throws or rejects, and keeps serving', async () => {
+    for (const path of ['/throws', '/rejects']) {
+      const r = await fetch(`${base}${path}`);
+      expect(r.status).toBe(500);
+      expect(await r.json()).toEqual({ error: 'Internal Server Error' });
+    }
+    expect((await fetch(`${base}/users/1/posts/2`)).status).toBe(200);
+  });
+
+  it('answers with the status of a thrown HttpError', async () => {
+    const r = await fetch(`${base}/teapot`);
+    expect(r.status).toBe(418);
+    expect(await r.json()).toEqual({ error: 'short and stout' });
+  });
+
+  it('answers 500 when a handler never responds within callbackTimeoutMs', async () => {
+    const r = await fetch(`${base}/silent`);
+    expect(r.status).toBe(500);
+  });
+
+  it('answers 400 to a malformed request line and 431 to oversized headers', async () => {
+    expect(await rawRequest(port, 'GARBAGE\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
+    const big = `GET /users/1/posts/2 HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`;
+    expect(await rawRequest(port, big)).toMatch(/^HTTP\/1\.1 431/);
+    expect((await fetch(`${base}/users/1/posts/2`)).status).toBe(200);
+  });
+
+  it('keeps a connection alive across requests', async () => {
+    const two = 'GET /users/1/posts/2 HTTP/1.1\r\nHost: x\r\n\r\nGET /users/3/posts/4 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+    const out = await rawRequest(port, two);
+    expect(out.match(/HTTP\/1\.1 200/g)).toHaveLength(2);
+    expect(out).toContain('"id":"3"');
+  });
+});

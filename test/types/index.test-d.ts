@@ -1,0 +1,54 @@
+// Type tests for types/index.d.ts: this file must compile, and each @ts-expect-error line
+// must be an error.
+import { createApp, App, HttpError, RoomwireError, codes } from 'roomwire';
+import type { SendStatus, WebSocketEventData, WebSocketEventResult } from 'roomwire';
+
+const app: App = createApp({ threads: 2, host: '127.0.0.1', logLevel: 'info', callbackTimeoutMs: 1000 });
+// @ts-expect-error unknown log level
+createApp({ logLevel: 'loud' });
+// @ts-expect-error threads is a number
+createApp({ threads: '2' });
+
+app.websocket('/chat/{room}', {
+  onConnect: (e: WebSocketEventData) => (e.query?.token ? undefined : { shouldCancel: true, status: 401, error: 'token required' }),
+  onMessage: async (e) => ({ modifiedEvent: { data: String(e.data).trim() } }),
+  onClose: (e) => {
+    const code: number | undefined = e.code;
+    void code;
+  },
+  acks: false,
+});
+// @ts-expect-error shouldCancel is a boolean
+app.websocket('/x', { onMessage: () => ({ shouldCancel: 'yes' }) });
+// @ts-expect-error unknown callback
+app.websocket('/x', { onMesage: () => undefined });
+
+app.get('/health', (req, res) => res.json({ ok: true, id: req.params.id, body: req.getBodyAsJson<{ a: number }>().a }));
+app.post('/x', async (_req, res) => {
+  res.status(201).setHeader('X-A', 1).send(Buffer.from('x'));
+});
+// @ts-expect-error handler takes (req, res)
+app.get('/bad', (req: string) => req);
+
+async function main(): Promise<void> {
+  const port: number = await app.listen(0);
+  const status: SendStatus | false = app.send('id', 'text');
+  const count: number = app.broadcast('/chat', Buffer.from([1]));
+  // @ts-expect-error data is a string or bytes
+  app.send('id', 42);
+  await app.close({ timeoutMs: 100 });
+  void port;
+  void status;
+  void count;
+}
+void main;
+
+const result: WebSocketEventResult = { shouldCancel: true, error: 'no' };
+void result;
+const err = new HttpError(400, 'bad');
+const status: number = err.status;
+const code: 'RW_ERR_LISTEN' = codes.LISTEN;
+const isRw = (e: unknown): boolean => e instanceof RoomwireError && e.code === codes.INVALID_ARG;
+void status;
+void code;
+void isRw;
