@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // A WebSocket round trip and an HTTP request through whichever addon build ROOMWIRE_ADDON
-// names (default: the cmake-js build). Exits non-zero on any failure, within 10 s.
+// names (default: the cmake-js build), loading roomwire from ROOMWIRE_MODULE (default: this
+// checkout). Exits non-zero on any failure, within 10 s.
 'use strict';
-const { createApp } = require('..');
+const { createApp } = require(process.env.ROOMWIRE_MODULE || '..');
 const WebSocket = require('ws');
 
 const deadline = setTimeout(() => {
@@ -28,7 +29,7 @@ const deadline = setTimeout(() => {
   ws.close();
   await app.close();
   clearTimeout(deadline);
-  console.log(`smoke: ${process.env.ROOMWIRE_ADDON || 'build/Release/roomwire.node'} serves HTTP and WebSocket`);
+  console.log(`smoke: ${process.env.ROOMWIRE_MODULE || process.env.ROOMWIRE_ADDON || 'build/Release/roomwire.node'} serves HTTP and WebSocket`);
 })().catch((err) => {
   console.error('smoke:', err);
   process.exit(1);
