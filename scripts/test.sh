@@ -14,9 +14,10 @@ npx --no-install tsc -p test/types/tsconfig.json
 echo "type tests passed"
 
 echo "== Jest"
-report=$(mktemp)
+report=$(mktemp --suffix=.json)
 status=0
-npx --no-install jest --ci --json --outputFile="$report" "$@" || status=$?
-node -e 'const r=require(process.argv[1]); console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed`)' "$report" || true
+# Jest reports on stderr; --json also writes its JSON to stdout, which is not wanted here.
+npx --no-install jest --ci --json --outputFile="$report" "$@" >/dev/null || status=$?
+node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed`)' "$report" || true
 rm -f "$report"
 exit $status
