@@ -173,6 +173,15 @@ describe('app.websocket', () => {
       client.close();
     });
 
+    it('sends no ack for a pong when onPong cancels', async () => {
+      const { url } = await serve({ onPong: () => ({ shouldCancel: true }) });
+      const { client } = await connect(`ws://${url}/chat`);
+      client.send({ type: 'pong' });
+      client.send({ type: 'other' });
+      expect(await client.next()).toMatchObject({ type: 'message_ack', message: '{"type":"other"}' });
+      client.close();
+    });
+
     it('delivers binary frames to onBinaryMessage as Buffers, and drops them without it', async () => {
       const got: Buffer[] = [];
       const { url } = await serve({ onBinaryMessage: (e) => void got.push(e.data as Buffer) });
