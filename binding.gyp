@@ -13,7 +13,10 @@
         "native/core/ids.cpp",
         "native/core/listener.cpp",
         "native/core/log.cpp",
+        "native/core/metrics.cpp",
         "native/core/protocol.cpp",
+        "native/core/room_api.cpp",
+        "native/core/room_registry.cpp",
         "native/core/router.cpp",
         "native/core/server.cpp",
         "native/core/ws_session.cpp"

@@ -3,13 +3,14 @@
  */
 import { EventEmitter } from 'events';
 import * as os from 'os';
-import { HttpError, RoomwireError, codes, invalidArg } from './errors';
+import { HttpError, RoomwireError, codes, invalidArg, outOfRange } from './errors';
 import { Request, Response, pairs } from './http';
 import { Kind, NativeApp, NativeEvent, native } from './native';
 import { WsDispatcher, WsHandler, callbackBits } from './events';
 import * as is from './validate';
 import type {
-  AppOptions, CloseOptions, LogLevel, RouteHandler, SendStatus, WebSocketOptions,
+  AppOptions, ClientInfo, CloseOptions, CreateRoomOptions, LogLevel, PresenceMember, RoomInfo, RouteHandler,
+  SendStatus, WebSocketOptions,
 } from '../types/index';
 
 const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -30,12 +31,13 @@ interface HttpRoute {
 
 /** Checks AppOptions and returns the native options plus the facade's own. */
 function normaliseOptions(options: unknown): { nativeOptions: Record<string, number>; host: string;
-  logLevel: LogLevel; callbackTimeoutMs: number } {
+  logLevel: LogLevel; callbackTimeoutMs: number; metrics: boolean } {
   if (options === undefined) options = {};
   if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
   const o = options as AppOptions;
   const known = new Set(['threads', 'host', 'logLevel', 'callbackTimeoutMs', 'maxBodySize', 'maxHeaderSize',
-    'maxPayload', 'maxBackpressure', 'heartbeatInterval', 'idleTimeout', 'requestTimeout']);
+    'maxPayload', 'maxBackpressure', 'heartbeatInterval', 'idleTimeout', 'requestTimeout', 'metrics']);
+  if (o.metrics !== undefined && typeof o.metrics !== 'boolean') throw invalidArg('options.metrics', 'a boolean', o.metrics);
   for (const key of Object.keys(o)) if (!known.has(key)) throw invalidArg(`options.${key}`, 'a known option', key);
   const nativeOptions: Record<string, number> = {};
   if (o.threads !== undefined) nativeOptions.threads = is.integer('options.threads', o.threads, 1, 256);
@@ -51,7 +53,14 @@ function normaliseOptions(options: unknown): { nativeOptions: Record<string, num
   if (!logLevels.includes(logLevel)) throw invalidArg('options.logLevel', logLevels.join(' | '), logLevel);
   const callbackTimeoutMs = is.optionalInteger('options.callbackTimeoutMs', o.callbackTimeoutMs, 1, maxMs,
     defaultCallbackTimeoutMs);
-  return { nativeOptions, host, logLevel, callbackTimeoutMs };
+  return { nativeOptions, host, logLevel, callbackTimeoutMs, metrics: o.metrics === true };
+}
+
+/** Close codes an application may send (RFC 6455 §7.4): 1000, a few registered ones, 3000–4999. */
+function closeCode(code: unknown): number {
+  const c = is.integer('code', code, 1000, 4999);
+  if (c >= 3000 || [1000, 1001, 1008, 1011, 1012, 1013].includes(c)) return c;
+  throw outOfRange('code', '1000, 1001, 1008, 1011, 1012, 1013 or 3000-4999', code);
 }
 
 /** An HTTP and WebSocket server whose sockets live in the native core. */
@@ -66,6 +75,8 @@ export class App extends EventEmitter {
   private closing: Promise<void> | undefined;
   private resolveClosed: (() => void) | undefined;
   private level: LogLevel;
+  private readonly pendingJoins = new Map<number, (joined: boolean) => void>();
+  private nextJoinToken = 1;
 
   /** Use {@link createApp}. */
   constructor(options?: AppOptions) {
@@ -77,6 +88,7 @@ export class App extends EventEmitter {
     const binding = native();
     binding.setLogLevel(o.logLevel);
     this.nativeApp = new binding.App(o.nativeOptions);
+    if (o.metrics) this.nativeApp.enableMetrics();
     this.ws = new WsDispatcher(() => (this.boundPort === undefined ? undefined : this.nativeApp), this.wsHandlers,
       () => this.callbackTimeoutMs, (level, message) => this.log(level, message));
   }
@@ -131,8 +143,8 @@ export class App extends EventEmitter {
     if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
     let mask = 0;
     for (const [key, value] of Object.entries(options)) {
-      if (key === 'acks') {
-        if (typeof value !== 'boolean') throw invalidArg('options.acks', 'a boolean', value);
+      if (key === 'acks' || key === 'autoCreateRooms') {
+        if (typeof value !== 'boolean') throw invalidArg(`options.${key}`, 'a boolean', value);
       } else if (key in callbackBits) {
         if (value === undefined) continue;
         is.fn(`options.${key}`, value);
@@ -142,7 +154,7 @@ export class App extends EventEmitter {
       }
     }
     const id = this.wsHandlers.length;
-    this.nativeApp.addWsRoute(path, id, mask, options.acks !== false);
+    this.nativeApp.addWsRoute(path, id, mask, options.acks !== false, options.autoCreateRooms === true);
     this.wsHandlers.push({ id, path, options: { ...options } });
     return this;
   }
@@ -210,6 +222,129 @@ export class App extends EventEmitter {
     return this.nativeApp.broadcast(path, payload);
   }
 
+  /** Creates a room and returns its id (`room_<32 hex>`); it lasts until deleteRoom unless ephemeral. */
+  createRoom(name: string, description = '', maxConnections = 0, options: CreateRoomOptions = {}): string {
+    is.string('name', name);
+    if (typeof description !== 'string') throw invalidArg('description', 'a string', description);
+    is.integer('maxConnections', maxConnections, 0, 2 ** 31 - 1);
+    if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
+    for (const key of Object.keys(options)) {
+      if (key !== 'metadata' && key !== 'ephemeral') throw invalidArg(`options.${key}`, 'a room option', key);
+    }
+    if (options.metadata !== undefined && !is.isObject(options.metadata)) {
+      throw invalidArg('options.metadata', 'an object', options.metadata);
+    }
+    if (options.ephemeral !== undefined && typeof options.ephemeral !== 'boolean') {
+      throw invalidArg('options.ephemeral', 'a boolean', options.ephemeral);
+    }
+    let metadata: string;
+    try {
+      metadata = JSON.stringify(options.metadata ?? {});
+    } catch (err) {
+      throw invalidArg('options.metadata', 'a JSON-serialisable object', (err as Error).message);
+    }
+    return this.nativeApp.createRoom(name, description, maxConnections, metadata, options.ephemeral === true);
+  }
+
+  /** Deletes a room; its members get `room_left`. False when unknown. */
+  deleteRoom(roomId: string): boolean {
+    return this.nativeApp.deleteRoom(is.string('roomId', roomId));
+  }
+
+  /** Sends the `room_message` envelope (no `from_client_id`) to every member; false for an unknown room. */
+  sendRoomMessage(roomId: string, message: string): SendStatus | false {
+    is.string('roomId', roomId);
+    if (typeof message !== 'string') throw invalidArg('message', 'a string', message);
+    const status = this.nativeApp.sendRoomMessage(roomId, message);
+    return status < 0 ? false : sendStatuses[status];
+  }
+
+  /** A room's details, or null when unknown. */
+  getRoomInfo(roomId: string): RoomInfo | null {
+    const text = this.nativeApp.roomInfo(is.string('roomId', roomId));
+    return text === null ? null : (JSON.parse(text) as RoomInfo);
+  }
+
+  /** Every room, oldest first. */
+  getAllRooms(): RoomInfo[] {
+    return JSON.parse(this.nativeApp.allRooms()) as RoomInfo[];
+  }
+
+  /**
+   * Joins a connection to a room, in order with its frames and through `onJoinRoom`;
+   * resolves false for an unknown connection or room, a full room, a member already in
+   * it, or a join cancelled by the callback.
+   */
+  joinRoom(connectionId: string, roomId: string): Promise<boolean> {
+    try {
+      is.string('connectionId', connectionId);
+      is.string('roomId', roomId);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.boundPort === undefined) return Promise.resolve(false);
+    const token = this.nextJoinToken++;
+    return new Promise((resolve) => {
+      this.pendingJoins.set(token, resolve);
+      if (!this.nativeApp.joinRoom(connectionId, roomId, token)) {
+        this.pendingJoins.delete(token);
+        resolve(false);
+      }
+    });
+  }
+
+  /** Removes a connection from a room (the client gets `room_left`); false if it was not in it. */
+  leaveRoom(connectionId: string, roomId: string): boolean {
+    return this.nativeApp.leaveRoom(is.string('connectionId', connectionId), is.string('roomId', roomId));
+  }
+
+  /** A connection's details, or null when unknown. */
+  getClientInfo(connectionId: string): ClientInfo | null {
+    const text = this.nativeApp.clientInfo(is.string('connectionId', connectionId));
+    return text === null ? null : (JSON.parse(text) as ClientInfo);
+  }
+
+  /** The ids of the rooms a connection is in (empty for an unknown connection). */
+  getUserRooms(connectionId: string): string[] {
+    return this.nativeApp.userRooms(is.string('connectionId', connectionId)) ?? [];
+  }
+
+  /** The members of a room with their presence info, or null for an unknown room. */
+  getPresence(roomId: string): PresenceMember[] | null {
+    const text = this.nativeApp.presence(is.string('roomId', roomId));
+    return text === null ? null : (JSON.parse(text) as PresenceMember[]);
+  }
+
+  /** A `direct_message` (no `from_client_id`) to a connection id, or to every connection of a client id. */
+  sendDirectMessage(clientOrConnectionId: string, message: string): SendStatus | false {
+    is.string('clientOrConnectionId', clientOrConnectionId);
+    if (typeof message !== 'string') throw invalidArg('message', 'a string', message);
+    const status = this.nativeApp.sendDirectMessage(clientOrConnectionId, message);
+    return status < 0 ? false : sendStatuses[status];
+  }
+
+  /** Closes a connection after what is queued for it; false when unknown. */
+  closeConnection(connectionId: string, code = 1000, reason = ''): boolean {
+    is.string('connectionId', connectionId);
+    closeCode(code);
+    if (typeof reason !== 'string') throw invalidArg('reason', 'a string', reason);
+    if (Buffer.byteLength(reason) > 123) throw outOfRange('reason', 'at most 123 bytes of UTF-8', reason);
+    return this.nativeApp.closeConnection(connectionId, code, reason);
+  }
+
+  /** Client frames received since listen. */
+  getWebSocketMessageCount(): number {
+    return this.nativeApp.messageCount();
+  }
+
+  /** Serves the REST room API under `prefix`, natively (no JavaScript per request). */
+  enableRoomApi(prefix = '/websocket'): this {
+    is.routePath('prefix', prefix);
+    if (prefix.includes('{')) throw invalidArg('prefix', 'a path without parameters', prefix);
+    this.nativeApp.enableRoomApi(prefix);
+    return this;
+  }
+
   /** Open WebSocket connections. */
   getWebSocketConnections(): number {
     return this.nativeApp.connectionCount();
@@ -232,6 +367,7 @@ export class App extends EventEmitter {
       try {
         if (ev.kind === Kind.httpRequest) this.onHttp(ev);
         else if (ev.kind === Kind.stopped) this.onStopped();
+        else if (ev.kind === Kind.opResult) this.onJoinResult(ev);
         else this.ws.handle(ev);
       } catch (err) {
         // A fault in the dispatcher itself: never let it take the loop down.
@@ -240,7 +376,15 @@ export class App extends EventEmitter {
     }
   }
 
+  private onJoinResult(ev: NativeEvent): void {
+    const resolve = this.pendingJoins.get(ev.id);
+    this.pendingJoins.delete(ev.id);
+    resolve?.(ev.code === 0);
+  }
+
   private onStopped(): void {
+    for (const resolve of this.pendingJoins.values()) resolve(false);
+    this.pendingJoins.clear();
     this.nativeApp.closed();
     this.boundPort = undefined;
     const resolve = this.resolveClosed;

@@ -19,6 +19,10 @@ export const callbackBits: Record<string, number> = {
   onClose: 1 << 7,
   onError: 1 << 8,
   onServerError: 1 << 9,
+  onJoinRoom: 1 << 10,
+  onLeaveRoom: 1 << 11,
+  onRoomMessage: 1 << 12,
+  onDirectMessage: 1 << 13,
 };
 
 const kindInfo: Record<number, { type: string; callback: keyof WebSocketOptions; verdict: boolean }> = {
@@ -32,6 +36,10 @@ const kindInfo: Record<number, { type: string; callback: keyof WebSocketOptions;
   [Kind.close]: { type: 'close', callback: 'onClose', verdict: false },
   [Kind.error]: { type: 'error', callback: 'onError', verdict: false },
   [Kind.serverError]: { type: 'server_error', callback: 'onServerError', verdict: false },
+  [Kind.joinRoom]: { type: 'join_room', callback: 'onJoinRoom', verdict: true },
+  [Kind.leaveRoom]: { type: 'leave_room', callback: 'onLeaveRoom', verdict: true },
+  [Kind.roomMessage]: { type: 'room_message', callback: 'onRoomMessage', verdict: true },
+  [Kind.directMessage]: { type: 'direct_message', callback: 'onDirectMessage', verdict: true },
 };
 
 /** One `app.websocket()` registration. */
@@ -90,6 +98,25 @@ export class WsDispatcher {
       case Kind.serverError:
         data.error = ev.reason ?? '';
         data.error_type = ev.errorType ?? '';
+        break;
+      case Kind.joinRoom:
+        data.room_id = ev.roomId;
+        data.data = { presence: ev.data === undefined ? null : JSON.parse(ev.data as string) };
+        break;
+      case Kind.leaveRoom:
+        data.room_id = ev.roomId;
+        break;
+      case Kind.roomMessage:
+        data.room_id = ev.roomId;
+        data.message = ev.message;
+        data.from_client_id = ev.clientId;
+        data.data = ev.data;
+        break;
+      case Kind.directMessage:
+        data.target_client_id = ev.target;
+        data.message = ev.message;
+        data.from_client_id = ev.clientId;
+        data.data = ev.data;
         break;
       default:
         data.data = ev.data;
@@ -238,6 +265,24 @@ export function decodeResult(kind: number, result: unknown): ResolvedVerdict {
       else if (d !== undefined) throw new TypeError('modifiedEvent.data must be a string or an object');
       break;
     }
+    case Kind.joinRoom: {
+      const d = mod.data;
+      if (d === undefined) break;
+      if (!isObject(d)) throw new TypeError('modifiedEvent.data must be an object');
+      const presence = (d as Record<string, unknown>).presence;
+      if (presence !== undefined && presence !== null && !isObject(presence)) {
+        throw new TypeError('modifiedEvent.data.presence must be an object or null');
+      }
+      if (presence !== undefined) verdict.modified = JSON.stringify(presence);
+      break;
+    }
+    case Kind.roomMessage:
+    case Kind.directMessage:
+      if (mod.message !== undefined) {
+        if (typeof mod.message !== 'string') throw new TypeError('modifiedEvent.message must be a string');
+        verdict.modified = mod.message;
+      }
+      break;
     default:
       break;
   }

@@ -20,6 +20,9 @@ export interface NativeEvent {
   reason?: string;
   errorType?: string;
   method?: string;
+  roomId?: string;
+  target?: string;
+  message?: string;
   params?: string[];
   query?: string[];
   headers?: string[];
@@ -27,7 +30,7 @@ export interface NativeEvent {
 
 /** The binding's App object: plain values in and out. */
 export interface NativeApp {
-  addWsRoute(pattern: string, handlerId: number, callbacks: number, acks: boolean): void;
+  addWsRoute(pattern: string, handlerId: number, callbacks: number, acks: boolean, autoCreateRooms: boolean): void;
   addHttpRoute(method: string, pattern: string, routeId: number): void;
   listen(host: string, port: number, dispatch: (batch: NativeEvent[]) => void): number;
   close(timeoutMs: number): boolean;
@@ -38,6 +41,21 @@ export interface NativeApp {
   send(connectionId: string, data: string | Buffer): number;
   broadcast(path: string, data: string | Buffer): number;
   connectionCount(): number;
+  createRoom(name: string, description: string, maxConnections: number, metadata: string, ephemeral: boolean): string;
+  deleteRoom(id: string): boolean;
+  sendRoomMessage(roomId: string, message: string): number;
+  sendDirectMessage(target: string, message: string): number;
+  roomInfo(id: string): string | null;
+  allRooms(): string;
+  joinRoom(connectionId: string, roomId: string, token: number): boolean;
+  leaveRoom(connectionId: string, roomId: string): boolean;
+  clientInfo(connectionId: string): string | null;
+  userRooms(connectionId: string): string[] | null;
+  presence(roomId: string): string | null;
+  closeConnection(connectionId: string, code: number, reason: string): boolean;
+  messageCount(): number;
+  enableRoomApi(prefix: string): void;
+  enableMetrics(): void;
 }
 
 /** The binding module. */
@@ -60,6 +78,11 @@ export const Kind = {
   serverError: 9,
   httpRequest: 10,
   stopped: 11,
+  joinRoom: 12,
+  leaveRoom: 13,
+  roomMessage: 14,
+  directMessage: 15,
+  opResult: 16,
 } as const;
 
 let binding: NativeBinding | undefined;

@@ -29,6 +29,8 @@ export interface AppOptions {
   idleTimeout?: number;
   /** Time allowed for an HTTP request or a WebSocket handshake, ms. Default 10000. */
   requestTimeout?: number;
+  /** Serve Prometheus text at `GET /metrics`. Default false. */
+  metrics?: boolean;
 }
 
 /** The event given to every WebSocket callback. */
@@ -108,8 +110,67 @@ export interface WebSocketOptions {
   onError?: WebSocketListener;
   /** A callback threw, rejected, timed out or returned an invalid result. */
   onServerError?: WebSocketListener;
+  /** A join (client `join_room` or `app.joinRoom`); `data.presence` is the member's info. Cancel refuses it (`room_join_error`); `modifiedEvent.data.presence` replaces the info. */
+  onJoinRoom?: WebSocketCallback;
+  /** A client's `leave_room`: cancel refuses it (`room_leave_error`). */
+  onLeaveRoom?: WebSocketCallback;
+  /** Before a room fan-out (`room_id`, `message`): cancel blocks it (`message_blocked`); `modifiedEvent.message` is delivered instead. */
+  onRoomMessage?: WebSocketCallback;
+  /** Before a direct delivery (`target_client_id`, `message`): cancel blocks it; `modifiedEvent.message` is delivered instead. */
+  onDirectMessage?: WebSocketCallback;
+  /** A `join_room` for an unknown id creates that room (ephemeral: deleted when empty). Default false. */
+  autoCreateRooms?: boolean;
   /** Send `message_ack` for frames without a built-in meaning. Default true. */
   acks?: boolean;
+}
+
+/** Options of `app.createRoom`. */
+export interface CreateRoomOptions {
+  /** Free JSON metadata reported by getRoomInfo. */
+  metadata?: Record<string, unknown>;
+  /** Delete the room when its last member leaves. Default false. */
+  ephemeral?: boolean;
+}
+
+/** A room as reported by getRoomInfo, getAllRooms and the REST API. */
+export interface RoomInfo {
+  id: string;
+  name: string;
+  description: string;
+  /** null: unlimited. */
+  maxConnections: number | null;
+  /** Connection ids of the members. */
+  connections: string[];
+  connectionsCount: number;
+  metadata: Record<string, unknown>;
+  /** RFC 3339 UTC. */
+  createdAt: string;
+  ephemeral: boolean;
+}
+
+/** One member of a room. */
+export interface PresenceMember {
+  connection_id: string;
+  client_id: string;
+  /** The `presence` object given when joining, or null. */
+  user_info: Record<string, unknown> | null;
+  joined_at: string;
+}
+
+/** A connection as reported by getClientInfo and the REST API. */
+export interface ClientInfo {
+  connectionId: string;
+  clientId: string;
+  path: string;
+  handlerId: string;
+  connectedAt: string;
+  /** Last measured heartbeat round trip in ms, or null. */
+  latency: number | null;
+  /** Bytes queued and not yet written. */
+  bufferedAmount: number;
+  /** What onConnect stored as `modifiedEvent.metadata`, or null. */
+  metadata: unknown;
+  rooms: string[];
 }
 
 /** The delivery status of a send. */
@@ -166,6 +227,31 @@ export declare class App extends EventEmitter {
   send(connectionId: string, data: string | Buffer | Uint8Array): SendStatus | false;
   /** One raw frame to every connection on a path (the registered pattern or the actual path); returns how many. */
   broadcast(path: string, data: string | Buffer | Uint8Array): number;
+  /** Creates a room; returns `room_<32 hex>`. */
+  createRoom(name: string, description?: string, maxConnections?: number, options?: CreateRoomOptions): string;
+  /** Deletes a room (members get `room_left`); false when unknown. */
+  deleteRoom(roomId: string): boolean;
+  /** The `room_message` envelope to every member; false for an unknown room. */
+  sendRoomMessage(roomId: string, message: string): SendStatus | false;
+  getRoomInfo(roomId: string): RoomInfo | null;
+  getAllRooms(): RoomInfo[];
+  /** Joins through `onJoinRoom`, in order with the connection's frames; false when refused or unknown. */
+  joinRoom(connectionId: string, roomId: string): Promise<boolean>;
+  /** Removes a connection from a room (it gets `room_left`); false if it was not in it. */
+  leaveRoom(connectionId: string, roomId: string): boolean;
+  getClientInfo(connectionId: string): ClientInfo | null;
+  /** Room ids of a connection (empty when unknown). */
+  getUserRooms(connectionId: string): string[];
+  /** Members of a room, or null for an unknown room. */
+  getPresence(roomId: string): PresenceMember[] | null;
+  /** A `direct_message` to a connection id, or to every connection of a client id; false if none. */
+  sendDirectMessage(clientOrConnectionId: string, message: string): SendStatus | false;
+  /** Closes a connection (code 1000, 1001, 1008, 1011–1013 or 3000–4999); false when unknown. */
+  closeConnection(connectionId: string, code?: number, reason?: string): boolean;
+  /** Client frames received since listen. */
+  getWebSocketMessageCount(): number;
+  /** Serves the REST room API under `prefix` (default `/websocket`). */
+  enableRoomApi(prefix?: string): this;
   /** Open WebSocket connections. */
   getWebSocketConnections(): number;
   /** Changes the log level at run time. */

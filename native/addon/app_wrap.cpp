@@ -2,7 +2,10 @@
 
 #include <chrono>
 
+#include <boost/json.hpp>
+
 #include "log.hpp"
+#include "protocol.hpp"
 
 namespace roomwire::addon {
 namespace {
@@ -43,6 +46,21 @@ Napi::Function app_wrap::define(Napi::Env env) {
                          InstanceMethod("broadcast", &app_wrap::broadcast),
                          InstanceMethod("connectionCount", &app_wrap::connection_count),
                          InstanceMethod("closed", &app_wrap::closed),
+                         InstanceMethod("createRoom", &app_wrap::create_room),
+                         InstanceMethod("deleteRoom", &app_wrap::delete_room),
+                         InstanceMethod("sendRoomMessage", &app_wrap::send_room_message),
+                         InstanceMethod("sendDirectMessage", &app_wrap::send_direct_message),
+                         InstanceMethod("roomInfo", &app_wrap::room_info),
+                         InstanceMethod("allRooms", &app_wrap::all_rooms),
+                         InstanceMethod("joinRoom", &app_wrap::join_room),
+                         InstanceMethod("leaveRoom", &app_wrap::leave_room),
+                         InstanceMethod("clientInfo", &app_wrap::client_info),
+                         InstanceMethod("userRooms", &app_wrap::user_rooms),
+                         InstanceMethod("presence", &app_wrap::presence),
+                         InstanceMethod("closeConnection", &app_wrap::close_connection),
+                         InstanceMethod("messageCount", &app_wrap::message_count),
+                         InstanceMethod("enableRoomApi", &app_wrap::enable_room_api),
+                         InstanceMethod("enableMetrics", &app_wrap::enable_metrics),
                      });
 }
 
@@ -66,13 +84,14 @@ app_wrap::~app_wrap() {
   if (server_) server_->stop(std::chrono::milliseconds(0));
 }
 
-// addWsRoute(pattern, handlerId, callbackMask, acks)
+// addWsRoute(pattern, handlerId, callbackMask, acks, autoCreateRooms)
 Napi::Value app_wrap::add_ws_route(const Napi::CallbackInfo& info) {
   ws_route_options r;
   r.pattern = info[0].As<Napi::String>().Utf8Value();
   r.handler_id = info[1].As<Napi::Number>().Uint32Value();
   r.callbacks = info[2].As<Napi::Number>().Uint32Value();
   r.acks = info[3].As<Napi::Boolean>().Value();
+  r.auto_create_rooms = info[4].ToBoolean().Value();
   try {
     route_pattern check(r.pattern);
     if (server_) server_->add_ws_route(r);
@@ -108,9 +127,11 @@ Napi::Value app_wrap::listen(const Napi::CallbackInfo& info) {
   Napi::Function dispatch = info[2].As<Napi::Function>();
 
   auto dispatcher = std::make_shared<js_dispatcher>();
-  auto srv = std::make_shared<server>(options_, dispatcher);
+  auto srv = std::make_shared<server>(options_, dispatcher, rooms_);
   for (const auto& r : ws_routes_) srv->add_ws_route(r);
   for (const auto& r : http_routes_) srv->add_http_route(r);
+  if (!room_api_prefix_.empty()) srv->enable_room_api(room_api_prefix_);
+  if (metrics_) srv->enable_metrics();
   error_code ec;
   unsigned short bound = srv->listen(host, port, ec);
   if (ec) {
@@ -216,6 +237,134 @@ Napi::Value app_wrap::closed(const Napi::CallbackInfo& info) {
     closing_ = false;
     Unref();
   }
+  return info.Env().Undefined();
+}
+
+}  // namespace roomwire::addon
+
+namespace roomwire::addon {
+namespace {
+
+std::string str(const Napi::CallbackInfo& info, std::size_t i) {
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+Napi::Value status_value(Napi::Env env, std::optional<send_status> st) {
+  return Napi::Number::New(env, st ? static_cast<int>(*st) : -1);
+}
+
+}  // namespace
+
+// createRoom(name, description, maxConnections, metadataJson, ephemeral) -> id
+Napi::Value app_wrap::create_room(const Napi::CallbackInfo& info) {
+  std::string id = rooms_->create(str(info, 0), str(info, 1),
+                                  static_cast<std::size_t>(info[2].As<Napi::Number>().Int64Value()),
+                                  str(info, 3), info[4].ToBoolean().Value());
+  return Napi::String::New(info.Env(), id);
+}
+
+// deleteRoom(id) -> boolean
+Napi::Value app_wrap::delete_room(const Napi::CallbackInfo& info) {
+  bool ok = server_ ? server_->delete_room(str(info, 0)) : rooms_->remove(str(info, 0));
+  return Napi::Boolean::New(info.Env(), ok);
+}
+
+// sendRoomMessage(roomId, message) -> status or -1 (unknown room)
+Napi::Value app_wrap::send_room_message(const Napi::CallbackInfo& info) {
+  if (!server_) return Napi::Number::New(info.Env(), rooms_->info(str(info, 0)) ? 0 : -1);
+  return status_value(info.Env(), server_->send_room_message(str(info, 0), str(info, 1)));
+}
+
+// sendDirectMessage(clientOrConnectionId, message) -> status or -1 (no such target)
+Napi::Value app_wrap::send_direct_message(const Napi::CallbackInfo& info) {
+  if (!server_) return Napi::Number::New(info.Env(), -1);
+  return status_value(info.Env(), server_->send_direct_message(str(info, 0), str(info, 1)));
+}
+
+// roomInfo(id) -> JSON text or null
+Napi::Value app_wrap::room_info(const Napi::CallbackInfo& info) {
+  auto view = rooms_->info(str(info, 0));
+  if (!view) return info.Env().Null();
+  return Napi::String::New(info.Env(), boost::json::serialize(protocol::room_object(*view)));
+}
+
+// allRooms() -> JSON text of an array
+Napi::Value app_wrap::all_rooms(const Napi::CallbackInfo& info) {
+  boost::json::array list;
+  for (const auto& r : rooms_->all()) list.push_back(protocol::room_object(r));
+  return Napi::String::New(info.Env(), boost::json::serialize(list));
+}
+
+// joinRoom(connectionId, roomId, token): the outcome arrives as an op_result event (id = token)
+Napi::Value app_wrap::join_room(const Napi::CallbackInfo& info) {
+  auto token = static_cast<std::uint64_t>(info[2].As<Napi::Number>().Int64Value());
+  if (!server_) return Napi::Boolean::New(info.Env(), false);
+  std::weak_ptr<js_dispatcher> sink = dispatcher_;
+  server_->join_room(str(info, 0), str(info, 1), [sink, token](int result, std::string error) {
+    auto d = sink.lock();
+    if (!d) return;
+    event ev;
+    ev.kind = event_kind::op_result;
+    ev.id = token;
+    ev.code = result;
+    ev.reason = std::move(error);
+    d->emit(std::move(ev));
+  });
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+// leaveRoom(connectionId, roomId) -> boolean
+Napi::Value app_wrap::leave_room(const Napi::CallbackInfo& info) {
+  if (!server_) return Napi::Boolean::New(info.Env(), false);
+  return Napi::Boolean::New(info.Env(), server_->leave_room(str(info, 0), str(info, 1)));
+}
+
+// clientInfo(connectionId) -> JSON text or null
+Napi::Value app_wrap::client_info(const Napi::CallbackInfo& info) {
+  auto s = server_ ? server_->find(str(info, 0)) : nullptr;
+  if (!s) return info.Env().Null();
+  return Napi::String::New(info.Env(), boost::json::serialize(server_->client_info(*s)));
+}
+
+// userRooms(connectionId) -> string[] or null (unknown connection)
+Napi::Value app_wrap::user_rooms(const Napi::CallbackInfo& info) {
+  std::string id = str(info, 0);
+  if (!server_ || !server_->find(id)) return info.Env().Null();
+  auto ids = rooms_->rooms_of(id);
+  Napi::Array a = Napi::Array::New(info.Env(), ids.size());
+  for (uint32_t i = 0; i < ids.size(); ++i) a.Set(i, Napi::String::New(info.Env(), ids[i]));
+  return a;
+}
+
+// presence(roomId) -> JSON text of the members, or null
+Napi::Value app_wrap::presence(const Napi::CallbackInfo& info) {
+  auto members = rooms_->members(str(info, 0));
+  if (!members) return info.Env().Null();
+  return Napi::String::New(info.Env(), protocol::members_json(*members));
+}
+
+// closeConnection(connectionId, code, reason) -> boolean
+Napi::Value app_wrap::close_connection(const Napi::CallbackInfo& info) {
+  if (!server_) return Napi::Boolean::New(info.Env(), false);
+  return Napi::Boolean::New(info.Env(), server_->close_connection(
+      str(info, 0), info[1].As<Napi::Number>().Int32Value(), str(info, 2)));
+}
+
+Napi::Value app_wrap::message_count(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), server_ ? static_cast<double>(server_->message_count()) : 0);
+}
+
+// enableRoomApi(prefix)
+Napi::Value app_wrap::enable_room_api(const Napi::CallbackInfo& info) {
+  room_api_prefix_ = str(info, 0);
+  if (server_) server_->enable_room_api(room_api_prefix_);
+  return info.Env().Undefined();
+}
+
+// enableMetrics()
+Napi::Value app_wrap::enable_metrics(const Napi::CallbackInfo& info) {
+  metrics_ = true;
+  if (server_) server_->enable_metrics();
   return info.Env().Undefined();
 }
 

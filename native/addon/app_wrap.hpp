@@ -31,10 +31,28 @@ class app_wrap : public Napi::ObjectWrap<app_wrap> {
   Napi::Value broadcast(const Napi::CallbackInfo& info);
   Napi::Value connection_count(const Napi::CallbackInfo& info);
   Napi::Value closed(const Napi::CallbackInfo& info);
+  Napi::Value create_room(const Napi::CallbackInfo& info);
+  Napi::Value delete_room(const Napi::CallbackInfo& info);
+  Napi::Value send_room_message(const Napi::CallbackInfo& info);
+  Napi::Value send_direct_message(const Napi::CallbackInfo& info);
+  Napi::Value room_info(const Napi::CallbackInfo& info);
+  Napi::Value all_rooms(const Napi::CallbackInfo& info);
+  Napi::Value join_room(const Napi::CallbackInfo& info);
+  Napi::Value leave_room(const Napi::CallbackInfo& info);
+  Napi::Value client_info(const Napi::CallbackInfo& info);
+  Napi::Value user_rooms(const Napi::CallbackInfo& info);
+  Napi::Value presence(const Napi::CallbackInfo& info);
+  Napi::Value close_connection(const Napi::CallbackInfo& info);
+  Napi::Value message_count(const Napi::CallbackInfo& info);
+  Napi::Value enable_room_api(const Napi::CallbackInfo& info);
+  Napi::Value enable_metrics(const Napi::CallbackInfo& info);
 
   server_options options_;
   std::vector<ws_route_options> ws_routes_;
   std::vector<http_route_options> http_routes_;
+  std::shared_ptr<room_registry> rooms_ = std::make_shared<room_registry>();
+  std::string room_api_prefix_;
+  bool metrics_ = false;
   std::shared_ptr<server> server_;
   std::shared_ptr<js_dispatcher> dispatcher_;
   bool closing_ = false;

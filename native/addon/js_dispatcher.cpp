@@ -63,6 +63,11 @@ Napi::Object event_to_js(Napi::Env env, event& ev) {
   if (!ev.reason.empty()) o.Set("reason", Napi::String::New(env, ev.reason));
   if (!ev.error_type.empty()) o.Set("errorType", Napi::String::New(env, ev.error_type));
   if (!ev.method.empty()) o.Set("method", Napi::String::New(env, ev.method));
+  if (!ev.room_id.empty()) o.Set("roomId", Napi::String::New(env, ev.room_id));
+  if (!ev.target_client_id.empty()) o.Set("target", Napi::String::New(env, ev.target_client_id));
+  if (ev.kind == event_kind::room_message || ev.kind == event_kind::direct_message)
+    o.Set("message", Napi::String::New(env, ev.message));
+  if (ev.kind == event_kind::op_result) o.Set("code", Napi::Number::New(env, ev.code));
   auto flat = [&](const char* name, const string_pairs& pairs) {
     if (pairs.empty()) return;
     Napi::Array a = Napi::Array::New(env, pairs.size() * 2);

@@ -25,6 +25,11 @@ enum class event_kind : std::uint8_t {
   server_error = 9,  // internal fault
   http_request = 10, // HTTP request on a JS route (reply)
   stopped = 11,      // the server has stopped and joined its threads
+  join_room = 12,    // a join, by the client or by the app (verdict)
+  leave_room = 13,   // a client's explicit leave (verdict)
+  room_message = 14, // before a room fan-out (verdict)
+  direct_message = 15, // before a direct delivery (verdict)
+  op_result = 16,    // the outcome of an asynchronous app operation (app.joinRoom)
 };
 
 /// Callback bits of a WebSocket route: only events whose bit is set reach the host.
@@ -39,6 +44,10 @@ enum callback_bit : std::uint32_t {
   cb_close = 1u << 7,
   cb_error = 1u << 8,
   cb_server_error = 1u << 9,
+  cb_join_room = 1u << 10,
+  cb_leave_room = 1u << 11,
+  cb_room_message = 1u << 12,
+  cb_direct_message = 1u << 13,
 };
 
 /// One event bound for the host. `id` is non-zero when the core waits for a verdict.
@@ -55,6 +64,9 @@ struct event {
   int code = 0;                  // close code
   std::string reason;            // close reason or error message
   std::string error_type;
+  std::string room_id;
+  std::string target_client_id;
+  std::string message;           // room / direct message text
   std::string method;            // HTTP method
   string_pairs params, query, headers;
 };

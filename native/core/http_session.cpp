@@ -5,6 +5,7 @@
 #include "ids.hpp"
 #include "log.hpp"
 #include "protocol.hpp"
+#include "room_api.hpp"
 #include "router.hpp"
 #include "ws_session.hpp"
 
@@ -82,6 +83,9 @@ void http_session::on_read(error_code ec, std::size_t) {
   }
 
   std::string method(req_.method_string());
+  if (auto builtin = builtin_endpoint(server_, method, segments, req_.body()))
+    return reply(builtin->status, std::move(builtin->body),
+                 {{"Content-Type", builtin->content_type}}, false);
   auto route = server_.match_http(method, segments, params);
   if (!route) return reply_error(404, "Not Found", false);
 

@@ -37,6 +37,8 @@ struct ws_route_options {
   std::uint32_t handler_id = 0;
   std::uint32_t callbacks = 0;   // callback_bit mask
   bool acks = true;
+  /// A join_room for an unknown id creates that room (ephemeral: gone when empty).
+  bool auto_create_rooms = false;
 };
 
 /// One HTTP route registration (`app.get` and friends).

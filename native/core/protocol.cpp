@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "ids.hpp"
+
 namespace roomwire::protocol {
 namespace json = boost::json;
 
@@ -103,6 +105,129 @@ bool is_json_object(std::string_view text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec, {}, frame_parse_options());
   return !ec && v.is_object();
+}
+
+std::string room_joined(std::string_view room_id, std::string_view timestamp) {
+  json::object o = typed("room_joined");
+  o["room_id"] = room_id;
+  o["timestamp"] = timestamp;
+  return json::serialize(o);
+}
+
+std::string room_left(std::string_view room_id, std::string_view timestamp) {
+  json::object o = typed("room_left");
+  o["room_id"] = room_id;
+  o["timestamp"] = timestamp;
+  return json::serialize(o);
+}
+
+std::string room_message(std::string_view room_id, std::string_view message,
+                         std::string_view from_client_id, std::string_view timestamp) {
+  json::object o = typed("room_message");
+  o["room_id"] = room_id;
+  o["message"] = message;
+  if (!from_client_id.empty()) o["from_client_id"] = from_client_id;
+  o["timestamp"] = timestamp;
+  return json::serialize(o);
+}
+
+std::string direct_message(std::string_view message, std::string_view from_client_id,
+                           std::string_view timestamp) {
+  json::object o = typed("direct_message");
+  o["message"] = message;
+  if (!from_client_id.empty()) o["from_client_id"] = from_client_id;
+  o["timestamp"] = timestamp;
+  return json::serialize(o);
+}
+
+json::value parse_stored(std::string_view text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  return ec ? json::value(nullptr) : v;
+}
+
+std::string presence(std::string_view event, std::string_view room_id, const member_info& m,
+                     std::string_view timestamp) {
+  json::object o = typed("presence");
+  o["event"] = event;
+  o["room_id"] = room_id;
+  o["connection_id"] = m.connection_id;
+  o["client_id"] = m.client_id;
+  o["user_info"] = parse_stored(m.user_info);
+  o["timestamp"] = timestamp;
+  return json::serialize(o);
+}
+
+namespace {
+json::array members_array(const std::vector<member_info>& members) {
+  json::array a;
+  a.reserve(members.size());
+  for (const auto& m : members) {
+    json::object o;
+    o["connection_id"] = m.connection_id;
+    o["client_id"] = m.client_id;
+    o["user_info"] = parse_stored(m.user_info);
+    o["joined_at"] = rfc3339(m.joined_at);
+    a.push_back(std::move(o));
+  }
+  return a;
+}
+}  // namespace
+
+std::string presence_state(std::string_view room_id, const std::vector<member_info>& members,
+                           std::string_view timestamp) {
+  json::object o = typed("presence_state");
+  o["room_id"] = room_id;
+  o["members"] = members_array(members);
+  o["timestamp"] = timestamp;
+  return json::serialize(o);
+}
+
+std::string members_json(const std::vector<member_info>& members) {
+  return json::serialize(members_array(members));
+}
+
+json::object room_object(const room_view& room) {
+  json::object o;
+  o["id"] = room.id;
+  o["name"] = room.name;
+  o["description"] = room.description;
+  if (room.max_connections == 0)
+    o["maxConnections"] = nullptr;
+  else
+    o["maxConnections"] = room.max_connections;
+  json::array conns;
+  if (room.members) {
+    conns.reserve(room.members->size());
+    for (const auto& m : *room.members) conns.push_back(json::string(m.connection_id));
+  }
+  o["connectionsCount"] = conns.size();
+  o["connections"] = std::move(conns);
+  o["metadata"] = parse_stored(room.metadata);
+  o["createdAt"] = rfc3339(room.created_at);
+  o["ephemeral"] = room.ephemeral;
+  return o;
+}
+
+bool message_text(const json::object& body, std::string& out) {
+  if (auto it = body.find("message"); it != body.end() && it->value().is_string()) {
+    out = std::string(it->value().as_string());
+    return true;
+  }
+  auto it = body.find("data");
+  if (it == body.end()) return false;
+  if (it->value().is_string()) {
+    out = std::string(it->value().as_string());
+    return true;
+  }
+  if (it->value().is_object()) {
+    const auto& d = it->value().as_object();
+    if (auto m = d.find("message"); m != d.end() && m->value().is_string()) {
+      out = std::string(m->value().as_string());
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace roomwire::protocol

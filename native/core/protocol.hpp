@@ -6,7 +6,12 @@
 #include <string>
 #include <string_view>
 
+#include <vector>
+
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+
+#include "room_registry.hpp"
 
 namespace roomwire::protocol {
 
@@ -43,5 +48,32 @@ std::string pong(std::string_view timestamp, double latency_ms);
 std::string http_error_body(std::string_view message);
 /// True when `text` parses as a JSON object (used for replacement welcome/ack objects).
 bool is_json_object(std::string_view text);
+
+/// {"type":"room_joined","room_id","timestamp"}
+std::string room_joined(std::string_view room_id, std::string_view timestamp);
+/// {"type":"room_left","room_id","timestamp"}
+std::string room_left(std::string_view room_id, std::string_view timestamp);
+/// {"type":"room_message","room_id","message","from_client_id"?,"timestamp"}; an empty
+/// `from_client_id` (a message sent by the app) omits the field.
+std::string room_message(std::string_view room_id, std::string_view message,
+                         std::string_view from_client_id, std::string_view timestamp);
+/// {"type":"direct_message","message","from_client_id"?,"timestamp"}
+std::string direct_message(std::string_view message, std::string_view from_client_id,
+                           std::string_view timestamp);
+/// {"type":"presence","event","room_id","connection_id","client_id","user_info","timestamp"}
+std::string presence(std::string_view event, std::string_view room_id, const member_info& m,
+                     std::string_view timestamp);
+/// {"type":"presence_state","room_id","members":[...],"timestamp"}
+std::string presence_state(std::string_view room_id, const std::vector<member_info>& members,
+                           std::string_view timestamp);
+/// The members array alone (getPresence).
+std::string members_json(const std::vector<member_info>& members);
+/// One room: {id,name,description,maxConnections,connections,connectionsCount,metadata,createdAt}.
+boost::json::object room_object(const room_view& room);
+/// Parses JSON text known to be valid (stored metadata, presence info); null when it is not.
+boost::json::value parse_stored(std::string_view text);
+/// The text of a client's message field: `message` (string), else `data` (a string, or an
+/// object's `message` string). Returns false when none is present.
+bool message_text(const boost::json::object& body, std::string& out);
 
 }  // namespace roomwire::protocol

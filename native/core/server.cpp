@@ -2,14 +2,23 @@
 
 #include <stdexcept>
 
+#include <algorithm>
+
+#include "ids.hpp"
 #include "listener.hpp"
 #include "log.hpp"
+#include "protocol.hpp"
 #include "ws_session.hpp"
 
 namespace roomwire {
 
-server::server(server_options options, std::shared_ptr<event_sink> sink)
-    : options_(std::move(options)), sink_(std::move(sink)), ioc_(), heartbeat_(ioc_) {
+server::server(server_options options, std::shared_ptr<event_sink> sink,
+               std::shared_ptr<room_registry> rooms)
+    : options_(std::move(options)),
+      sink_(std::move(sink)),
+      rooms_(rooms ? std::move(rooms) : std::make_shared<room_registry>()),
+      ioc_(),
+      heartbeat_(ioc_) {
   if (options_.threads == 0) options_.threads = std::max(1u, std::thread::hardware_concurrency());
 }
 
@@ -119,7 +128,15 @@ void server::stop(std::chrono::milliseconds timeout) {
   for (auto& t : threads_) t.join();
   threads_.clear();
 
-  std::unordered_map<std::uint64_t, std::function<void(verdict&&)>> orphaned;
+  // Sessions cut off by the deadline never finished: take them out of every room.
+  std::vector<std::string> unfinished;
+  {
+    std::shared_lock lock(sessions_mutex_);
+    for (const auto& [id, weak] : sessions_) unfinished.push_back(id);
+  }
+  for (const auto& id : unfinished) rooms_->leave_all(id);
+
+  std::unordered_map<std::uint64_t, pending_verdict> orphaned;
   {
     std::lock_guard<std::mutex> lock(pending_mutex_);
     orphaned.swap(pending_);
@@ -129,20 +146,22 @@ void server::stop(std::chrono::milliseconds timeout) {
 std::uint64_t server::await_verdict(std::function<void(verdict&&)> resume) {
   std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(pending_mutex_);
-  pending_.emplace(id, std::move(resume));
+  pending_.emplace(id, pending_verdict{std::move(resume), std::chrono::steady_clock::now()});
   return id;
 }
 
 void server::complete(std::uint64_t id, verdict&& v) {
-  std::function<void(verdict&&)> resume;
+  pending_verdict entry;
   {
     std::lock_guard<std::mutex> lock(pending_mutex_);
     auto it = pending_.find(id);
     if (it == pending_.end()) return;
-    resume = std::move(it->second);
+    entry = std::move(it->second);
     pending_.erase(it);
   }
-  resume(std::move(v));
+  metrics_.callback_latency(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - entry.since).count());
+  entry.resume(std::move(v));
 }
 
 std::optional<send_status> server::send(const std::string& connection_id,
@@ -177,14 +196,140 @@ std::size_t server::connection_count() const {
   return sessions_.size();
 }
 
-void server::add_session(const std::string& connection_id, const std::shared_ptr<ws_session>& s) {
+void server::add_session(const std::shared_ptr<ws_session>& s) {
   std::unique_lock lock(sessions_mutex_);
-  sessions_[connection_id] = s;
+  sessions_[s->connection_id()] = s;
+  connections_by_client_[s->client_id()].push_back(s->connection_id());
 }
 
-void server::remove_session(const std::string& connection_id) {
+void server::remove_session(const ws_session& s) {
   std::unique_lock lock(sessions_mutex_);
-  sessions_.erase(connection_id);
+  sessions_.erase(s.connection_id());
+  auto it = connections_by_client_.find(s.client_id());
+  if (it == connections_by_client_.end()) return;
+  auto& ids = it->second;
+  ids.erase(std::remove(ids.begin(), ids.end(), s.connection_id()), ids.end());
+  if (ids.empty()) connections_by_client_.erase(it);
+}
+
+std::shared_ptr<ws_session> server::find(const std::string& connection_id) const {
+  std::shared_lock lock(sessions_mutex_);
+  auto it = sessions_.find(connection_id);
+  return it == sessions_.end() ? nullptr : it->second.lock();
+}
+
+std::vector<std::shared_ptr<ws_session>> server::find_targets(const std::string& client_id,
+                                                              const std::string& connection_id) const {
+  std::vector<std::shared_ptr<ws_session>> out;
+  std::shared_lock lock(sessions_mutex_);
+  if (!connection_id.empty()) {
+    auto it = sessions_.find(connection_id);
+    if (it != sessions_.end())
+      if (auto s = it->second.lock()) out.push_back(std::move(s));
+    return out;
+  }
+  auto it = connections_by_client_.find(client_id);
+  if (it == connections_by_client_.end()) return out;
+  for (const auto& id : it->second) {
+    auto sit = sessions_.find(id);
+    if (sit != sessions_.end())
+      if (auto s = sit->second.lock()) out.push_back(std::move(s));
+  }
+  return out;
+}
+
+namespace {
+send_status worse(send_status a, send_status b) { return a > b ? a : b; }
+}  // namespace
+
+std::optional<send_status> server::fan_out(const std::string& room_id,
+                                           const std::shared_ptr<const std::string>& frame,
+                                           tx_type type, const std::string& exclude) {
+  member_list members = rooms_->members(room_id);
+  if (!members) return std::nullopt;
+  send_status status = send_status::ok;
+  for (const auto& m : *members) {
+    if (!exclude.empty() && m.connection_id == exclude) continue;
+    if (auto sink = m.sink.lock()) {
+      auto* session = static_cast<ws_session*>(sink.get());
+      status = worse(status, session->send(frame, false, type));
+    }
+  }
+  return status;
+}
+
+std::optional<send_status> server::send_room_message(const std::string& room_id,
+                                                     const std::string& message) {
+  auto frame = std::make_shared<const std::string>(
+      protocol::room_message(room_id, message, {}, timestamp_now()));
+  return fan_out(room_id, frame, tx_type::room_message);
+}
+
+std::optional<send_status> server::send_direct_message(const std::string& target,
+                                                       const std::string& message) {
+  auto targets = find_targets({}, target);
+  if (targets.empty()) targets = find_targets(target, {});
+  if (targets.empty()) return std::nullopt;
+  auto frame = std::make_shared<const std::string>(protocol::direct_message(message, {}, timestamp_now()));
+  send_status status = send_status::ok;
+  for (const auto& t : targets) status = worse(status, t->send(frame, false, tx_type::direct_message));
+  return status;
+}
+
+void server::join_room(const std::string& connection_id, const std::string& room_id,
+                       std::function<void(int, std::string)> done) {
+  auto s = find(connection_id);
+  if (!s) return done(-1, "Connection not found");
+  s->join_from_app(room_id, std::move(done));
+}
+
+int server::join_room_now(const std::string& connection_id, const std::string& room_id) {
+  auto s = find(connection_id);
+  if (!s) return -1;
+  return static_cast<int>(s->join_now(room_id));
+}
+
+boost::json::object server::client_info(const ws_session& s) const { return s.info(); }
+
+bool server::leave_room(const std::string& connection_id, const std::string& room_id) {
+  auto removed = rooms_->leave(room_id, connection_id);
+  if (!removed) return false;
+  if (auto s = find(connection_id)) s->notify_left(room_id);
+  fan_out(room_id,
+          std::make_shared<const std::string>(protocol::presence("leave", room_id, *removed, timestamp_now())),
+          tx_type::presence);
+  return true;
+}
+
+bool server::delete_room(const std::string& room_id) {
+  std::vector<member_info> evicted;
+  if (!rooms_->remove(room_id, &evicted)) return false;
+  for (const auto& m : evicted)
+    if (auto s = find(m.connection_id)) s->notify_left(room_id);
+  return true;
+}
+
+bool server::close_connection(const std::string& connection_id, int code, const std::string& reason) {
+  auto s = find(connection_id);
+  if (!s) return false;
+  s->close_with(code, reason);
+  return true;
+}
+
+void server::enable_room_api(const std::string& prefix) {
+  std::unique_lock lock(routes_mutex_);
+  room_api_prefix_ = prefix;
+}
+
+void server::enable_metrics() { metrics_enabled_.store(true); }
+
+std::string server::room_api_prefix() const {
+  std::shared_lock lock(routes_mutex_);
+  return room_api_prefix_;
+}
+
+std::string server::metrics_text() const {
+  return metrics_.prometheus(connection_count(), rooms_->room_count(), rooms_->membership_count());
 }
 
 void server::track(closeable* c, std::weak_ptr<closeable> w) {

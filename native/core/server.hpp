@@ -15,9 +15,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/json/object.hpp>
+
 #include "events.hpp"
+#include "metrics.hpp"
 #include "net.hpp"
 #include "options.hpp"
+#include "room_registry.hpp"
 #include "router.hpp"
 
 namespace roomwire {
@@ -49,7 +53,9 @@ struct http_route {
 /// Owns the I/O threads and everything they share.
 class server : public std::enable_shared_from_this<server> {
  public:
-  server(server_options options, std::shared_ptr<event_sink> sink);
+  /// `rooms` may be shared with the host so rooms outlive one listen/close cycle.
+  server(server_options options, std::shared_ptr<event_sink> sink,
+         std::shared_ptr<room_registry> rooms = nullptr);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -80,6 +86,50 @@ class server : public std::enable_shared_from_this<server> {
 
   /// Live WebSocket connections.
   std::size_t connection_count() const;
+
+  // --- rooms, direct messages, connections (any thread) ---
+  room_registry& rooms() { return *rooms_; }
+  metrics& stats() { return metrics_; }
+  /// Sends `frame` to every member of `room_id` except `exclude`; nullopt for an unknown
+  /// room, else the worst status among the recipients.
+  std::optional<send_status> fan_out(const std::string& room_id,
+                                     const std::shared_ptr<const std::string>& frame, tx_type type,
+                                     const std::string& exclude = {});
+  /// The `room_message` envelope without a sender, to every member.
+  std::optional<send_status> send_room_message(const std::string& room_id, const std::string& message);
+  /// A `direct_message` without a sender to a connection id, or else to every connection of
+  /// a client id; nullopt when there is none.
+  std::optional<send_status> send_direct_message(const std::string& target, const std::string& message);
+  /// Connections addressed by connection id (when given) or by client id.
+  std::vector<std::shared_ptr<ws_session>> find_targets(const std::string& client_id,
+                                                        const std::string& connection_id) const;
+  std::shared_ptr<ws_session> find(const std::string& connection_id) const;
+  /// Joins through the connection's onJoinRoom; `done(result, error)`: 0 joined, -1 unknown
+  /// connection, else a join_result value or 4 (rejected by the callback).
+  void join_room(const std::string& connection_id, const std::string& room_id,
+                 std::function<void(int, std::string)> done);
+  /// Joins at once, without onJoinRoom (the REST API: the app decided): -1 unknown
+  /// connection, else a join_result value. The client gets `room_joined`, members presence.
+  int join_room_now(const std::string& connection_id, const std::string& room_id);
+  /// getClientInfo of one connection.
+  boost::json::object client_info(const ws_session& s) const;
+  /// Removes a connection from a room (no callback: the app decided); false if it was not in it.
+  bool leave_room(const std::string& connection_id, const std::string& room_id);
+  /// Deletes a room; its members get `room_left`. False when unknown.
+  bool delete_room(const std::string& room_id);
+  /// Closes a connection with `code`/`reason`; false when unknown.
+  bool close_connection(const std::string& connection_id, int code, const std::string& reason);
+  /// Total client frames received.
+  std::uint64_t message_count() const { return metrics_.messages_received(); }
+
+  // --- built-in HTTP endpoints ---
+  /// Serves the REST room API under `prefix` (e.g. "/websocket").
+  void enable_room_api(const std::string& prefix);
+  /// Serves Prometheus text at /metrics.
+  void enable_metrics();
+  std::string room_api_prefix() const;
+  bool metrics_enabled() const { return metrics_enabled_.load(); }
+  std::string metrics_text() const;
   const server_options& options() const { return options_; }
   event_sink& sink() { return *sink_; }
   net::io_context& io() { return ioc_; }
@@ -92,8 +142,8 @@ class server : public std::enable_shared_from_this<server> {
                                                string_pairs& params) const;
   /// Remembers `resume` until the host completes the returned event id.
   std::uint64_t await_verdict(std::function<void(verdict&&)> resume);
-  void add_session(const std::string& connection_id, const std::shared_ptr<ws_session>& s);
-  void remove_session(const std::string& connection_id);
+  void add_session(const std::shared_ptr<ws_session>& s);
+  void remove_session(const ws_session& s);
   void track(closeable* c, std::weak_ptr<closeable> w);
   void untrack(closeable* c);
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
@@ -112,11 +162,21 @@ class server : public std::enable_shared_from_this<server> {
   std::vector<std::shared_ptr<const http_route>> http_routes_;
 
   std::mutex pending_mutex_;
-  std::unordered_map<std::uint64_t, std::function<void(verdict&&)>> pending_;
+  struct pending_verdict {
+    std::function<void(verdict&&)> resume;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::unordered_map<std::uint64_t, pending_verdict> pending_;
   std::atomic<std::uint64_t> next_id_{1};
 
   mutable std::shared_mutex sessions_mutex_;
   std::unordered_map<std::string, std::weak_ptr<ws_session>> sessions_;
+  std::unordered_map<std::string, std::vector<std::string>> connections_by_client_;
+
+  std::shared_ptr<room_registry> rooms_;
+  metrics metrics_;
+  std::string room_api_prefix_;
+  std::atomic<bool> metrics_enabled_{false};
 
   std::mutex tracked_mutex_;
   std::condition_variable tracked_empty_;

@@ -1,29 +1,54 @@
 #include "ws_session.hpp"
 
+#include <boost/json.hpp>
+
 #include "ids.hpp"
 #include "log.hpp"
 #include "protocol.hpp"
 
 namespace roomwire {
+namespace json = boost::json;
+
 namespace {
 
 /// The close code Beast sent when it failed the connection for `ec`, and the error_type
 /// reported to onError.
-int protocol_close_code(error_code ec, std::string& error_type) {
+int protocol_close_code(error_code ec, err_type& type, std::string& type_name) {
   if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow) {
-    error_type = "message_too_big";
+    type = err_type::message_too_big;
+    type_name = "message_too_big";
     return 1009;
   }
   if (ec == websocket::error::bad_frame_payload) {
-    error_type = "invalid_utf8";
+    type = err_type::invalid_utf8;
+    type_name = "invalid_utf8";
     return 1007;
   }
   if (ec.category() == websocket::make_error_code(websocket::error::bad_opcode).category() &&
       ec != websocket::error::closed) {
-    error_type = "protocol_error";
+    type = err_type::protocol_error;
+    type_name = "protocol_error";
     return 1002;
   }
   return 0;
+}
+
+const char* join_error_text(int result) {
+  switch (static_cast<join_result>(result)) {
+    case join_result::unknown_room: return "Room not found";
+    case join_result::full: return "Room is full";
+    case join_result::already_member: return "Already in room";
+    default: return "Join rejected";
+  }
+}
+
+/// Result code for a join refused by onJoinRoom (after the join_result values).
+constexpr int join_rejected = 4;
+
+std::string string_field(const json::object& body, const char* key) {
+  auto it = body.find(key);
+  return it != body.end() && it->value().is_string() ? std::string(it->value().as_string())
+                                                     : std::string();
 }
 
 }  // namespace
@@ -37,7 +62,8 @@ ws_session::ws_session(server& srv, tcp::socket&& socket, std::shared_ptr<const 
       connection_id_(std::move(connection_id)),
       client_id_(std::move(client_id)),
       path_(std::move(path)),
-      metadata_(std::move(metadata)) {}
+      metadata_(std::move(metadata)),
+      connected_at_(now_ms()) {}
 
 ws_session::~ws_session() { server_.untrack(this); }
 
@@ -66,7 +92,8 @@ void ws_session::on_accept(error_code ec) {
     return;
   }
   accepted_ = true;
-  server_.add_session(connection_id_, shared_from_this());
+  server_.add_session(shared_from_this());
+  server_.stats().connection_opened();
 
   std::string ts = timestamp_now();
   std::string welcome = protocol::welcome(connection_id_, client_id_, path_, ts);
@@ -74,7 +101,7 @@ void ws_session::on_accept(error_code ec) {
   ev.data = welcome;
   ask(cb_welcome, std::move(ev), [this, welcome](verdict&& v) mutable {
     if (v.cancel) return;
-    write_text(v.has_modified ? std::move(v.modified) : std::move(welcome));
+    write_text(v.has_modified ? std::move(v.modified) : std::move(welcome), tx_type::welcome);
   });
   process();
   if (close_requested_ && !writing_) do_close_frame();
@@ -85,7 +112,7 @@ void ws_session::do_read() {
   ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
 }
 
-void ws_session::on_read(error_code ec, std::size_t) {
+void ws_session::on_read(error_code ec, std::size_t bytes) {
   reading_ = false;
   if (ec) {
     read_done_ = true;
@@ -96,14 +123,16 @@ void ws_session::on_read(error_code ec, std::size_t) {
       closed_code_ = ws_.reason().code;
       closed_reason_ = std::string(ws_.reason().reason.c_str());
     } else {
-      std::string error_type;
-      int code = protocol_close_code(ec, error_type);
+      err_type type{};
+      std::string type_name;
+      int code = protocol_close_code(ec, type, type_name);
       if (code != 0) {
         closed_code_ = code;
         closed_reason_ = ec.message();
+        server_.stats().error(type);
         if (route_->has(cb_error)) {
           event ev = make_event(event_kind::error);
-          ev.error_type = error_type;
+          ev.error_type = type_name;
           ev.reason = ec.message();
           server_.sink().emit(std::move(ev));
         }
@@ -112,7 +141,8 @@ void ws_session::on_read(error_code ec, std::size_t) {
     process();
     return;
   }
-  inbox_.push_back({beast::buffers_to_string(buffer_.data()), !ws_.got_text()});
+  server_.stats().bytes_in(bytes);
+  inbox_.push_back({beast::buffers_to_string(buffer_.data()), !ws_.got_text(), {}});
   buffer_.consume(buffer_.size());
   // A large message leaves a large buffer behind: give the memory back.
   if (buffer_.capacity() > 64 * 1024) buffer_.shrink_to_fit();
@@ -121,15 +151,22 @@ void ws_session::on_read(error_code ec, std::size_t) {
 
 void ws_session::process() {
   while (!busy_ && !inbox_.empty()) {
-    inbound frame = std::move(inbox_.front());
+    inbound item = std::move(inbox_.front());
     inbox_.pop_front();
-    if (!frame.binary) {
-      handle_text(std::move(frame.data));
-    } else if (route_->has(cb_binary)) {
-      event ev = make_event(event_kind::binary);
-      ev.data = std::move(frame.data);
-      ev.binary = true;
-      server_.sink().emit(std::move(ev));
+    if (item.job) {
+      item.job();
+    } else if (!item.binary) {
+      handle_text(std::move(item.data));
+    } else {
+      server_.stats().received(rx_type::binary);
+      if (route_->has(cb_binary)) {
+        event ev = make_event(event_kind::binary);
+        ev.data = std::move(item.data);
+        ev.binary = true;
+        server_.sink().emit(std::move(ev));
+      } else {
+        server_.stats().dropped(drop_reason::no_handler);
+      }
     }
   }
   if (read_done_) {
@@ -147,31 +184,66 @@ void ws_session::handle_text(std::string text) {
   ask(cb_message, std::move(ev), [this, text](verdict&& v) mutable {
     if (v.cancel) {
       // A cancel with an error tells the sender; without one the frame was handled.
-      if (v.has_error) write_text(protocol::message_blocked(text, v.error, timestamp_now()));
+      server_.stats().dropped(drop_reason::cancelled);
+      if (v.has_error)
+        write_text(protocol::message_blocked(text, v.error, timestamp_now()),
+                   tx_type::message_blocked);
       return;
     }
     dispatch_frame(v.has_modified ? std::move(v.modified) : std::move(text));
   });
 }
 
+void ws_session::send_error(err_type type, std::string_view message) {
+  static const char* names[] = {"invalid_format", "room_join_error", "room_leave_error",
+                                "not_in_room", "client_not_found", "room_not_found",
+                                "message_too_big", "invalid_utf8", "protocol_error"};
+  server_.stats().error(type);
+  write_text(protocol::error(names[static_cast<int>(type)], message, timestamp_now()),
+             tx_type::error);
+}
+
 void ws_session::dispatch_frame(std::string text) {
   std::string error;
   auto frame = protocol::parse_client_frame(text, error);
   if (!frame) {
-    write_text(protocol::error("invalid_format", error, timestamp_now()));
-    return;
+    server_.stats().received(rx_type::invalid);
+    return send_error(err_type::invalid_format, error);
   }
-  if (frame->type == "ping") {
+  const std::string& type = frame->type;
+  if (type == "join_room") {
+    server_.stats().received(rx_type::join_room);
+    return handle_join(frame->body);
+  }
+  if (type == "leave_room") {
+    server_.stats().received(rx_type::leave_room);
+    return handle_leave(frame->body);
+  }
+  if (type == "room_message") {
+    server_.stats().received(rx_type::room_message);
+    return handle_room_message(frame->body, std::move(text));
+  }
+  if (type == "direct_message") {
+    server_.stats().received(rx_type::direct_message);
+    return handle_direct_message(frame->body, std::move(text));
+  }
+  if (type == "presence_list") {
+    server_.stats().received(rx_type::presence_list);
+    return handle_presence_list(frame->body);
+  }
+  if (type == "ping") {
+    server_.stats().received(rx_type::ping);
     event ev = make_event(event_kind::ping);
     ev.data = text;
     ask(cb_ping, std::move(ev), [this](verdict&& v) {
-      if (!v.cancel) write_text(protocol::pong(timestamp_now(), latency_ms_));
+      if (!v.cancel) write_text(protocol::pong(timestamp_now(), latency_ms_.load()), tx_type::pong);
     });
     return;
   }
-  if (frame->type == "pong") {
+  if (type == "pong") {
+    server_.stats().received(rx_type::pong);
     if (ping_sent_ms_ >= 0) {
-      latency_ms_ = now_ms() - ping_sent_ms_;
+      latency_ms_.store(now_ms() - ping_sent_ms_);
       ping_sent_ms_ = -1;
     }
     event ev = make_event(event_kind::pong);
@@ -181,19 +253,175 @@ void ws_session::dispatch_frame(std::string text) {
     });
     return;
   }
+  server_.stats().received(rx_type::other);
   acknowledge(std::move(text));
 }
 
 void ws_session::acknowledge(std::string text) {
   if (!route_->options.acks) return;
   std::string ack = protocol::message_ack(text, timestamp_now());
-  if (!route_->has(cb_message_ack)) return write_text(std::move(ack));
+  if (!route_->has(cb_message_ack)) return write_text(std::move(ack), tx_type::message_ack);
   event ev = make_event(event_kind::message_ack);
   ev.data = ack;
   ask(cb_message_ack, std::move(ev), [this, ack](verdict&& v) mutable {
     if (v.cancel) return;
-    write_text(v.has_modified ? std::move(v.modified) : std::move(ack));
+    write_text(v.has_modified ? std::move(v.modified) : std::move(ack), tx_type::message_ack);
   });
+}
+
+void ws_session::handle_join(const json::object& body) {
+  std::string room_id = string_field(body, "room_id");
+  if (room_id.empty()) return send_error(err_type::room_join_error, "room_id is required");
+  std::string presence = "null";
+  if (auto it = body.find("presence"); it != body.end() && !it->value().is_null()) {
+    if (!it->value().is_object())
+      return send_error(err_type::room_join_error, "presence must be an object");
+    presence = json::serialize(it->value());
+  }
+  join(room_id, std::move(presence), [this, room_id](int result, std::string error) {
+    if (result == static_cast<int>(join_result::ok))
+      write_text(protocol::room_joined(room_id, timestamp_now()), tx_type::room_joined);
+    else
+      send_error(err_type::room_join_error, error);
+  });
+}
+
+void ws_session::join(std::string room_id, std::string presence,
+                      std::function<void(int, std::string)> done) {
+  // Cheap refusals first: no callback for a join that cannot succeed.
+  if (!route_->options.auto_create_rooms && !server_.rooms().info(room_id))
+    return done(static_cast<int>(join_result::unknown_room), join_error_text(1));
+  if (server_.rooms().is_member(room_id, connection_id_))
+    return done(static_cast<int>(join_result::already_member), join_error_text(3));
+  event ev = make_event(event_kind::join_room);
+  ev.room_id = room_id;
+  ev.data = presence;
+  ask(cb_join_room, std::move(ev),
+      [this, room_id, presence, done = std::move(done)](verdict&& v) mutable {
+        if (v.cancel) return done(join_rejected, v.has_error ? v.error : join_error_text(join_rejected));
+        auto result = enter_room(room_id, v.has_modified ? std::move(v.modified) : std::move(presence));
+        done(static_cast<int>(result), result == join_result::ok ? std::string() : join_error_text(static_cast<int>(result)));
+      });
+}
+
+join_result ws_session::enter_room(const std::string& room_id, std::string user_info) {
+  member_info m;
+  m.connection_id = connection_id_;
+  m.client_id = client_id_;
+  m.user_info = std::move(user_info);
+  m.joined_at = now_ms();
+  m.sink = std::static_pointer_cast<room_member>(shared_from_this());
+  auto announce = std::make_shared<const std::string>(protocol::presence("join", room_id, m, timestamp_now()));
+  auto result = server_.rooms().join(room_id, std::move(m), route_->options.auto_create_rooms);
+  if (result == join_result::ok) server_.fan_out(room_id, announce, tx_type::presence, connection_id_);
+  return result;
+}
+
+join_result ws_session::join_now(const std::string& room_id) {
+  auto result = enter_room(room_id, "null");
+  if (result == join_result::ok)
+    write_text(protocol::room_joined(room_id, timestamp_now()), tx_type::room_joined);
+  return result;
+}
+
+void ws_session::join_from_app(std::string room_id, std::function<void(int, std::string)> done) {
+  net::post(ws_.get_executor(), [self = shared_from_this(), room_id = std::move(room_id),
+                                 done = std::move(done)]() mutable {
+    if (self->finished_) return done(-1, "Connection closed");
+    self->inbox_.push_back({{}, false, [s = self.get(), room_id, done]() mutable {
+      s->join(room_id, "null", [s, room_id, done](int result, std::string error) {
+        if (result == 0)
+          s->write_text(protocol::room_joined(room_id, timestamp_now()), tx_type::room_joined);
+        done(result, std::move(error));
+      });
+    }});
+    self->process();
+  });
+}
+
+void ws_session::handle_leave(const json::object& body) {
+  std::string room_id = string_field(body, "room_id");
+  if (room_id.empty()) return send_error(err_type::room_leave_error, "room_id is required");
+  if (!server_.rooms().is_member(room_id, connection_id_))
+    return send_error(err_type::room_leave_error, "Not in room");
+  event ev = make_event(event_kind::leave_room);
+  ev.room_id = room_id;
+  ask(cb_leave_room, std::move(ev), [this, room_id](verdict&& v) {
+    if (v.cancel) return send_error(err_type::room_leave_error, v.has_error ? v.error : "Leave rejected");
+    auto removed = server_.rooms().leave(room_id, connection_id_);
+    if (!removed) return send_error(err_type::room_leave_error, "Not in room");
+    write_text(protocol::room_left(room_id, timestamp_now()), tx_type::room_left);
+    server_.fan_out(room_id,
+                    std::make_shared<const std::string>(
+                        protocol::presence("leave", room_id, *removed, timestamp_now())),
+                    tx_type::presence);
+  });
+}
+
+void ws_session::handle_room_message(const json::object& body, std::string text) {
+  std::string room_id = string_field(body, "room_id");
+  std::string message;
+  if (room_id.empty() || !protocol::message_text(body, message))
+    return send_error(err_type::invalid_format, "room_message needs room_id and message");
+  if (!server_.rooms().is_member(room_id, connection_id_))
+    return send_error(err_type::not_in_room, "Not in room " + room_id);
+  event ev = make_event(event_kind::room_message);
+  ev.room_id = room_id;
+  ev.message = message;
+  ev.data = text;
+  ask(cb_room_message, std::move(ev), [this, room_id, message, text](verdict&& v) mutable {
+    if (v.cancel) {
+      server_.stats().dropped(drop_reason::cancelled);
+      if (v.has_error)
+        write_text(protocol::message_blocked(text, v.error, timestamp_now()), tx_type::message_blocked);
+      return;
+    }
+    const std::string& delivered = v.has_modified ? v.modified : message;
+    // Serialised once, shared by every recipient.
+    server_.fan_out(room_id,
+                    std::make_shared<const std::string>(
+                        protocol::room_message(room_id, delivered, client_id_, timestamp_now())),
+                    tx_type::room_message);
+  });
+}
+
+void ws_session::handle_direct_message(const json::object& body, std::string text) {
+  std::string target_client = string_field(body, "target_client_id");
+  std::string target_connection = string_field(body, "target_connection_id");
+  std::string message;
+  if ((target_client.empty() && target_connection.empty()) || !protocol::message_text(body, message))
+    return send_error(err_type::invalid_format,
+                      "direct_message needs target_client_id (or target_connection_id) and message");
+  std::string target = target_client.empty() ? target_connection : target_client;
+  if (server_.find_targets(target_client, target_connection).empty())
+    return send_error(err_type::client_not_found, "Client not found: " + target);
+  event ev = make_event(event_kind::direct_message);
+  ev.target_client_id = target;
+  ev.message = message;
+  ev.data = text;
+  ask(cb_direct_message, std::move(ev),
+      [this, target_client, target_connection, message, text](verdict&& v) mutable {
+        if (v.cancel) {
+          server_.stats().dropped(drop_reason::cancelled);
+          if (v.has_error)
+            write_text(protocol::message_blocked(text, v.error, timestamp_now()), tx_type::message_blocked);
+          return;
+        }
+        auto targets = server_.find_targets(target_client, target_connection);
+        if (targets.empty())
+          return send_error(err_type::client_not_found,
+                            "Client not found: " + (target_client.empty() ? target_connection : target_client));
+        auto frame = std::make_shared<const std::string>(protocol::direct_message(
+            v.has_modified ? v.modified : message, client_id_, timestamp_now()));
+        for (const auto& t : targets) t->send(frame, false, tx_type::direct_message);
+      });
+}
+
+void ws_session::handle_presence_list(const json::object& body) {
+  std::string room_id = string_field(body, "room_id");
+  auto members = room_id.empty() ? nullptr : server_.rooms().members(room_id);
+  if (!members) return send_error(err_type::room_not_found, "Room not found: " + room_id);
+  write_text(protocol::presence_state(room_id, *members, timestamp_now()), tx_type::presence_state);
 }
 
 void ws_session::ask(std::uint32_t bit, event&& ev, std::function<void(verdict&&)> then) {
@@ -224,39 +452,73 @@ event ws_session::make_event(event_kind kind) const {
   return ev;
 }
 
-send_status ws_session::send(std::shared_ptr<const std::string> data, bool binary) {
+send_status ws_session::send(std::shared_ptr<const std::string> data, bool binary, tx_type type) {
   const std::size_t size = data->size();
   const std::size_t limit = server_.options().max_backpressure;
   const std::size_t before = buffered_.fetch_add(size, std::memory_order_relaxed);
   if (before >= limit) {
     buffered_.fetch_sub(size, std::memory_order_relaxed);
+    server_.stats().dropped(drop_reason::backpressure);
     return send_status::dropped;
   }
+  server_.stats().sent(type);
   net::dispatch(ws_.get_executor(), [self = shared_from_this(), data = std::move(data), binary] {
     self->enqueue(data, binary);
   });
   return before + size > limit ? send_status::backpressure : send_status::ok;
 }
 
-void ws_session::write_text(std::string text) {
-  send(std::make_shared<const std::string>(std::move(text)), false);
+send_status ws_session::deliver(const std::shared_ptr<const std::string>& frame) {
+  return send(frame, false, tx_type::room_message);
+}
+
+void ws_session::write_text(std::string text, tx_type type) {
+  send(std::make_shared<const std::string>(std::move(text)), false, type);
+}
+
+void ws_session::notify_left(const std::string& room_id) {
+  write_text(protocol::room_left(room_id, timestamp_now()), tx_type::room_left);
 }
 
 void ws_session::heartbeat() {
   net::post(ws_.get_executor(), [self = shared_from_this()] {
     if (!self->accepted_ || self->finished_ || self->close_requested_) return;
     self->ping_sent_ms_ = now_ms();
-    self->write_text(protocol::ping(timestamp_now()));
+    self->write_text(protocol::ping(timestamp_now()), tx_type::ping);
   });
 }
 
-void ws_session::shutdown() {
-  net::post(ws_.get_executor(), [self = shared_from_this()] {
-    self->close_code_ = websocket::close_code::going_away;
+void ws_session::shutdown() { close_with(1001, {}); }
+
+void ws_session::close_with(int code, std::string reason) {
+  net::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
+    if (self->close_requested_) return;
+    self->close_code_ = static_cast<websocket::close_code>(code);
+    self->close_text_ = reason;
     self->close_requested_ = true;
     if (!self->accepted_) return;
     if (!self->writing_) self->do_close_frame();
   });
+}
+
+json::object ws_session::info() const {
+  json::object o;
+  o["connectionId"] = connection_id_;
+  o["clientId"] = client_id_;
+  o["path"] = path_;
+  o["handlerId"] = std::to_string(route_->options.handler_id);
+  o["connectedAt"] = rfc3339(connected_at_);
+  double latency = latency_ms_.load();
+  if (latency < 0)
+    o["latency"] = nullptr;
+  else
+    o["latency"] = latency;
+  o["bufferedAmount"] = buffered_.load(std::memory_order_relaxed);
+  o["metadata"] = metadata_.empty() ? json::value(nullptr) : protocol::parse_stored(metadata_);
+  json::array rooms;
+  for (auto& id : server_.rooms().rooms_of(connection_id_)) rooms.push_back(json::string(id));
+  o["rooms"] = std::move(rooms);
+  return o;
 }
 
 void ws_session::enqueue(std::shared_ptr<const std::string> data, bool binary) {
@@ -275,7 +537,7 @@ void ws_session::do_write() {
                   beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
 }
 
-void ws_session::on_write(error_code ec, std::size_t) {
+void ws_session::on_write(error_code ec, std::size_t bytes) {
   writing_ = false;
   buffered_.fetch_sub(outbox_.front().data->size(), std::memory_order_relaxed);
   outbox_.pop_front();
@@ -285,6 +547,7 @@ void ws_session::on_write(error_code ec, std::size_t) {
     outbox_.clear();
     return;
   }
+  server_.stats().bytes_out(bytes);
   if (!outbox_.empty()) return do_write();
   if (close_requested_) do_close_frame();
 }
@@ -293,7 +556,9 @@ void ws_session::do_close_frame() {
   if (close_sent_ || read_done_) return;
   close_sent_ = true;
   close_pending_ = true;
-  ws_.async_close(websocket::close_reason(close_code_), [self = shared_from_this()](error_code ec) {
+  websocket::close_reason why(close_code_);
+  why.reason = close_text_.substr(0, 123);  // a close frame holds at most 123 reason bytes
+  ws_.async_close(why, [self = shared_from_this()](error_code ec) {
     self->close_pending_ = false;
     self->read_done_ = true;
     // The code the peer echoed, or ours when it never answered.
@@ -307,7 +572,14 @@ void ws_session::do_close_frame() {
 void ws_session::finish() {
   if (finished_) return;
   finished_ = true;
-  server_.remove_session(connection_id_);
+  server_.remove_session(*this);
+  // Leave every room; the members who remain see presence `leave`.
+  for (auto& [room_id, member] : server_.rooms().leave_all(connection_id_)) {
+    server_.fan_out(room_id,
+                    std::make_shared<const std::string>(
+                        protocol::presence("leave", room_id, member, timestamp_now())),
+                    tx_type::presence);
+  }
   if (route_->has(cb_close)) {
     event ev = make_event(event_kind::close);
     ev.code = closed_code_;

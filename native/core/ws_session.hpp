@@ -8,15 +8,21 @@
 #include <memory>
 #include <string>
 
+#include <boost/json/object.hpp>
+
 #include "events.hpp"
+#include "metrics.hpp"
 #include "net.hpp"
 #include "options.hpp"
+#include "room_registry.hpp"
 #include "server.hpp"
 
 namespace roomwire {
 
 /// A WebSocket connection on its own strand.
-class ws_session : public closeable, public std::enable_shared_from_this<ws_session> {
+class ws_session : public closeable,
+                   public room_member,
+                   public std::enable_shared_from_this<ws_session> {
  public:
   ws_session(server& srv, tcp::socket&& socket, std::shared_ptr<const ws_route> route,
              std::string connection_id, std::string client_id, std::string path,
@@ -27,13 +33,29 @@ class ws_session : public closeable, public std::enable_shared_from_this<ws_sess
   void run(http::request<http::string_body> req);
   /// Queues one frame from any thread. The status is decided at once from the
   /// buffered byte count: ok, backpressure (queued past the limit) or dropped.
-  send_status send(std::shared_ptr<const std::string> data, bool binary);
+  send_status send(std::shared_ptr<const std::string> data, bool binary,
+                   tx_type type = tx_type::raw);
+  /// room_member: a room fan-out frame (text).
+  send_status deliver(const std::shared_ptr<const std::string>& frame) override;
+  /// Joins `room_id` on behalf of the app, in order with the connection's frames and
+  /// through onJoinRoom; `done(result, error)` runs on the strand.
+  void join_from_app(std::string room_id, std::function<void(int, std::string)> done);
+  /// Joins `room_id` at once, without callbacks (the REST API); any thread. On success the
+  /// client gets `room_joined` and the other members presence `join`.
+  join_result join_now(const std::string& room_id);
+  /// Tells the client it left `room_id` (after the app removed it); any thread.
+  void notify_left(const std::string& room_id);
+  /// Closes with `code` and `reason` after what is queued; any thread.
+  void close_with(int code, std::string reason);
+  /// getClientInfo as a JSON object; any thread.
+  boost::json::object info() const;
   /// Sends the JSON heartbeat ping and starts timing the round trip; any thread.
   void heartbeat();
   /// Flushes what is queued and closes with 1001; any thread.
   void shutdown() override;
 
   const std::string& connection_id() const { return connection_id_; }
+  const std::string& client_id() const { return client_id_; }
   const std::string& path() const { return path_; }
   const ws_route& route() const { return *route_; }
   std::size_t buffered_amount() const { return buffered_.load(std::memory_order_relaxed); }
@@ -41,7 +63,8 @@ class ws_session : public closeable, public std::enable_shared_from_this<ws_sess
  private:
   struct inbound {
     std::string data;
-    bool binary;
+    bool binary = false;
+    std::function<void()> job;  // an app operation queued in order with the frames
   };
   struct outbound {
     std::shared_ptr<const std::string> data;
@@ -55,9 +78,20 @@ class ws_session : public closeable, public std::enable_shared_from_this<ws_sess
   void handle_text(std::string text);
   void dispatch_frame(std::string text);
   void acknowledge(std::string text);
+  void handle_join(const boost::json::object& body);
+  void handle_leave(const boost::json::object& body);
+  void handle_room_message(const boost::json::object& body, std::string text);
+  void handle_direct_message(const boost::json::object& body, std::string text);
+  void handle_presence_list(const boost::json::object& body);
+  /// Joins through onJoinRoom; `done(result, error)` gets join_result as int, or 4 for a
+  /// rejection by the callback.
+  void join(std::string room_id, std::string presence, std::function<void(int, std::string)> done);
+  /// Adds this connection to the registry and announces it; any thread.
+  join_result enter_room(const std::string& room_id, std::string user_info);
+  void send_error(err_type type, std::string_view message);
   void ask(std::uint32_t bit, event&& ev, std::function<void(verdict&&)> then);
   event make_event(event_kind kind) const;
-  void write_text(std::string text);
+  void write_text(std::string text, tx_type type);
   void enqueue(std::shared_ptr<const std::string> data, bool binary);
   void do_write();
   void on_write(error_code ec, std::size_t bytes);
@@ -88,10 +122,12 @@ class ws_session : public closeable, public std::enable_shared_from_this<ws_sess
   std::atomic<std::size_t> buffered_{0};
 
   websocket::close_code close_code_ = websocket::close_code::going_away;
+  std::string close_text_;
   int closed_code_ = 1006;
   std::string closed_reason_;
   double ping_sent_ms_ = -1;
-  double latency_ms_ = -1;
+  std::atomic<double> latency_ms_{-1};
+  const double connected_at_;
 };
 
 }  // namespace roomwire

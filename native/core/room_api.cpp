@@ -1,0 +1,183 @@
+#include "room_api.hpp"
+
+#include <boost/json.hpp>
+
+#include "protocol.hpp"
+#include "router.hpp"
+#include "server.hpp"
+
+namespace roomwire {
+namespace json = boost::json;
+
+namespace {
+
+http_answer answer(unsigned status, json::object body) {
+  return {status, json::serialize(body), "application/json"};
+}
+
+http_answer fail(unsigned status, std::string_view error) {
+  json::object o;
+  o["success"] = false;
+  o["error"] = error;
+  return answer(status, std::move(o));
+}
+
+http_answer ok(json::object o = {}) {
+  // `success` first reads better: rebuild with it in front.
+  json::object out;
+  out["success"] = true;
+  for (auto& kv : o)
+    if (kv.key() != "success") out[kv.key()] = std::move(kv.value());
+  return answer(200, std::move(out));
+}
+
+/// Parses a JSON object body; an empty body is an empty object.
+std::optional<json::object> object_body(const std::string& body, http_answer& error) {
+  if (body.empty()) return json::object{};
+  boost::system::error_code ec;
+  json::parse_options opt;
+  opt.max_depth = protocol::max_json_depth;
+  json::value v = json::parse(body, ec, {}, opt);
+  if (ec) {
+    error = fail(400, "Malformed JSON body: " + ec.message());
+    return std::nullopt;
+  }
+  if (!v.is_object()) {
+    error = fail(400, "Body must be a JSON object");
+    return std::nullopt;
+  }
+  return std::move(v.as_object());
+}
+
+const json::value* field(const json::object& o, const char* key) {
+  auto it = o.find(key);
+  return it == o.end() || it->value().is_null() ? nullptr : &it->value();
+}
+
+std::optional<http_answer> rooms_endpoint(server& srv, const std::string& method,
+                                          const std::vector<std::string>& rest,
+                                          const std::string& body) {
+  room_registry& rooms = srv.rooms();
+  if (rest.size() == 1 && method == "GET") {
+    json::array list;
+    for (const auto& r : rooms.all()) list.push_back(protocol::room_object(r));
+    json::object o;
+    o["count"] = list.size();
+    o["rooms"] = std::move(list);
+    return ok(std::move(o));
+  }
+  if (rest.size() == 1 && method == "POST") {
+    http_answer error;
+    auto b = object_body(body, error);
+    if (!b) return error;
+    const json::value* name = field(*b, "name");
+    if (!name || !name->is_string() || name->as_string().empty())
+      return fail(400, "name is required (a non-empty string)");
+    std::string description;
+    if (const json::value* d = field(*b, "description")) {
+      if (!d->is_string()) return fail(400, "description must be a string");
+      description = std::string(d->as_string());
+    }
+    std::size_t max = 0;
+    if (const json::value* m = field(*b, "maxConnections")) {
+      if (!m->is_int64() && !m->is_uint64()) return fail(400, "maxConnections must be a non-negative integer");
+      if (m->is_int64() && m->as_int64() < 0) return fail(400, "maxConnections must be a non-negative integer");
+      max = m->is_int64() ? static_cast<std::size_t>(m->as_int64()) : static_cast<std::size_t>(m->as_uint64());
+    }
+    std::string metadata = "{}";
+    if (const json::value* md = field(*b, "metadata")) {
+      if (!md->is_object()) return fail(400, "metadata must be an object");
+      metadata = json::serialize(*md);
+    }
+    std::string id = rooms.create(std::string(name->as_string()), description, max, metadata, false);
+    json::object o;
+    o["success"] = true;
+    o["roomId"] = id;
+    return answer(201, std::move(o));
+  }
+  const std::string& room_id = rest.size() >= 2 ? rest[1] : std::string();
+  if (rest.size() == 2 && method == "GET") {
+    auto view = rooms.info(room_id);
+    if (!view) return fail(404, "Room not found");
+    json::object o;
+    o["room"] = protocol::room_object(*view);
+    return ok(std::move(o));
+  }
+  if (rest.size() == 2 && method == "DELETE") {
+    return srv.delete_room(room_id) ? ok() : fail(404, "Room not found");
+  }
+  if (rest.size() == 3 && method == "POST") {
+    const std::string& action = rest[2];
+    if (action != "message" && action != "join" && action != "leave") return std::nullopt;
+    http_answer error;
+    auto b = object_body(body, error);
+    if (!b) return error;
+    if (!rooms.info(room_id)) return fail(404, "Room not found");
+    if (action == "message") {
+      const json::value* m = field(*b, "message");
+      if (!m || !m->is_string()) return fail(400, "message is required (a string)");
+      srv.send_room_message(room_id, std::string(m->as_string()));
+      return ok();
+    }
+    const json::value* c = field(*b, "connectionId");
+    if (!c || !c->is_string()) return fail(400, "connectionId is required (a string)");
+    std::string conn(c->as_string());
+    if (action == "leave") {
+      if (!srv.find(conn)) return fail(404, "Connection not found");
+      return srv.leave_room(conn, room_id) ? ok() : fail(404, "Connection is not in the room");
+    }
+    int result = srv.join_room_now(conn, room_id);
+    switch (result) {
+      case -1: return fail(404, "Connection not found");
+      case static_cast<int>(join_result::ok): return ok();
+      case static_cast<int>(join_result::unknown_room): return fail(404, "Room not found");
+      case static_cast<int>(join_result::full): return fail(409, "Room is full");
+      default: return fail(409, "Already in room");
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<http_answer> clients_endpoint(server& srv, const std::string& method,
+                                            const std::vector<std::string>& rest) {
+  if (method != "GET" || rest.size() < 2 || rest.size() > 3) return std::nullopt;
+  if (rest.size() == 3 && rest[2] != "rooms") return std::nullopt;
+  auto s = srv.find(rest[1]);
+  if (!s) return fail(404, "Client not found");
+  json::object o;
+  if (rest.size() == 2) {
+    o["client"] = srv.client_info(*s);
+  } else {
+    json::array list;
+    for (auto& id : srv.rooms().rooms_of(rest[1])) list.push_back(json::string(id));
+    o["count"] = list.size();
+    o["rooms"] = std::move(list);
+  }
+  return ok(std::move(o));
+}
+
+}  // namespace
+
+std::optional<http_answer> builtin_endpoint(server& srv, const std::string& method,
+                                            const std::vector<std::string>& segments,
+                                            const std::string& body) {
+  if (srv.metrics_enabled() && method == "GET" && segments.size() == 1 && segments[0] == "metrics")
+    return http_answer{200, srv.metrics_text(), "text/plain; version=0.0.4; charset=utf-8"};
+
+  std::string prefix = srv.room_api_prefix();
+  if (prefix.empty()) return std::nullopt;
+  std::string path;
+  std::vector<std::string> prefix_segments;
+  string_pairs ignored;
+  split_target(prefix, path, prefix_segments, ignored);
+  if (segments.size() <= prefix_segments.size()) return std::nullopt;
+  for (std::size_t i = 0; i < prefix_segments.size(); ++i)
+    if (segments[i] != prefix_segments[i]) return std::nullopt;
+  std::vector<std::string> rest(segments.begin() + static_cast<std::ptrdiff_t>(prefix_segments.size()),
+                                segments.end());
+  if (rest[0] == "rooms") return rooms_endpoint(srv, method, rest, body);
+  if (rest[0] == "clients") return clients_endpoint(srv, method, rest);
+  return std::nullopt;
+}
+
+}  // namespace roomwire

@@ -1,0 +1,25 @@
+// The built-in HTTP endpoints served without JavaScript: the REST room API (PROTOCOL.md)
+// under its prefix, and Prometheus metrics at /metrics.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace roomwire {
+
+class server;
+
+/// A complete answer to a built-in endpoint.
+struct http_answer {
+  unsigned status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+/// Answers the request when it is for a built-in endpoint; nullopt otherwise.
+std::optional<http_answer> builtin_endpoint(server& srv, const std::string& method,
+                                            const std::vector<std::string>& segments,
+                                            const std::string& body);
+
+}  // namespace roomwire

@@ -1,0 +1,178 @@
+#include "room_registry.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+#include "ids.hpp"
+
+namespace roomwire {
+namespace {
+
+std::string make_room_id() {
+  std::string uuid = make_connection_id();
+  std::string id = "room_";
+  for (char c : uuid)
+    if (c != '-') id.push_back(c);
+  return id;
+}
+
+}  // namespace
+
+std::string room_registry::create(std::string name, std::string description,
+                                  std::size_t max_connections, std::string metadata,
+                                  bool ephemeral, std::string id) {
+  std::unique_lock lock(mutex_);
+  if (id.empty()) {
+    do id = make_room_id();
+    while (rooms_.count(id) != 0);
+  } else if (rooms_.count(id) != 0) {
+    return {};
+  }
+  room r;
+  r.view.id = id;
+  r.view.name = std::move(name);
+  r.view.description = std::move(description);
+  r.view.max_connections = max_connections;
+  r.view.metadata = metadata.empty() ? "{}" : std::move(metadata);
+  r.view.created_at = now_ms();
+  r.view.ephemeral = ephemeral;
+  r.view.members = std::make_shared<const std::vector<member_info>>();
+  rooms_.emplace(id, std::move(r));
+  return id;
+}
+
+bool room_registry::erase_locked(const std::string& id, std::vector<member_info>* evicted) {
+  auto it = rooms_.find(id);
+  if (it == rooms_.end()) return false;
+  for (const auto& m : *it->second.view.members) {
+    auto links = rooms_by_connection_.find(m.connection_id);
+    if (links != rooms_by_connection_.end()) {
+      links->second.erase(id);
+      if (links->second.empty()) rooms_by_connection_.erase(links);
+    }
+    --memberships_;
+    if (evicted) evicted->push_back(m);
+  }
+  rooms_.erase(it);
+  return true;
+}
+
+bool room_registry::remove(const std::string& id, std::vector<member_info>* evicted) {
+  std::unique_lock lock(mutex_);
+  return erase_locked(id, evicted);
+}
+
+join_result room_registry::join(const std::string& room_id, member_info member, bool auto_create) {
+  std::unique_lock lock(mutex_);
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) {
+    if (!auto_create) return join_result::unknown_room;
+    lock.unlock();
+    create(room_id, "", 0, "{}", true, room_id);
+    lock.lock();
+    it = rooms_.find(room_id);
+    if (it == rooms_.end()) return join_result::unknown_room;
+  }
+  room_view& view = it->second.view;
+  for (const auto& m : *view.members)
+    if (m.connection_id == member.connection_id) return join_result::already_member;
+  if (view.max_connections != 0 && view.members->size() >= view.max_connections)
+    return join_result::full;
+  auto next = std::make_shared<std::vector<member_info>>(*view.members);
+  rooms_by_connection_[member.connection_id].insert(room_id);
+  next->push_back(std::move(member));
+  view.members = std::move(next);
+  ++memberships_;
+  return join_result::ok;
+}
+
+std::optional<member_info> room_registry::leave(const std::string& room_id,
+                                                const std::string& connection_id) {
+  std::unique_lock lock(mutex_);
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) return std::nullopt;
+  room_view& view = it->second.view;
+  auto pos = std::find_if(view.members->begin(), view.members->end(),
+                          [&](const member_info& m) { return m.connection_id == connection_id; });
+  if (pos == view.members->end()) return std::nullopt;
+  member_info removed = *pos;
+  auto next = std::make_shared<std::vector<member_info>>();
+  next->reserve(view.members->size() - 1);
+  for (const auto& m : *view.members)
+    if (m.connection_id != connection_id) next->push_back(m);
+  view.members = std::move(next);
+  --memberships_;
+  auto links = rooms_by_connection_.find(connection_id);
+  if (links != rooms_by_connection_.end()) {
+    links->second.erase(room_id);
+    if (links->second.empty()) rooms_by_connection_.erase(links);
+  }
+  if (view.ephemeral && view.members->empty()) rooms_.erase(it);
+  return removed;
+}
+
+std::vector<std::pair<std::string, member_info>> room_registry::leave_all(
+    const std::string& connection_id) {
+  std::vector<std::string> ids = rooms_of(connection_id);
+  std::vector<std::pair<std::string, member_info>> out;
+  out.reserve(ids.size());
+  for (auto& id : ids) {
+    if (auto m = leave(id, connection_id)) out.emplace_back(std::move(id), std::move(*m));
+  }
+  return out;
+}
+
+member_list room_registry::members(const std::string& room_id) const {
+  std::shared_lock lock(mutex_);
+  auto it = rooms_.find(room_id);
+  return it == rooms_.end() ? nullptr : it->second.view.members;
+}
+
+bool room_registry::is_member(const std::string& room_id, const std::string& connection_id) const {
+  std::shared_lock lock(mutex_);
+  auto links = rooms_by_connection_.find(connection_id);
+  return links != rooms_by_connection_.end() && links->second.count(room_id) != 0;
+}
+
+std::vector<std::string> room_registry::rooms_of(const std::string& connection_id) const {
+  std::shared_lock lock(mutex_);
+  auto links = rooms_by_connection_.find(connection_id);
+  if (links == rooms_by_connection_.end()) return {};
+  std::vector<std::string> out(links->second.begin(), links->second.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::optional<room_view> room_registry::info(const std::string& room_id) const {
+  std::shared_lock lock(mutex_);
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) return std::nullopt;
+  return it->second.view;
+}
+
+std::vector<room_view> room_registry::all() const {
+  std::shared_lock lock(mutex_);
+  std::vector<room_view> out;
+  out.reserve(rooms_.size());
+  for (const auto& [id, r] : rooms_) out.push_back(r.view);
+  std::sort(out.begin(), out.end(),
+            [](const room_view& a, const room_view& b) { return a.created_at < b.created_at || (a.created_at == b.created_at && a.id < b.id); });
+  return out;
+}
+
+std::size_t room_registry::room_count() const {
+  std::shared_lock lock(mutex_);
+  return rooms_.size();
+}
+
+std::size_t room_registry::membership_count() const {
+  std::shared_lock lock(mutex_);
+  return memberships_;
+}
+
+std::size_t room_registry::member_connection_count() const {
+  std::shared_lock lock(mutex_);
+  return rooms_by_connection_.size();
+}
+
+}  // namespace roomwire

@@ -1,0 +1,94 @@
+// Rooms and their members, linked both ways (room -> members, connection -> rooms).
+// Member lists are copy-on-write: a fan-out takes the current list under a brief shared
+// lock and sends outside it, so membership changes never wait behind a fan-out.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "options.hpp"
+
+namespace roomwire {
+
+/// Something a room delivers frames to: a ws_session, or a fake in tests.
+class room_member {
+ public:
+  virtual ~room_member() = default;
+  /// Queues one frame shared by every recipient; callable from any thread.
+  virtual send_status deliver(const std::shared_ptr<const std::string>& frame) = 0;
+};
+
+/// One member of one room.
+struct member_info {
+  std::string connection_id;
+  std::string client_id;
+  std::string user_info = "null";  // JSON text of the member's public presence info
+  double joined_at = 0;            // ms since the epoch
+  std::weak_ptr<room_member> sink;
+};
+
+using member_list = std::shared_ptr<const std::vector<member_info>>;
+
+/// A room as reported by getRoomInfo and the REST API.
+struct room_view {
+  std::string id;
+  std::string name;
+  std::string description;
+  std::size_t max_connections = 0;  // 0: unlimited
+  std::string metadata = "{}";      // JSON object text
+  double created_at = 0;
+  bool ephemeral = false;
+  member_list members;
+};
+
+enum class join_result { ok, unknown_room, full, already_member };
+
+/// Thread-safe registry of rooms.
+class room_registry {
+ public:
+  /// Creates a room and returns its id (`room_<32 hex>` unless `id` is given). Returns an
+  /// empty string when `id` is given and already taken.
+  std::string create(std::string name, std::string description, std::size_t max_connections,
+                     std::string metadata, bool ephemeral, std::string id = {});
+  /// Deletes a room; its former members are returned through `evicted`. False if unknown.
+  bool remove(const std::string& id, std::vector<member_info>* evicted = nullptr);
+  /// Adds a member. With `auto_create`, an unknown id creates an ephemeral room first.
+  join_result join(const std::string& room_id, member_info member, bool auto_create = false);
+  /// Removes a member; returns it, or nullopt when it was not in the room. An ephemeral
+  /// room left empty is deleted.
+  std::optional<member_info> leave(const std::string& room_id, const std::string& connection_id);
+  /// Removes a connection from every room; returns (room id, member) for each.
+  std::vector<std::pair<std::string, member_info>> leave_all(const std::string& connection_id);
+
+  /// The current member list (shared, immutable), or null for an unknown room.
+  member_list members(const std::string& room_id) const;
+  bool is_member(const std::string& room_id, const std::string& connection_id) const;
+  std::vector<std::string> rooms_of(const std::string& connection_id) const;
+  std::optional<room_view> info(const std::string& room_id) const;
+  std::vector<room_view> all() const;
+
+  std::size_t room_count() const;
+  /// Sum of all rooms' member counts.
+  std::size_t membership_count() const;
+  /// Connections that are in at least one room.
+  std::size_t member_connection_count() const;
+
+ private:
+  struct room {
+    room_view view;
+  };
+  bool erase_locked(const std::string& id, std::vector<member_info>* evicted);
+
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<std::string, room> rooms_;
+  std::unordered_map<std::string, std::unordered_set<std::string>> rooms_by_connection_;
+  std::size_t memberships_ = 0;
+};
+
+}  // namespace roomwire

@@ -1,0 +1,158 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <regex>
+#include <thread>
+
+#include "room_registry.hpp"
+
+using namespace roomwire;
+
+namespace {
+
+struct fake_member : room_member {
+  std::atomic<int> frames{0};
+  send_status deliver(const std::shared_ptr<const std::string>&) override {
+    ++frames;
+    return send_status::ok;
+  }
+};
+
+member_info member(const std::string& conn, const std::string& client = "c") {
+  member_info m;
+  m.connection_id = conn;
+  m.client_id = client;
+  return m;
+}
+
+}  // namespace
+
+TEST(RoomRegistry, CreatesRoomsWithGeneratedIds) {
+  room_registry reg;
+  auto id = reg.create("General", "chat", 0, "", false);
+  EXPECT_TRUE(std::regex_match(id, std::regex("room_[0-9a-f]{32}")));
+  auto view = reg.info(id);
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->name, "General");
+  EXPECT_EQ(view->metadata, "{}");
+  EXPECT_EQ(reg.room_count(), 1u);
+  EXPECT_EQ(reg.create("x", "", 0, "", false, id), "");  // a given id must be free
+}
+
+TEST(RoomRegistry, JoinsAndLeavesBothWays) {
+  room_registry reg;
+  auto a = reg.create("a", "", 0, "", false);
+  auto b = reg.create("b", "", 0, "", false);
+  EXPECT_EQ(reg.join(a, member("c1")), join_result::ok);
+  EXPECT_EQ(reg.join(b, member("c1")), join_result::ok);
+  EXPECT_EQ(reg.join(a, member("c2")), join_result::ok);
+  EXPECT_EQ(reg.join(a, member("c1")), join_result::already_member);
+  EXPECT_EQ(reg.join("room_nope", member("c1")), join_result::unknown_room);
+  EXPECT_EQ(reg.rooms_of("c1"), (std::vector<std::string>{std::min(a, b), std::max(a, b)}));
+  EXPECT_EQ(reg.members(a)->size(), 2u);
+  EXPECT_TRUE(reg.is_member(b, "c1"));
+  EXPECT_EQ(reg.membership_count(), 3u);
+
+  auto left = reg.leave(a, "c1");
+  ASSERT_TRUE(left);
+  EXPECT_EQ(left->connection_id, "c1");
+  EXPECT_FALSE(reg.leave(a, "c1"));
+  EXPECT_FALSE(reg.is_member(a, "c1"));
+  EXPECT_EQ(reg.rooms_of("c1"), (std::vector<std::string>{b}));
+}
+
+TEST(RoomRegistry, EnforcesMaxConnections) {
+  room_registry reg;
+  auto id = reg.create("small", "", 2, "", false);
+  EXPECT_EQ(reg.join(id, member("c1")), join_result::ok);
+  EXPECT_EQ(reg.join(id, member("c2")), join_result::ok);
+  EXPECT_EQ(reg.join(id, member("c3")), join_result::full);
+  reg.leave(id, "c1");
+  EXPECT_EQ(reg.join(id, member("c3")), join_result::ok);
+}
+
+TEST(RoomRegistry, LeaveAllCleansEveryLink) {
+  room_registry reg;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(reg.create("r", "", 0, "", false));
+  for (const auto& id : ids) reg.join(id, member("c1"));
+  reg.join(ids[0], member("c2"));
+  auto removed = reg.leave_all("c1");
+  EXPECT_EQ(removed.size(), 5u);
+  EXPECT_TRUE(reg.rooms_of("c1").empty());
+  EXPECT_EQ(reg.membership_count(), 1u);
+  EXPECT_EQ(reg.member_connection_count(), 1u);
+  EXPECT_EQ(reg.room_count(), 5u);  // persistent rooms stay
+}
+
+TEST(RoomRegistry, EphemeralAndAutoCreatedRoomsVanishWhenEmpty) {
+  room_registry reg;
+  EXPECT_EQ(reg.join("topic:1", member("c1"), true), join_result::ok);
+  EXPECT_EQ(reg.join("topic:1", member("c2"), true), join_result::ok);
+  EXPECT_EQ(reg.room_count(), 1u);
+  reg.leave("topic:1", "c1");
+  EXPECT_EQ(reg.room_count(), 1u);
+  reg.leave_all("c2");
+  EXPECT_EQ(reg.room_count(), 0u);
+  auto id = reg.create("e", "", 0, "", true);
+  reg.join(id, member("c3"));
+  reg.leave(id, "c3");
+  EXPECT_FALSE(reg.info(id));
+}
+
+TEST(RoomRegistry, RemoveEvictsMembers) {
+  room_registry reg;
+  auto id = reg.create("r", "", 0, "", false);
+  reg.join(id, member("c1"));
+  reg.join(id, member("c2"));
+  std::vector<member_info> evicted;
+  EXPECT_TRUE(reg.remove(id, &evicted));
+  EXPECT_EQ(evicted.size(), 2u);
+  EXPECT_TRUE(reg.rooms_of("c1").empty());
+  EXPECT_EQ(reg.membership_count(), 0u);
+  EXPECT_FALSE(reg.remove(id));
+}
+
+TEST(RoomRegistry, MemberListsAreSnapshots) {
+  room_registry reg;
+  auto id = reg.create("r", "", 0, "", false);
+  reg.join(id, member("c1"));
+  member_list before = reg.members(id);
+  reg.join(id, member("c2"));
+  EXPECT_EQ(before->size(), 1u);  // a fan-out in progress keeps its list
+  EXPECT_EQ(reg.members(id)->size(), 2u);
+}
+
+TEST(RoomRegistry, SurvivesConcurrentJoinsLeavesAndFanOuts) {
+  room_registry reg;
+  auto id = reg.create("busy", "", 0, "", false);
+  auto sink = std::make_shared<fake_member>();
+  std::atomic<bool> stop{false};
+  std::thread fan([&] {
+    auto frame = std::make_shared<const std::string>("x");
+    while (!stop) {
+      if (auto list = reg.members(id))
+        for (const auto& m : *list)
+          if (auto s = m.sink.lock()) s->deliver(frame);
+    }
+  });
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 4; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        auto conn = "t" + std::to_string(t) + "-" + std::to_string(i % 50);
+        auto m = member(conn);
+        m.sink = sink;
+        reg.join(id, m);
+        if (i % 3 == 0) reg.leave_all(conn);
+        else reg.leave(id, conn);
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  stop = true;
+  fan.join();
+  EXPECT_EQ(reg.membership_count(), 0u);
+  EXPECT_EQ(reg.member_connection_count(), 0u);
+  EXPECT_EQ(reg.members(id)->size(), 0u);
+}
