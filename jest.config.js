@@ -16,4 +16,6 @@ module.exports = {
     },
   ],
   testTimeout: 30000,
+  // A failed test can leave a server listening; never let that hang a CI run.
+  forceExit: true,
 };

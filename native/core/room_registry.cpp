@@ -37,6 +37,7 @@ std::string room_registry::create(std::string name, std::string description,
   r.view.created_at = now_ms();
   r.view.ephemeral = ephemeral;
   r.view.members = std::make_shared<const std::vector<member_info>>();
+  r.seq = next_seq_++;
   rooms_.emplace(id, std::move(r));
   return id;
 }
@@ -152,11 +153,13 @@ std::optional<room_view> room_registry::info(const std::string& room_id) const {
 
 std::vector<room_view> room_registry::all() const {
   std::shared_lock lock(mutex_);
+  std::vector<const room*> ordered;
+  ordered.reserve(rooms_.size());
+  for (const auto& [id, r] : rooms_) ordered.push_back(&r);
+  std::sort(ordered.begin(), ordered.end(), [](const room* a, const room* b) { return a->seq < b->seq; });
   std::vector<room_view> out;
-  out.reserve(rooms_.size());
-  for (const auto& [id, r] : rooms_) out.push_back(r.view);
-  std::sort(out.begin(), out.end(),
-            [](const room_view& a, const room_view& b) { return a.created_at < b.created_at || (a.created_at == b.created_at && a.id < b.id); });
+  out.reserve(ordered.size());
+  for (const room* r : ordered) out.push_back(r->view);
   return out;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -82,6 +83,7 @@ class room_registry {
  private:
   struct room {
     room_view view;
+    std::uint64_t seq = 0;  // creation order
   };
   bool erase_locked(const std::string& id, std::vector<member_info>* evicted);
 
@@ -89,6 +91,7 @@ class room_registry {
   std::unordered_map<std::string, room> rooms_;
   std::unordered_map<std::string, std::unordered_set<std::string>> rooms_by_connection_;
   std::size_t memberships_ = 0;
+  std::uint64_t next_seq_ = 0;
 };
 
 }  // namespace roomwire

@@ -39,6 +39,15 @@ TEST(RoomRegistry, CreatesRoomsWithGeneratedIds) {
   EXPECT_EQ(reg.create("x", "", 0, "", false, id), "");  // a given id must be free
 }
 
+TEST(RoomRegistry, ListsRoomsInCreationOrder) {
+  room_registry reg;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back(reg.create("r" + std::to_string(i), "", 0, "", false));
+  std::vector<std::string> listed;
+  for (const auto& v : reg.all()) listed.push_back(v.id);
+  EXPECT_EQ(listed, ids);
+}
+
 TEST(RoomRegistry, JoinsAndLeavesBothWays) {
   room_registry reg;
   auto a = reg.create("a", "", 0, "", false);
