@@ -14,6 +14,12 @@ module.exports = {
       transform: { '^.+\\.ts$': tsJest },
       testEnvironment: 'node',
     },
+    {
+      displayName: 'browser',
+      testMatch: ['<rootDir>/test/browser/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+      testEnvironment: 'node',
+    },
   ],
   testTimeout: 30000,
   // A failed test can leave a server listening; never let that hang a CI run.

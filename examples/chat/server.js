@@ -1,49 +1,63 @@
-// The chat demo: a page at http://localhost:3000 whose visitors pick a name and talk
-// through one WebSocket path. Run it with `npm run demo` (PORT and HOST may be set).
+// The chat demo: rooms, presence, direct messages, the REST room API and a /health route,
+// with a browser page served at http://127.0.0.1:3000. Start it with `npm run demo`
+// (PORT and HOST may be set).
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const { createApp } = require('../..');
 
-const app = createApp();
-const page = fs.readFileSync(path.join(__dirname, 'public', 'index.html'));
+/**
+ * Builds the demo app (exported for the end-to-end test); call listen() on the result.
+ * @param {import('../..').AppOptions} [options]
+ */
+function createChatApp(options = {}) {
+  const app = createApp(options);
+  const page = fs.readFileSync(path.join(__dirname, 'public', 'index.html'));
+  const script = fs.readFileSync(path.join(__dirname, 'public', 'chat.js'));
 
-app.get('/', (req, res) => res.setHeader('Content-Type', 'text/html; charset=utf-8').send(page));
-app.get('/health', (req, res) => res.json({ ok: true, connections: app.getWebSocketConnections() }));
+  app.createRoom('Lobby', 'Everyone starts here');
+  app.createRoom('Random', 'Anything goes');
+  app.createRoom('Help', 'Questions and answers', 50);
 
-app.websocket('/chat', {
-  // A name is required to join; it becomes the client id.
-  onConnect: (e) => {
-    const name = (e.query.clientId || '').trim();
-    if (!/^[\w .-]{1,32}$/.test(name)) return { shouldCancel: true, status: 400, error: 'pick a name (1-32 letters, digits, spaces)' };
-    return undefined;
-  },
-  // Chat lines are handled here and broadcast; everything else gets the default ack.
-  onMessage: (e) => {
-    let msg;
-    try {
-      msg = JSON.parse(e.data);
-    } catch {
+  app.get('/', (req, res) => res.setHeader('Content-Type', 'text/html; charset=utf-8').send(page));
+  app.get('/chat.js', (req, res) => res.setHeader('Content-Type', 'text/javascript; charset=utf-8').send(script));
+  app.get('/health', (req, res) => res.json({ ok: true, connections: app.getWebSocketConnections(), rooms: app.getAllRooms().length }));
+
+  app.websocket('/chat', {
+    // A name is required; it becomes the client id, so direct messages can address it.
+    onConnect: (e) => {
+      const name = (e.query.clientId || '').trim();
+      if (!/^[\w .-]{1,32}$/.test(name)) return { shouldCancel: true, status: 400, error: 'pick a name: 1-32 letters, digits, spaces, dots or dashes' };
       return undefined;
-    }
-    if (msg.type !== 'chat' || typeof msg.text !== 'string') return undefined;
-    const text = msg.text.trim().slice(0, 500);
-    if (!text) return { shouldCancel: true, error: 'empty message' };
-    app.broadcast('/chat', JSON.stringify({ type: 'chat', from: e.client_id, text, timestamp: new Date().toISOString() }));
-    return { shouldCancel: true };
-  },
-  onWelcome: (e) => {
-    app.broadcast('/chat', JSON.stringify({ type: 'joined', who: e.client_id, timestamp: e.timestamp }));
-    return undefined;
-  },
-  onClose: (e) => {
-    app.broadcast('/chat', JSON.stringify({ type: 'left', who: e.client_id, timestamp: e.timestamp }));
-  },
-});
+    },
+    // Presence carries the display name only, whatever the page sent.
+    onJoinRoom: (e) => ({ modifiedEvent: { data: { presence: { name: e.client_id } } } }),
+    // Room and direct messages are trimmed and capped; empty ones are refused.
+    onRoomMessage: (e) => tidy(e.message),
+    onDirectMessage: (e) => tidy(e.message),
+  });
+  app.enableRoomApi('/websocket');
+  return app;
+}
 
-const port = Number(process.env.PORT || 3000);
-app.listen(port, process.env.HOST || '127.0.0.1').then((p) => {
-  console.log(`roomwire chat demo: http://${process.env.HOST || '127.0.0.1'}:${p}/  (Ctrl+C to stop)`);
-});
-process.on('SIGINT', () => app.close().then(() => process.exit(0)));
-process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
+function tidy(message) {
+  const text = String(message).trim().slice(0, 500);
+  if (!text) return { shouldCancel: true, error: 'empty message' };
+  return { modifiedEvent: { message: text } };
+}
+
+module.exports = { createChatApp };
+
+if (require.main === module) {
+  const app = createChatApp();
+  const host = process.env.HOST || '127.0.0.1';
+  app.listen(Number(process.env.PORT || 3000), host).then((port) => {
+    console.log(`roomwire chat demo: http://${host}:${port}/  (Ctrl+C to stop)`);
+  }, (err) => {
+    console.error(err.message);
+    process.exit(1);
+  });
+  const stop = () => app.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

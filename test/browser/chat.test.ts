@@ -1,0 +1,81 @@
+/**
+ * The chat demo in headless Chromium (Debian's build, driven by playwright-core): two
+ * people chat through a room, see each other's presence, send a direct message and see
+ * a leave.
+ */
+import { Browser, Page, chromium } from 'playwright-core';
+import type { App } from '../../types/index';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { createChatApp } = require('../../examples/chat/server.js') as { createChatApp: (o?: object) => App };
+
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// Flags for a closed network and a root user (see the machine notes): no sandbox, no
+// background traffic, no first-run work.
+const args = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+
+describe('chat demo in a browser', () => {
+  let app: App;
+  let browser: Browser;
+  let base: string;
+
+  beforeAll(async () => {
+    app = createChatApp({ threads: 2 });
+    const port = await app.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${port}`;
+    browser = await chromium.launch({ executablePath, args, headless: true, timeout: 30000 });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  async function visit(name: string): Promise<Page> {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(10000);
+    await page.goto(base);
+    await page.fill('#name', name);
+    await page.click('#connect');
+    await page.waitForSelector(`#members li[data-client-id="${name}"]`);
+    return page;
+  }
+
+  it('lets two people chat in a room, see presence, message directly and see a leave', async () => {
+    const alice = await visit('alice');
+    const bob = await visit('bob');
+    await alice.waitForSelector('#members li[data-client-id="bob"]');
+    await bob.waitForSelector('#members li[data-client-id="alice"]');
+    await alice.waitForSelector('#log li.sys:has-text("bob joined")');
+
+    await alice.fill('#text', 'hello bob');
+    await alice.press('#text', 'Enter');
+    await bob.waitForSelector('#log li:has-text("hello bob")');
+    expect(await bob.textContent('#log li:has-text("hello bob") .from')).toBe('alice');
+
+    await bob.selectOption('#to', 'alice');
+    await bob.fill('#text', '  psst  ');
+    await bob.click('#send');
+    await alice.waitForSelector('#log li.dm:has-text("psst")');
+
+    // Rooms come from the REST room API; the Lobby shows both members.
+    await alice.waitForSelector('#rooms li.active:has-text("Lobby")');
+    await alice.screenshot({ path: `${process.env.SCREENSHOT_DIR ?? '/tmp'}/roomwire-chat.png` });
+
+    await bob.close();
+    await alice.waitForSelector('#log li.sys:has-text("bob left")');
+    await alice.waitForSelector('#members li[data-client-id="bob"]', { state: 'detached' });
+    await alice.close();
+  }, 60000);
+
+  it('refuses a bad name at the handshake and keeps serving', async () => {
+    const page = await browser.newPage();
+    await page.goto(base);
+    await page.fill('#name', 'bad!name');
+    await page.click('#connect');
+    await page.waitForSelector('#status:has-text("disconnected")');
+    const health = await (await fetch(`${base}/health`)).json();
+    expect(health).toMatchObject({ ok: true, rooms: 3 });
+    await page.close();
+  }, 30000);
+});
