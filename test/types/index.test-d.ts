@@ -1,7 +1,7 @@
 // Type tests for types/index.d.ts: this file must compile, and each @ts-expect-error line
 // must be an error.
 import { createApp, App, HttpError, RoomwireError, codes } from 'roomwire';
-import type { SendStatus, WebSocketEventData, WebSocketEventResult } from 'roomwire';
+import type { ClientInfo, PresenceMember, RoomInfo, SendStatus, WebSocketEventData, WebSocketEventResult } from 'roomwire';
 
 const app: App = createApp({ threads: 2, host: '127.0.0.1', logLevel: 'info', callbackTimeoutMs: 1000 });
 // @ts-expect-error unknown log level
@@ -52,3 +52,35 @@ const isRw = (e: unknown): boolean => e instanceof RoomwireError && e.code === c
 void status;
 void code;
 void isRw;
+
+// Rooms
+async function rooms(): Promise<void> {
+  const id: string = app.createRoom('lobby', 'General chat', 500, { metadata: { topic: 'x' }, ephemeral: false });
+  const info: RoomInfo | null = app.getRoomInfo(id);
+  const max: number | null | undefined = info?.maxConnections;
+  const all: RoomInfo[] = app.getAllRooms();
+  const joined: boolean = await app.joinRoom('conn', id);
+  const left: boolean = app.leaveRoom('conn', id);
+  const client: ClientInfo | null = app.getClientInfo('conn');
+  const latency: number | null | undefined = client?.latency;
+  const presence: PresenceMember[] | null = app.getPresence(id);
+  const st: SendStatus | false = app.sendRoomMessage(id, 'hi');
+  const dm: SendStatus | false = app.sendDirectMessage('bob', 'hi');
+  const closed: boolean = app.closeConnection('conn', 4000, 'bye');
+  const count: number = app.getWebSocketMessageCount();
+  app.enableRoomApi('/websocket').enableRoomApi();
+  // @ts-expect-error joinRoom is asynchronous
+  const sync: boolean = app.joinRoom('conn', id);
+  // @ts-expect-error metadata is an object
+  app.createRoom('x', '', 0, { metadata: 'text' });
+  void [max, all, joined, left, latency, presence, st, dm, closed, count, sync];
+}
+void rooms;
+createApp({ metrics: true });
+app.websocket('/rooms', {
+  autoCreateRooms: true,
+  onJoinRoom: (e) => ({ modifiedEvent: { data: { presence: { name: e.client_id } } } }),
+  onRoomMessage: (e) => ({ modifiedEvent: { message: (e.message ?? '').trim() } }),
+  onDirectMessage: (e) => (e.target_client_id === 'vip' ? { shouldCancel: true, error: 'busy' } : undefined),
+  onLeaveRoom: () => undefined,
+});

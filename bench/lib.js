@@ -1,0 +1,81 @@
+// Shared helpers for the benchmark scripts: start a server script on a fresh process,
+// run the C++ load generator against it, take medians.
+'use strict';
+const { spawn, execFileSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const loadgen = path.join(root, 'build', 'roomwire_loadgen');
+
+/** Builds the load generator if needed (incremental). */
+function buildLoadgen() {
+  execFileSync('cmake', ['--build', path.join(root, 'build'), '--target', 'roomwire_loadgen', '--parallel', '2'], { stdio: 'ignore' });
+  if (!fs.existsSync(loadgen)) throw new Error('roomwire_loadgen did not build');
+}
+
+/** Starts `script` (relative to bench/) and resolves with { child, port } once it prints its port. */
+function startServer(script, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(__dirname, script)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 10000);
+    child.stdout.once('data', (d) => {
+      clearTimeout(timer);
+      resolve({ child, port: Number(String(d).trim()) });
+    });
+    child.once('error', reject);
+  });
+}
+
+function stopServer(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Runs the load generator with `args`; resolves with its JSON line. */
+function runLoadgen(args, timeoutMs = 120000) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(loadgen, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return reject(new Error(`loadgen exited with ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').pop()));
+    });
+  });
+}
+
+function median(values) {
+  const v = [...values].sort((a, b) => a - b);
+  return v[Math.floor(v.length / 2)];
+}
+
+/** Parses `--name value` arguments with defaults. */
+function args(defaults) {
+  const out = { ...defaults };
+  for (let i = 2; i + 1 < process.argv.length; i += 2) {
+    const key = process.argv[i].replace(/^--/, '');
+    if (!(key in defaults)) throw new Error(`unknown option --${key}`);
+    out[key] = typeof defaults[key] === 'number' ? Number(process.argv[i + 1]) : process.argv[i + 1];
+  }
+  return out;
+}
+
+function writeResult(name, data) {
+  const dir = path.join(__dirname, 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name}.json`);
+  fs.writeFileSync(file, JSON.stringify(data, null, 2));
+  return file;
+}
+
+module.exports = { buildLoadgen, startServer, stopServer, runLoadgen, median, args, writeResult };

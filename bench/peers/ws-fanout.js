@@ -1,0 +1,38 @@
+// Benchmark peer: the same room protocol on `ws` (with bufferutil), written the usual way:
+// a Map of room id to a Set of sockets, and a loop over the Set sending one serialised
+// frame. Prints its port on stdout.
+'use strict';
+const { WebSocketServer } = require('ws');
+
+const rooms = new Map();
+const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+wss.on('connection', (ws, req) => {
+  const clientId = new URL(req.url, 'http://x').searchParams.get('clientId') || 'anonymous';
+  const joined = new Set();
+  ws.send(JSON.stringify({ type: 'welcome', client_id: clientId, timestamp: new Date().toISOString() }));
+  ws.on('message', (data) => {
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (msg.type === 'join_room') {
+      if (!rooms.has(msg.room_id)) rooms.set(msg.room_id, new Set());
+      rooms.get(msg.room_id).add(ws);
+      joined.add(msg.room_id);
+      ws.send(JSON.stringify({ type: 'room_joined', room_id: msg.room_id, timestamp: new Date().toISOString() }));
+    } else if (msg.type === 'room_message') {
+      const members = rooms.get(msg.room_id);
+      if (!members || !members.has(ws)) return;
+      const frame = JSON.stringify({ type: 'room_message', room_id: msg.room_id, message: msg.message,
+        from_client_id: clientId, timestamp: new Date().toISOString() });
+      for (const member of members) member.send(frame);
+    }
+  });
+  ws.on('close', () => {
+    for (const id of joined) rooms.get(id)?.delete(ws);
+  });
+});
+wss.on('listening', () => console.log(wss.address().port));
+process.on('SIGTERM', () => process.exit(0));
