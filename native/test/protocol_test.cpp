@@ -62,3 +62,65 @@ TEST(Protocol, RecognisesJsonObjects) {
   EXPECT_FALSE(protocol::is_json_object("[1]"));
   EXPECT_FALSE(protocol::is_json_object("{"));
 }
+
+TEST(Protocol, BuildsRoomMessages) {
+  auto ts = "2026-01-01T00:00:00.000Z";
+  auto joined = json::parse(protocol::room_joined("r1", ts)).as_object();
+  EXPECT_EQ(joined.at("type").as_string(), "room_joined");
+  EXPECT_EQ(joined.at("room_id").as_string(), "r1");
+  auto from = json::parse(protocol::room_message("r1", "hi \"there\"", "alice", ts)).as_object();
+  EXPECT_EQ(from.at("message").as_string(), "hi \"there\"");
+  EXPECT_EQ(from.at("from_client_id").as_string(), "alice");
+  auto app = json::parse(protocol::room_message("r1", "news", "", ts)).as_object();
+  EXPECT_FALSE(app.contains("from_client_id"));
+  auto dm = json::parse(protocol::direct_message("psst", "bob", ts)).as_object();
+  EXPECT_EQ(dm.at("type").as_string(), "direct_message");
+  EXPECT_EQ(dm.at("from_client_id").as_string(), "bob");
+}
+
+TEST(Protocol, BuildsPresence) {
+  member_info m;
+  m.connection_id = "c1";
+  m.client_id = "alice";
+  m.user_info = R"({"name":"Alice"})";
+  m.joined_at = 0;
+  auto p = json::parse(protocol::presence("join", "r1", m, "t")).as_object();
+  EXPECT_EQ(p.at("event").as_string(), "join");
+  EXPECT_EQ(p.at("user_info").at("name").as_string(), "Alice");
+  member_info anon = m;
+  anon.user_info = "null";
+  auto state = json::parse(protocol::presence_state("r1", {m, anon}, "t")).as_object();
+  const auto& members = state.at("members").as_array();
+  ASSERT_EQ(members.size(), 2u);
+  EXPECT_EQ(members[0].at("joined_at").as_string(), "1970-01-01T00:00:00.000Z");
+  EXPECT_TRUE(members[1].at("user_info").is_null());
+}
+
+TEST(Protocol, ExtractsMessageText) {
+  std::string out;
+  EXPECT_TRUE(protocol::message_text(json::parse(R"({"message":"a"})").as_object(), out));
+  EXPECT_EQ(out, "a");
+  EXPECT_TRUE(protocol::message_text(json::parse(R"({"data":"b"})").as_object(), out));
+  EXPECT_EQ(out, "b");
+  EXPECT_TRUE(protocol::message_text(json::parse(R"({"data":{"message":"c"}})").as_object(), out));
+  EXPECT_EQ(out, "c");
+  EXPECT_FALSE(protocol::message_text(json::parse(R"({"data":{"x":1}})").as_object(), out));
+  EXPECT_FALSE(protocol::message_text(json::parse(R"({"message":5})").as_object(), out));
+  EXPECT_FALSE(protocol::message_text(json::parse(R"({})").as_object(), out));
+}
+
+TEST(Protocol, DescribesRooms) {
+  room_view r;
+  r.id = "room_1";
+  r.name = "General";
+  r.max_connections = 0;
+  r.metadata = R"({"topic":"all"})";
+  member_info m;
+  m.connection_id = "c1";
+  r.members = std::make_shared<const std::vector<member_info>>(std::vector<member_info>{m});
+  auto o = protocol::room_object(r);
+  EXPECT_TRUE(o.at("maxConnections").is_null());
+  EXPECT_EQ(o.at("connectionsCount").as_uint64(), 1u);
+  EXPECT_EQ(o.at("connections").as_array()[0].as_string(), "c1");
+  EXPECT_EQ(o.at("metadata").at("topic").as_string(), "all");
+}
