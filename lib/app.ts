@@ -36,7 +36,8 @@ function normaliseOptions(options: unknown): { nativeOptions: Record<string, num
   if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
   const o = options as AppOptions;
   const known = new Set(['threads', 'host', 'logLevel', 'callbackTimeoutMs', 'maxBodySize', 'maxHeaderSize',
-    'maxPayload', 'maxBackpressure', 'heartbeatInterval', 'idleTimeout', 'requestTimeout', 'metrics']);
+    'maxPayload', 'maxBackpressure', 'heartbeatInterval', 'idleTimeout', 'requestTimeout', 'metrics',
+    'maxConnections', 'backpressurePolicy']);
   if (o.metrics !== undefined && typeof o.metrics !== 'boolean') throw invalidArg('options.metrics', 'a boolean', o.metrics);
   for (const key of Object.keys(o)) if (!known.has(key)) throw invalidArg(`options.${key}`, 'a known option', key);
   const nativeOptions: Record<string, number> = {};
@@ -48,6 +49,13 @@ function normaliseOptions(options: unknown): { nativeOptions: Record<string, num
   if (o.heartbeatInterval !== undefined) nativeOptions.heartbeatInterval = is.integer('options.heartbeatInterval', o.heartbeatInterval, 0, maxMs);
   if (o.idleTimeout !== undefined) nativeOptions.idleTimeout = is.integer('options.idleTimeout', o.idleTimeout, 0, maxMs);
   if (o.requestTimeout !== undefined) nativeOptions.requestTimeout = is.integer('options.requestTimeout', o.requestTimeout, 1, maxMs);
+  if (o.maxConnections !== undefined) nativeOptions.maxConnections = is.integer('options.maxConnections', o.maxConnections, 0, 2 ** 31 - 1);
+  if (o.backpressurePolicy !== undefined) {
+    if (o.backpressurePolicy !== 'drop' && o.backpressurePolicy !== 'close') {
+      throw invalidArg('options.backpressurePolicy', "'drop' | 'close'", o.backpressurePolicy);
+    }
+    nativeOptions.closeOnBackpressure = o.backpressurePolicy === 'close' ? 1 : 0;
+  }
   const host = o.host === undefined ? '0.0.0.0' : is.string('options.host', o.host);
   const logLevel = o.logLevel === undefined ? 'warn' : o.logLevel;
   if (!logLevels.includes(logLevel)) throw invalidArg('options.logLevel', logLevels.join(' | '), logLevel);
@@ -145,6 +153,8 @@ export class App extends EventEmitter {
     for (const [key, value] of Object.entries(options)) {
       if (key === 'acks' || key === 'autoCreateRooms') {
         if (typeof value !== 'boolean') throw invalidArg(`options.${key}`, 'a boolean', value);
+      } else if (key === 'maxMessagesPerSecond') {
+        is.integer('options.maxMessagesPerSecond', value, 0, 1_000_000);
       } else if (key in callbackBits) {
         if (value === undefined) continue;
         is.fn(`options.${key}`, value);
@@ -154,7 +164,8 @@ export class App extends EventEmitter {
       }
     }
     const id = this.wsHandlers.length;
-    this.nativeApp.addWsRoute(path, id, mask, options.acks !== false, options.autoCreateRooms === true);
+    this.nativeApp.addWsRoute(path, id, mask, options.acks !== false, options.autoCreateRooms === true,
+      (options.maxMessagesPerSecond as number | undefined) ?? 0);
     this.wsHandlers.push({ id, path, options: { ...options } });
     return this;
   }

@@ -30,7 +30,8 @@ export interface NativeEvent {
 
 /** The binding's App object: plain values in and out. */
 export interface NativeApp {
-  addWsRoute(pattern: string, handlerId: number, callbacks: number, acks: boolean, autoCreateRooms: boolean): void;
+  addWsRoute(pattern: string, handlerId: number, callbacks: number, acks: boolean, autoCreateRooms: boolean,
+    maxMessagesPerSecond: number): void;
   addHttpRoute(method: string, pattern: string, routeId: number): void;
   listen(host: string, port: number, dispatch: (batch: NativeEvent[]) => void): number;
   close(timeoutMs: number): boolean;

@@ -23,14 +23,18 @@ export interface AppOptions {
   maxPayload?: number;
   /** Unsent bytes per connection past which sends report `'backpressure'` then `'dropped'`. Default 1 MiB. */
   maxBackpressure?: number;
-  /** Interval of the JSON `ping` heartbeat, ms; 0 disables. Default 30000. */
+  /** Interval of the heartbeat: a protocol ping and a JSON `ping`, ms; 0 disables. Default 30000. */
   heartbeatInterval?: number;
-  /** A connection silent this long is closed, ms; 0 disables. Default 120000. */
+  /** A connection silent this long (no frame, no pong) is closed with 1001, ms; 0 disables. Default 120000. */
   idleTimeout?: number;
   /** Time allowed for an HTTP request or a WebSocket handshake, ms. Default 10000. */
   requestTimeout?: number;
   /** Serve Prometheus text at `GET /metrics`. Default false. */
   metrics?: boolean;
+  /** Cap on open WebSocket connections; upgrades past it get 503. Default 0 (no cap: the fd limit bounds it). */
+  maxConnections?: number;
+  /** A connection past `maxBackpressure`: drop its frames (counted), or close it with 1013. Default `'drop'`. */
+  backpressurePolicy?: 'drop' | 'close';
 }
 
 /** The event given to every WebSocket callback. */
@@ -120,6 +124,11 @@ export interface WebSocketOptions {
   onDirectMessage?: WebSocketCallback;
   /** A `join_room` for an unknown id creates that room (ephemeral: deleted when empty). Default false. */
   autoCreateRooms?: boolean;
+  /**
+   * Frames per second per connection (token bucket, burst = the rate); 0 = no limit (default).
+   * Frames over it get `error` `rate_limited`; more refusals within 5 s than the rate closes with 1008.
+   */
+  maxMessagesPerSecond?: number;
   /** Send `message_ack` for frames without a built-in meaning. Default true. */
   acks?: boolean;
 }

@@ -77,6 +77,8 @@ app_wrap::app_wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<app_wrap>(
   options_.heartbeat_interval = ms(o, "heartbeatInterval", options_.heartbeat_interval);
   options_.idle_timeout = ms(o, "idleTimeout", options_.idle_timeout);
   options_.request_timeout = ms(o, "requestTimeout", options_.request_timeout);
+  options_.max_connections = bytes(o, "maxConnections", options_.max_connections);
+  options_.close_on_backpressure = bytes(o, "closeOnBackpressure", 0) != 0;
 }
 
 app_wrap::~app_wrap() {
@@ -84,7 +86,7 @@ app_wrap::~app_wrap() {
   if (server_) server_->stop(std::chrono::milliseconds(0));
 }
 
-// addWsRoute(pattern, handlerId, callbackMask, acks, autoCreateRooms)
+// addWsRoute(pattern, handlerId, callbackMask, acks, autoCreateRooms, maxMessagesPerSecond)
 Napi::Value app_wrap::add_ws_route(const Napi::CallbackInfo& info) {
   ws_route_options r;
   r.pattern = info[0].As<Napi::String>().Utf8Value();
@@ -92,6 +94,7 @@ Napi::Value app_wrap::add_ws_route(const Napi::CallbackInfo& info) {
   r.callbacks = info[2].As<Napi::Number>().Uint32Value();
   r.acks = info[3].As<Napi::Boolean>().Value();
   r.auto_create_rooms = info[4].ToBoolean().Value();
+  r.max_messages_per_second = info[5].IsNumber() ? info[5].As<Napi::Number>().Uint32Value() : 0;
   try {
     route_pattern check(r.pattern);
     if (server_) server_->add_ws_route(r);

@@ -120,6 +120,10 @@ void http_session::handle_upgrade(std::shared_ptr<const ws_route> route, std::st
     if (k == "clientId" && !v.empty()) client_id = v;
   if (client_id.empty()) client_id = make_client_id();
 
+  const std::size_t cap = server_.options().max_connections;
+  if (cap != 0 && server_.connection_count() >= cap)
+    return reply_error(503, "Too many connections", true);
+
   if (!route->has(cb_connect)) {
     return on_connect_verdict(std::move(route), std::move(path), std::move(connection_id),
                               std::move(client_id), verdict{});

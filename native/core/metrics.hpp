@@ -21,10 +21,10 @@ enum class tx_type : std::uint8_t {
 /// `error_type`s told to clients or seen on connections.
 enum class err_type : std::uint8_t {
   invalid_format, room_join_error, room_leave_error, not_in_room, client_not_found,
-  room_not_found, message_too_big, invalid_utf8, protocol_error, count_
+  room_not_found, message_too_big, invalid_utf8, protocol_error, rate_limited, count_
 };
 /// Why a message was not delivered.
-enum class drop_reason : std::uint8_t { backpressure, cancelled, no_handler, count_ };
+enum class drop_reason : std::uint8_t { backpressure, cancelled, no_handler, rate_limited, count_ };
 
 /// An enum's value as an array index.
 template <class E>

@@ -29,6 +29,12 @@ struct server_options {
   /// 64 frames read ahead of a pending callback verdict before reading pauses (TCP
   /// backpressure then slows the sender instead of the server buffering without bound).
   std::size_t max_pending_frames = 64;
+  /// 0: no cap on WebSocket connections; the process's file-descriptor limit is the bound.
+  /// Upgrades past a non-zero cap get 503.
+  std::size_t max_connections = 0;
+  /// What happens to a connection whose unsent bytes pass max_backpressure: its frames are
+  /// dropped (and counted), or it is closed with 1013.
+  bool close_on_backpressure = false;
 };
 
 /// One `app.websocket(path, options)` registration.
@@ -39,6 +45,9 @@ struct ws_route_options {
   bool acks = true;
   /// A join_room for an unknown id creates that room (ephemeral: gone when empty).
   bool auto_create_rooms = false;
+  /// Token bucket per connection (burst = rate); 0 disables. Frames over it get
+  /// `rate_limited`; a connection refused more than this many frames within 5 s is closed 1008.
+  std::uint32_t max_messages_per_second = 0;
 };
 
 /// One HTTP route registration (`app.get` and friends).

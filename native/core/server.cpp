@@ -18,7 +18,7 @@ server::server(server_options options, std::shared_ptr<event_sink> sink,
       sink_(std::move(sink)),
       rooms_(rooms ? std::move(rooms) : std::make_shared<room_registry>()),
       ioc_(),
-      heartbeat_(ioc_) {
+      sweep_(ioc_) {
   if (options_.threads == 0) options_.threads = std::max(1u, std::thread::hardware_concurrency());
 }
 
@@ -62,7 +62,8 @@ unsigned short server::listen(const std::string& host, unsigned short port, erro
   listener_ = std::move(l);
   work_.emplace(ioc_.get_executor());
   listener_->run();
-  start_heartbeat();
+  next_heartbeat_ = std::chrono::steady_clock::now() + options_.heartbeat_interval;
+  start_sweep();
   threads_.reserve(options_.threads);
   for (unsigned i = 0; i < options_.threads; ++i) {
     threads_.emplace_back([this] {
@@ -80,14 +81,25 @@ unsigned short server::listen(const std::string& host, unsigned short port, erro
   return bound;
 }
 
-void server::start_heartbeat() {
-  if (options_.heartbeat_interval.count() <= 0) return;
-  heartbeat_.expires_after(options_.heartbeat_interval);
-  heartbeat_.async_wait([this](error_code ec) { on_heartbeat(ec); });
+void server::start_sweep() {
+  // One coarse timer for every connection: often enough for the heartbeat and to notice
+  // idleness within a quarter of the idle timeout.
+  using ms = std::chrono::milliseconds;
+  ms tick = ms::max();
+  if (options_.heartbeat_interval.count() > 0) tick = std::min(tick, options_.heartbeat_interval);
+  if (options_.idle_timeout.count() > 0) tick = std::min(tick, options_.idle_timeout / 4);
+  if (tick == ms::max()) return;
+  sweep_.expires_after(std::max(tick, ms(10)));
+  sweep_.async_wait([this](error_code ec) { on_sweep(ec); });
 }
 
-void server::on_heartbeat(error_code ec) {
+void server::on_sweep(error_code ec) {
   if (ec || stopping()) return;
+  auto now = std::chrono::steady_clock::now();
+  bool ping = options_.heartbeat_interval.count() > 0 && now >= next_heartbeat_;
+  if (ping) next_heartbeat_ = now + options_.heartbeat_interval;
+  double idle = static_cast<double>(options_.idle_timeout.count());
+  double wall = now_ms();
   std::vector<std::shared_ptr<ws_session>> live;
   {
     std::shared_lock lock(sessions_mutex_);
@@ -95,8 +107,8 @@ void server::on_heartbeat(error_code ec) {
     for (const auto& [id, weak] : sessions_)
       if (auto s = weak.lock()) live.push_back(std::move(s));
   }
-  for (const auto& s : live) s->heartbeat();
-  start_heartbeat();
+  for (const auto& s : live) s->sweep(wall, idle, ping);
+  start_sweep();
 }
 
 void server::stop(std::chrono::milliseconds timeout) {
@@ -107,7 +119,7 @@ void server::stop(std::chrono::milliseconds timeout) {
   if (threads_.empty()) return;
 
   listener_->close();
-  net::post(ioc_, [this] { heartbeat_.cancel(); });
+  net::post(ioc_, [this] { sweep_.cancel(); });
   std::vector<std::shared_ptr<closeable>> open;
   {
     std::lock_guard<std::mutex> lock(tracked_mutex_);

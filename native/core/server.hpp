@@ -149,8 +149,8 @@ class server : public std::enable_shared_from_this<server> {
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
 
  private:
-  void start_heartbeat();
-  void on_heartbeat(error_code ec);
+  void start_sweep();
+  void on_sweep(error_code ec);
 
   // Declaration order is destruction order in reverse: the io_context (and with it any
   // session it still holds) goes before the maps those sessions unregister from.
@@ -189,7 +189,8 @@ class server : public std::enable_shared_from_this<server> {
   net::io_context ioc_;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::shared_ptr<listener> listener_;
-  net::steady_timer heartbeat_;
+  net::steady_timer sweep_;
+  std::chrono::steady_clock::time_point next_heartbeat_;
   std::vector<std::thread> threads_;
 };
 

@@ -1,5 +1,7 @@
 #include "ws_session.hpp"
 
+#include <algorithm>
+
 #include <boost/json.hpp>
 
 #include "ids.hpp"
@@ -63,22 +65,25 @@ ws_session::ws_session(server& srv, tcp::socket&& socket, std::shared_ptr<const 
       client_id_(std::move(client_id)),
       path_(std::move(path)),
       metadata_(std::move(metadata)),
-      connected_at_(now_ms()) {}
+      connected_at_(now_ms()),
+      last_seen_ms_(connected_at_),
+      teardown_(ws_.get_executor()) {}
 
 ws_session::~ws_session() { server_.untrack(this); }
 
 void ws_session::run(http::request<http::string_body> req) {
   server_.track(this, weak_from_this());
   const auto& opt = server_.options();
+  // The opening and closing handshakes are bounded by Beast; idleness is the server's
+  // sweep, which closes a silent peer with 1001 instead of dropping the socket.
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = opt.request_timeout;
-  // Beast pings a quiet peer at half the idle timeout and drops it at the full timeout.
-  timeouts.idle_timeout = opt.idle_timeout.count() > 0
-                              ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                    opt.idle_timeout)
-                              : websocket::stream_base::none();
-  timeouts.keep_alive_pings = opt.idle_timeout.count() > 0;
+  timeouts.idle_timeout = websocket::stream_base::none();
+  timeouts.keep_alive_pings = false;
   ws_.set_option(timeouts);
+  ws_.control_callback([this](websocket::frame_type, beast::string_view) {
+    last_seen_ms_.store(now_ms(), std::memory_order_relaxed);
+  });
   ws_.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(http::field::server, "roomwire"); }));
   ws_.read_message_max(opt.max_payload);
@@ -142,7 +147,11 @@ void ws_session::on_read(error_code ec, std::size_t bytes) {
     return;
   }
   server_.stats().bytes_in(bytes);
-  inbox_.push_back({beast::buffers_to_string(buffer_.data()), !ws_.got_text(), {}});
+  double now = now_ms();
+  last_seen_ms_.store(now, std::memory_order_relaxed);
+  if (admit(now)) {
+    inbox_.push_back({beast::buffers_to_string(buffer_.data()), !ws_.got_text(), {}});
+  }
   buffer_.consume(buffer_.size());
   // A large message leaves a large buffer behind: give the memory back.
   if (buffer_.capacity() > 64 * 1024) buffer_.shrink_to_fit();
@@ -197,7 +206,8 @@ void ws_session::handle_text(std::string text) {
 void ws_session::send_error(err_type type, std::string_view message) {
   static const char* names[] = {"invalid_format", "room_join_error", "room_leave_error",
                                 "not_in_room", "client_not_found", "room_not_found",
-                                "message_too_big", "invalid_utf8", "protocol_error"};
+                                "message_too_big", "invalid_utf8", "protocol_error",
+                                "rate_limited"};
   server_.stats().error(type);
   write_text(protocol::error(names[static_cast<int>(type)], message, timestamp_now()),
              tx_type::error);
@@ -459,6 +469,7 @@ send_status ws_session::send(std::shared_ptr<const std::string> data, bool binar
   if (before >= limit) {
     buffered_.fetch_sub(size, std::memory_order_relaxed);
     server_.stats().dropped(drop_reason::backpressure);
+    if (server_.options().close_on_backpressure) close_with(1013, "backpressure limit exceeded", true);
     return send_status::dropped;
   }
   server_.stats().sent(type);
@@ -480,9 +491,45 @@ void ws_session::notify_left(const std::string& room_id) {
   write_text(protocol::room_left(room_id, timestamp_now()), tx_type::room_left);
 }
 
-void ws_session::heartbeat() {
-  net::post(ws_.get_executor(), [self = shared_from_this()] {
+bool ws_session::admit(double now) {
+  const std::uint32_t rate = route_->options.max_messages_per_second;
+  if (rate == 0) return true;
+  if (tokens_at_ == 0) {
+    tokens_ = rate;
+    tokens_at_ = now;
+  }
+  tokens_ = std::min<double>(rate, tokens_ + (now - tokens_at_) * rate / 1000.0);
+  tokens_at_ = now;
+  if (tokens_ >= 1) {
+    tokens_ -= 1;
+    return true;
+  }
+  server_.stats().dropped(drop_reason::rate_limited);
+  while (!refused_at_.empty() && now - refused_at_.front() > 5000) refused_at_.pop_front();
+  refused_at_.push_back(now);
+  if (refused_at_.size() > rate) {
+    // Persistent abuse: more frames refused within 5 s than a second's allowance.
+    server_.stats().error(err_type::rate_limited);
+    close_with(1008, "rate limit exceeded", true);
+  } else {
+    send_error(err_type::rate_limited, "Too many messages: the limit is " + std::to_string(rate) + " per second");
+  }
+  return false;
+}
+
+void ws_session::sweep(double now, double idle_ms, bool ping) {
+  net::post(ws_.get_executor(), [self = shared_from_this(), now, idle_ms, ping] {
     if (!self->accepted_ || self->finished_ || self->close_requested_) return;
+    if (idle_ms > 0 && now - self->last_seen_ms_.load(std::memory_order_relaxed) > idle_ms) {
+      self->close_with(1001, "idle timeout", true);
+      return;
+    }
+    if (!ping) return;
+    if (!self->ping_pending_) {
+      // Beast sends it after the frame being written, never in the middle of one.
+      self->ping_pending_ = true;
+      self->ws_.async_ping({}, [self](error_code) { self->ping_pending_ = false; });
+    }
     self->ping_sent_ms_ = now_ms();
     self->write_text(protocol::ping(timestamp_now()), tx_type::ping);
   });
@@ -490,12 +537,25 @@ void ws_session::heartbeat() {
 
 void ws_session::shutdown() { close_with(1001, {}); }
 
-void ws_session::close_with(int code, std::string reason) {
-  net::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)] {
-    if (self->close_requested_) return;
+void ws_session::close_with(int code, std::string reason, bool urgent) {
+  net::dispatch(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason), urgent] {
+    if (self->close_requested_ || self->finished_) return;
     self->close_code_ = static_cast<websocket::close_code>(code);
     self->close_text_ = reason;
     self->close_requested_ = true;
+    if (urgent) {
+      // Keep only the frame being written; bound the wait for the close to get out.
+      while (self->outbox_.size() > (self->writing_ ? 1u : 0u)) {
+        self->buffered_.fetch_sub(self->outbox_.back().data->size(), std::memory_order_relaxed);
+        self->outbox_.pop_back();
+      }
+      self->teardown_.expires_after(self->server_.options().request_timeout);
+      self->teardown_.async_wait([self](error_code ec) {
+        if (ec || self->finished_) return;
+        error_code ignored;
+        beast::get_lowest_layer(self->ws_).socket().close(ignored);
+      });
+    }
     if (!self->accepted_) return;
     if (!self->writing_) self->do_close_frame();
   });
@@ -572,6 +632,7 @@ void ws_session::do_close_frame() {
 void ws_session::finish() {
   if (finished_) return;
   finished_ = true;
+  teardown_.cancel();
   server_.remove_session(*this);
   // Leave every room; the members who remain see presence `leave`.
   for (auto& [room_id, member] : server_.rooms().leave_all(connection_id_)) {

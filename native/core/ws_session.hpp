@@ -45,12 +45,16 @@ class ws_session : public closeable,
   join_result join_now(const std::string& room_id);
   /// Tells the client it left `room_id` (after the app removed it); any thread.
   void notify_left(const std::string& room_id);
-  /// Closes with `code` and `reason` after what is queued; any thread.
-  void close_with(int code, std::string reason);
+  /// Closes with `code` and `reason` after what is queued; any thread. With `urgent`, what
+  /// is queued is dropped instead, and the socket is torn down if the close cannot be sent
+  /// within the request timeout (a peer that stopped reading).
+  void close_with(int code, std::string reason, bool urgent = false);
   /// getClientInfo as a JSON object; any thread.
   boost::json::object info() const;
-  /// Sends the JSON heartbeat ping and starts timing the round trip; any thread.
-  void heartbeat();
+  /// The coarse sweep, any thread: closes the connection with 1001 when it has been silent
+  /// past `idle_ms` (0: never); with `ping`, sends a protocol ping and the JSON heartbeat
+  /// ping (whose answer times the round trip).
+  void sweep(double now, double idle_ms, bool ping);
   /// Flushes what is queued and closes with 1001; any thread.
   void shutdown() override;
 
@@ -97,6 +101,8 @@ class ws_session : public closeable,
   void on_write(error_code ec, std::size_t bytes);
   void do_close_frame();
   void finish();
+  /// Token bucket check for one received frame; false when it must be refused.
+  bool admit(double now);
 
   server& server_;
   websocket::stream<beast::tcp_stream> ws_;
@@ -126,6 +132,12 @@ class ws_session : public closeable,
   int closed_code_ = 1006;
   std::string closed_reason_;
   double ping_sent_ms_ = -1;
+  bool ping_pending_ = false;          // a protocol ping is queued or in flight
+  std::atomic<double> last_seen_ms_;   // last frame (data or control) from the peer
+  double tokens_ = 0;                  // rate limit bucket
+  double tokens_at_ = 0;
+  std::deque<double> refused_at_;      // recent refusals, for the 1008 rule
+  net::steady_timer teardown_;
   std::atomic<double> latency_ms_{-1};
   const double connected_at_;
 };
