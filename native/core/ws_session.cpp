@@ -66,7 +66,7 @@ ws_session::ws_session(server& srv, tcp::socket&& socket, std::shared_ptr<const 
       path_(std::move(path)),
       metadata_(std::move(metadata)),
       connected_at_(now_ms()),
-      last_seen_ms_(connected_at_),
+      last_seen_ms_(now_ms()),
       teardown_(ws_.get_executor()) {}
 
 ws_session::~ws_session() { server_.untrack(this); }
