@@ -127,6 +127,11 @@ void ws_session::on_read(error_code ec, std::size_t bytes) {
     if (ec == websocket::error::closed) {
       closed_code_ = ws_.reason().code;
       closed_reason_ = std::string(ws_.reason().reason.c_str());
+    } else if (close_requested_) {
+      // We were closing it (idle, backpressure, rate limit, the app) when the socket went:
+      // report our code, not an abnormal closure.
+      closed_code_ = static_cast<int>(close_code_);
+      closed_reason_ = close_text_;
     } else {
       err_type type{};
       std::string type_name;
