@@ -141,6 +141,8 @@ export class WsDispatcher {
       done = true;
       this.fail(ev, handler, data, 'handler timeout', new Error(`${data.type} callback did not settle within ${ms} ms`));
     }, ms);
+    // The listening server keeps the process alive; a pending callback alone must not.
+    timer.unref();
     result.then(
       (value) => {
         if (done) return;

@@ -109,19 +109,20 @@ std::optional<http_answer> rooms_endpoint(server& srv, const std::string& method
   if (rest.size() == 3 && method == "POST") {
     const std::string& action = rest[2];
     if (action != "message" && action != "join" && action != "leave") return std::nullopt;
+    // Malformed requests are told so (400) before anything is looked up (404).
     http_answer error;
     auto b = object_body(body, error);
     if (!b) return error;
-    if (!rooms.info(room_id)) return fail(404, "Room not found");
     if (action == "message") {
       const json::value* m = field(*b, "message");
       if (!m || !m->is_string()) return fail(400, "message is required (a string)");
-      srv.send_room_message(room_id, std::string(m->as_string()));
+      if (!srv.send_room_message(room_id, std::string(m->as_string()))) return fail(404, "Room not found");
       return ok();
     }
     const json::value* c = field(*b, "connectionId");
     if (!c || !c->is_string()) return fail(400, "connectionId is required (a string)");
     std::string conn(c->as_string());
+    if (!rooms.info(room_id)) return fail(404, "Room not found");
     if (action == "leave") {
       if (!srv.find(conn)) return fail(404, "Connection not found");
       return srv.leave_room(conn, room_id) ? ok() : fail(404, "Connection is not in the room");
