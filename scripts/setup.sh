@@ -16,8 +16,9 @@ if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.
 fi
 
 # --- System packages (Debian/Ubuntu names).
-# chromium: the browser end-to-end test drives Debian's build (no browser download).
-packages=(libboost1.81-dev cmake g++ make ninja-build ccache libgtest-dev chromium)
+# chromium: the browser end-to-end test drives Debian's build (no browser download);
+# python3: the backpressure test's never-reading client.
+packages=(libboost1.81-dev cmake g++ make ninja-build ccache libgtest-dev chromium python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

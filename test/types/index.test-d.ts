@@ -84,3 +84,11 @@ app.websocket('/rooms', {
   onDirectMessage: (e) => (e.target_client_id === 'vip' ? { shouldCancel: true, error: 'busy' } : undefined),
   onLeaveRoom: () => undefined,
 });
+
+// Limits
+createApp({ maxConnections: 10000, backpressurePolicy: 'close', idleTimeout: 60000, heartbeatInterval: 15000 });
+// @ts-expect-error 'drop' | 'close'
+createApp({ backpressurePolicy: 'block' });
+app.websocket('/limited', { maxMessagesPerSecond: 20 });
+// @ts-expect-error a number
+app.websocket('/limited', { maxMessagesPerSecond: 'many' });

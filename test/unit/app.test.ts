@@ -15,6 +15,13 @@ describe('createApp', () => {
     expect(() => createApp({ maxPayload: 0 })).toThrow(RangeError);
   });
 
+  it('checks the limit options', () => {
+    expect(() => createApp({ backpressurePolicy: 'block' as any })).toThrow(/backpressurePolicy/);
+    expect(() => createApp({ maxConnections: -1 })).toThrow(RangeError);
+    expect(() => createApp().websocket('/x', { maxMessagesPerSecond: -5 })).toThrow(RangeError);
+    expect(() => createApp().websocket('/x', { maxMessagesPerSecond: 'x' as any })).toThrow(TypeError);
+  });
+
   it('returns an App', () => {
     expect(createApp()).toBeInstanceOf(App);
   });
