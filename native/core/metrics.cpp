@@ -13,7 +13,7 @@ const char* tx_names[] = {"welcome", "message_ack", "message_blocked", "error", 
 const char* err_names[] = {"invalid_format", "room_join_error", "room_leave_error", "not_in_room",
                            "client_not_found", "room_not_found", "message_too_big", "invalid_utf8",
                            "protocol_error", "rate_limited"};
-const char* drop_names[] = {"backpressure", "cancelled", "no_handler", "rate_limited"};
+const char* drop_names[] = {"backpressure", "cancelled", "no_handler", "rate_limited", "closing"};
 
 void header(std::string& out, const char* name, const char* type, const char* help) {
   out += "# HELP ";

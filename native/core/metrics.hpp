@@ -24,7 +24,7 @@ enum class err_type : std::uint8_t {
   room_not_found, message_too_big, invalid_utf8, protocol_error, rate_limited, count_
 };
 /// Why a message was not delivered.
-enum class drop_reason : std::uint8_t { backpressure, cancelled, no_handler, rate_limited, count_ };
+enum class drop_reason : std::uint8_t { backpressure, cancelled, no_handler, rate_limited, closing, count_ };
 
 /// An enum's value as an array index.
 template <class E>

@@ -154,7 +154,11 @@ void ws_session::on_read(error_code ec, std::size_t bytes) {
   server_.stats().bytes_in(bytes);
   double now = now_ms();
   last_seen_ms_.store(now, std::memory_order_relaxed);
-  if (admit(now)) {
+  // Once the server is closing this connection it stops taking new frames: everything
+  // read before that point is still handled and answered.
+  if (close_requested_) {
+    server_.stats().dropped(drop_reason::closing);
+  } else if (admit(now)) {
     inbox_.push_back({beast::buffers_to_string(buffer_.data()), !ws_.got_text(), {}});
   }
   buffer_.consume(buffer_.size());
