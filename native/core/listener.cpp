@@ -7,7 +7,7 @@
 namespace roomwire {
 
 listener::listener(server& srv, net::io_context& ioc)
-    : server_(srv), ioc_(ioc), acceptor_(net::make_strand(ioc)) {}
+    : server_(srv), ioc_(ioc), acceptor_(ioc) {}
 
 unsigned short listener::open(const tcp::endpoint& endpoint, error_code& ec) {
   acceptor_.open(endpoint.protocol(), ec);
@@ -31,8 +31,9 @@ void listener::close() {
 }
 
 void listener::do_accept() {
-  // Each connection gets its own strand: its handlers never run concurrently.
-  acceptor_.async_accept(net::make_strand(ioc_),
+  // Each connection lives on one I/O thread's io_context (round robin): its handlers
+  // never run concurrently, without a strand.
+  acceptor_.async_accept(server_.next_context(),
                          beast::bind_front_handler(&listener::on_accept, shared_from_this()));
 }
 

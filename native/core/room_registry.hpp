@@ -31,6 +31,7 @@ struct member_info {
   std::string client_id;
   std::string user_info = "null";  // JSON text of the member's public presence info
   double joined_at = 0;            // ms since the epoch
+  std::size_t io_index = 0;        // the I/O thread the member's connection lives on
   std::weak_ptr<room_member> sink;
 };
 

@@ -17,12 +17,27 @@ server::server(server_options options, std::shared_ptr<event_sink> sink,
     : options_(std::move(options)),
       sink_(std::move(sink)),
       rooms_(rooms ? std::move(rooms) : std::make_shared<room_registry>()),
-      ioc_(),
-      sweep_(ioc_) {
-  if (options_.threads == 0) options_.threads = std::max(1u, std::thread::hardware_concurrency());
-}
+      io_(make_contexts(options_.threads)),
+      sweep_(io_.front()->ioc) {}
 
 server::~server() { stop(std::chrono::milliseconds(0)); }
+
+std::vector<std::unique_ptr<server::io_thread>> server::make_contexts(unsigned threads) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::unique_ptr<io_thread>> out;
+  for (unsigned i = 0; i < threads; ++i) out.push_back(std::make_unique<io_thread>());
+  return out;
+}
+
+net::io_context& server::next_context() {
+  return io_[next_io_.fetch_add(1, std::memory_order_relaxed) % io_.size()]->ioc;
+}
+
+std::size_t server::context_index(const net::any_io_executor& ex) const {
+  for (std::size_t i = 0; i < io_.size(); ++i)
+    if (&net::query(ex, net::execution::context) == &io_[i]->ioc) return i;
+  return 0;
+}
 
 void server::add_ws_route(const ws_route_options& route) {
   auto r = std::make_shared<const ws_route>(ws_route{route, route_pattern(route.pattern)});
@@ -56,21 +71,20 @@ std::shared_ptr<const http_route> server::match_http(const std::string& method,
 unsigned short server::listen(const std::string& host, unsigned short port, error_code& ec) {
   auto address = net::ip::make_address(host, ec);
   if (ec) return 0;
-  auto l = std::make_shared<listener>(*this, ioc_);
+  auto l = std::make_shared<listener>(*this, io_.front()->ioc);
   unsigned short bound = l->open(tcp::endpoint(address, port), ec);
   if (ec) return 0;
   listener_ = std::move(l);
-  work_.emplace(ioc_.get_executor());
+  for (auto& t : io_) t->work.emplace(t->ioc.get_executor());
   listener_->run();
   next_heartbeat_ = std::chrono::steady_clock::now() + options_.heartbeat_interval;
   start_sweep();
-  threads_.reserve(options_.threads);
-  for (unsigned i = 0; i < options_.threads; ++i) {
-    threads_.emplace_back([this] {
+  for (auto& t : io_) {
+    t->thread = std::thread([ctx = &t->ioc] {
       // No exception may escape a thread: log it and keep serving.
       for (;;) {
         try {
-          ioc_.run();
+          ctx->run();
           return;
         } catch (const std::exception& e) {
           log(log_level::error, std::string("uncaught exception on an I/O thread: ") + e.what());
@@ -78,6 +92,7 @@ unsigned short server::listen(const std::string& host, unsigned short port, erro
       }
     });
   }
+  running_ = true;
   return bound;
 }
 
@@ -116,10 +131,10 @@ void server::stop(std::chrono::milliseconds timeout) {
   if (stopped_) return;
   stopped_ = true;
   stopping_.store(true, std::memory_order_release);
-  if (threads_.empty()) return;
+  if (!running_) return;
 
   listener_->close();
-  net::post(ioc_, [this] { sweep_.cancel(); });
+  net::post(io_.front()->ioc, [this] { sweep_.cancel(); });
   std::vector<std::shared_ptr<closeable>> open;
   {
     std::lock_guard<std::mutex> lock(tracked_mutex_);
@@ -135,10 +150,11 @@ void server::stop(std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock(tracked_mutex_);
     drained = tracked_empty_.wait_for(lock, timeout, [this] { return tracked_.empty(); });
   }
-  work_.reset();
-  if (!drained) ioc_.stop();
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  for (auto& t : io_) t->work.reset();
+  if (!drained)
+    for (auto& t : io_) t->ioc.stop();
+  for (auto& t : io_) t->thread.join();
+  running_ = false;
 
   // Sessions cut off by the deadline never finished: take them out of every room.
   std::vector<std::string> unfinished;
@@ -270,6 +286,26 @@ std::optional<send_status> server::fan_out(const std::string& room_id,
   return status;
 }
 
+bool server::fan_out_batched(const std::string& room_id, std::shared_ptr<const std::string> frame,
+                             tx_type type, const std::string& exclude) {
+  member_list members = rooms_->members(room_id);
+  if (!members) return false;
+  if (members->empty()) return true;
+  // One handler per I/O thread; each delivers to the members living on it, inline.
+  for (std::size_t t = 0; t < io_.size(); ++t) {
+    net::post(io_[t]->ioc, [this, t, members, frame, type, exclude] {
+      std::size_t sent = 0;
+      for (const auto& m : *members) {
+        if (m.io_index != t || (!exclude.empty() && m.connection_id == exclude)) continue;
+        if (auto sink = m.sink.lock())
+          if (static_cast<ws_session*>(sink.get())->send_local(frame, type)) ++sent;
+      }
+      metrics_.sent(type, sent);
+    });
+  }
+  return true;
+}
+
 std::optional<send_status> server::send_room_message(const std::string& room_id,
                                                      const std::string& message) {
   auto frame = std::make_shared<const std::string>(
@@ -307,9 +343,9 @@ bool server::leave_room(const std::string& connection_id, const std::string& roo
   auto removed = rooms_->leave(room_id, connection_id);
   if (!removed) return false;
   if (auto s = find(connection_id)) s->notify_left(room_id);
-  fan_out(room_id,
-          std::make_shared<const std::string>(protocol::presence("leave", room_id, *removed, timestamp_now())),
-          tx_type::presence);
+  fan_out_batched(room_id,
+                  std::make_shared<const std::string>(protocol::presence("leave", room_id, *removed, timestamp_now())),
+                  tx_type::presence);
   return true;
 }
 

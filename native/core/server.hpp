@@ -95,6 +95,10 @@ class server : public std::enable_shared_from_this<server> {
   std::optional<send_status> fan_out(const std::string& room_id,
                                      const std::shared_ptr<const std::string>& frame, tx_type type,
                                      const std::string& exclude = {});
+  /// The hot path of a fan-out: one batch posted to each I/O thread, which delivers to its
+  /// own members; no per-recipient post. False for an unknown room.
+  bool fan_out_batched(const std::string& room_id, std::shared_ptr<const std::string> frame,
+                       tx_type type, const std::string& exclude = {});
   /// The `room_message` envelope without a sender, to every member.
   std::optional<send_status> send_room_message(const std::string& room_id, const std::string& message);
   /// A `direct_message` without a sender to a connection id, or else to every connection of
@@ -132,7 +136,11 @@ class server : public std::enable_shared_from_this<server> {
   std::string metrics_text() const;
   const server_options& options() const { return options_; }
   event_sink& sink() { return *sink_; }
-  net::io_context& io() { return ioc_; }
+  /// The io_context that gets the next accepted connection (round robin): each connection
+  /// lives on one thread, so its handlers never run concurrently without a strand.
+  net::io_context& next_context();
+  /// The index of the I/O thread that runs `ex`'s context.
+  std::size_t context_index(const net::any_io_executor& ex) const;
 
   // --- used by sessions ---
   std::shared_ptr<const ws_route> match_ws(const std::vector<std::string>& segments,
@@ -186,12 +194,19 @@ class server : public std::enable_shared_from_this<server> {
   bool stopped_ = false;
   std::mutex stop_mutex_;
 
-  net::io_context ioc_;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  /// One io_context per I/O thread.
+  struct io_thread {
+    net::io_context ioc{1};
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+    std::thread thread;
+  };
+  static std::vector<std::unique_ptr<io_thread>> make_contexts(unsigned threads);
+  std::vector<std::unique_ptr<io_thread>> io_;
+  std::atomic<std::size_t> next_io_{0};
   std::shared_ptr<listener> listener_;
   net::steady_timer sweep_;
   std::chrono::steady_clock::time_point next_heartbeat_;
-  std::vector<std::thread> threads_;
+  bool running_ = false;
 };
 
 }  // namespace roomwire

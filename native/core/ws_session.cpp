@@ -66,6 +66,7 @@ ws_session::ws_session(server& srv, tcp::socket&& socket, std::shared_ptr<const 
       path_(std::move(path)),
       metadata_(std::move(metadata)),
       connected_at_(now_ms()),
+      io_index_(srv.context_index(ws_.get_executor())),
       last_seen_ms_(now_ms()),
       teardown_(ws_.get_executor()) {}
 
@@ -329,10 +330,11 @@ join_result ws_session::enter_room(const std::string& room_id, std::string user_
   m.client_id = client_id_;
   m.user_info = std::move(user_info);
   m.joined_at = now_ms();
+  m.io_index = io_index_;
   m.sink = std::static_pointer_cast<room_member>(shared_from_this());
   auto announce = std::make_shared<const std::string>(protocol::presence("join", room_id, m, timestamp_now()));
   auto result = server_.rooms().join(room_id, std::move(m), route_->options.auto_create_rooms);
-  if (result == join_result::ok) server_.fan_out(room_id, announce, tx_type::presence, connection_id_);
+  if (result == join_result::ok) server_.fan_out_batched(room_id, announce, tx_type::presence, connection_id_);
   return result;
 }
 
@@ -370,7 +372,7 @@ void ws_session::handle_leave(const json::object& body) {
     auto removed = server_.rooms().leave(room_id, connection_id_);
     if (!removed) return send_error(err_type::room_leave_error, "Not in room");
     write_text(protocol::room_left(room_id, timestamp_now()), tx_type::room_left);
-    server_.fan_out(room_id,
+    server_.fan_out_batched(room_id,
                     std::make_shared<const std::string>(
                         protocol::presence("leave", room_id, *removed, timestamp_now())),
                     tx_type::presence);
@@ -396,11 +398,11 @@ void ws_session::handle_room_message(const json::object& body, std::string text)
       return;
     }
     const std::string& delivered = v.has_modified ? v.modified : message;
-    // Serialised once, shared by every recipient.
-    server_.fan_out(room_id,
-                    std::make_shared<const std::string>(
-                        protocol::room_message(room_id, delivered, client_id_, timestamp_now())),
-                    tx_type::room_message);
+    // Serialised once, shared by every recipient, delivered by one batch per I/O thread.
+    server_.fan_out_batched(room_id,
+                            std::make_shared<const std::string>(
+                                protocol::room_message(room_id, delivered, client_id_, timestamp_now())),
+                            tx_type::room_message);
   });
 }
 
@@ -486,6 +488,20 @@ send_status ws_session::send(std::shared_ptr<const std::string> data, bool binar
     self->enqueue(data, binary);
   });
   return before + size > limit ? send_status::backpressure : send_status::ok;
+}
+
+bool ws_session::send_local(const std::shared_ptr<const std::string>& frame, tx_type) {
+  const std::size_t size = frame->size();
+  const std::size_t limit = server_.options().max_backpressure;
+  const std::size_t before = buffered_.fetch_add(size, std::memory_order_relaxed);
+  if (before >= limit) {
+    buffered_.fetch_sub(size, std::memory_order_relaxed);
+    server_.stats().dropped(drop_reason::backpressure);
+    if (server_.options().close_on_backpressure) close_with(1013, "backpressure limit exceeded", true);
+    return false;
+  }
+  enqueue(frame, false);
+  return true;
 }
 
 send_status ws_session::deliver(const std::shared_ptr<const std::string>& frame) {
@@ -645,7 +661,7 @@ void ws_session::finish() {
   server_.remove_session(*this);
   // Leave every room; the members who remain see presence `leave`.
   for (auto& [room_id, member] : server_.rooms().leave_all(connection_id_)) {
-    server_.fan_out(room_id,
+    server_.fan_out_batched(room_id,
                     std::make_shared<const std::string>(
                         protocol::presence("leave", room_id, member, timestamp_now())),
                     tx_type::presence);

@@ -35,6 +35,8 @@ class ws_session : public closeable,
   /// buffered byte count: ok, backpressure (queued past the limit) or dropped.
   send_status send(std::shared_ptr<const std::string> data, bool binary,
                    tx_type type = tx_type::raw);
+  /// Queues a fan-out frame from the session's own thread (no post); false when dropped.
+  bool send_local(const std::shared_ptr<const std::string>& frame, tx_type type);
   /// room_member: a room fan-out frame (text).
   send_status deliver(const std::shared_ptr<const std::string>& frame) override;
   /// Joins `room_id` on behalf of the app, in order with the connection's frames and
@@ -140,6 +142,7 @@ class ws_session : public closeable,
   net::steady_timer teardown_;
   std::atomic<double> latency_ms_{-1};
   const double connected_at_;
+  const std::size_t io_index_;
 };
 
 }  // namespace roomwire
