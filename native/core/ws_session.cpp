@@ -578,7 +578,7 @@ void ws_session::close_with(int code, std::string reason, bool urgent) {
       self->teardown_.async_wait([self](error_code ec) {
         if (ec || self->finished_) return;
         error_code ignored;
-        beast::get_lowest_layer(self->ws_).socket().close(ignored);
+        beast::get_lowest_layer(self->ws_).close(ignored);
       });
     }
     if (!self->accepted_) return;

@@ -10,6 +10,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "corked_socket.hpp"
 #include "events.hpp"
 #include "metrics.hpp"
 #include "net.hpp"
@@ -107,7 +108,7 @@ class ws_session : public closeable,
   bool admit(double now);
 
   server& server_;
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<corked_socket> ws_;
   beast::flat_buffer buffer_;
   std::shared_ptr<const ws_route> route_;
   std::string connection_id_;
