@@ -1,17 +1,26 @@
 // roomwire load generator: many WebSocket connections from one process on Beast.
 //
-// fanout mode: S subscribers and P publishers join one room; each publisher keeps K
-// room messages of B bytes in flight (a message completes when the fan-out brings it back
-// to its sender) and every subscriber counts what it receives. Prints one JSON line with
-// deliveries/s over the measured window.
+// --mode fanout: S subscribers and P publishers join one room; each publisher keeps K
+//   room messages of B bytes in flight (a message completes when the fan-out brings it
+//   back to its sender) and every subscriber counts what it receives: deliveries/s.
+// --mode echo: C connections each keep K frames of B bytes in flight; any frame that comes
+//   back (the echo, or the server's message_ack) completes one: messages/s.
+// --mode latency: C connections send B-byte frames open-loop at R frames/s in total, each
+//   stamped; the round trip of each is recorded: p50/p99/p999 in ms.
+// --mode idle: opens C connections (source addresses 127.0.0.1, .2, ... 25,000 apiece,
+//   past the ephemeral port range of one address), prints {"ready":C} once all are
+//   welcomed, holds them for the measured window, and closes.
+// Prints one JSON line. Runs stop by themselves (warm-up + window + 60 s at most).
 //
-// Usage: roomwire_loadgen --port N [--host 127.0.0.1] [--path /bench] [--room bench]
-//          [--subscribers 1000] [--publishers 1] [--inflight 8] [--size 100]
+// Usage: roomwire_loadgen --port N [--mode fanout|echo|latency|idle] [--host 127.0.0.1]
+//          [--path /bench] [--room bench] [--subscribers 1000] [--publishers 1]
+//          [--connections 100] [--inflight 8] [--size 100] [--rate 10000]
 //          [--warmup 1] [--seconds 5] [--connect-batch 200]
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -32,7 +41,12 @@ using error_code = boost::system::error_code;
 
 namespace {
 
+using clock_type = std::chrono::steady_clock;
+
 struct settings {
+  std::string mode = "fanout";
+  int connections = 100;
+  double rate = 10000;
   std::string host = "127.0.0.1";
   unsigned short port = 0;
   std::string path = "/bench";
@@ -47,60 +61,87 @@ struct settings {
 };
 
 struct totals {
-  int joined = 0;
+  int ready = 0;
   int failed = 0;
   bool counting = false;
   bool running = true;
-  std::uint64_t deliveries = 0;
+  std::uint64_t received = 0;   // deliveries (fanout) or replies (echo, latency)
   std::uint64_t published = 0;
+  std::vector<double> rtts_ms;
+  clock_type::time_point epoch = clock_type::now();
 };
+
+/// A JSON frame of exactly `size` bytes (at least the envelope), optionally stamped with
+/// `#T<ns>#` so its echo or its message_ack can be timed.
+std::string make_payload(const settings& s, const char* type, long long stamp) {
+  std::string head = std::string("{\"type\":\"") + type + "\",\"data\":\"";
+  if (stamp >= 0) head += "#T" + std::to_string(stamp) + "#";
+  std::size_t envelope = head.size() + 2;
+  std::size_t pad = s.size > static_cast<int>(envelope) ? s.size - envelope : 0;
+  return head + std::string(pad, 'x') + "\"}";
+}
 
 class client : public std::enable_shared_from_this<client> {
  public:
   client(net::io_context& ioc, const settings& s, totals& t, std::string id, bool publisher)
-      : ws_(net::make_strand(ioc)), s_(s), t_(t), id_(std::move(id)), publisher_(publisher) {
-    own_marker_ = "\"from_client_id\":\"" + id_ + "\"";
-    std::string body(static_cast<std::size_t>(s_.size), 'x');
-    message_ = std::make_shared<const std::string>(
-        "{\"type\":\"room_message\",\"room_id\":\"" + s_.room + "\",\"message\":\"" + body + "\"}");
+      : ws_(ioc), s_(s), t_(t), id_(std::move(id)), publisher_(publisher) {
+    if (s_.mode == "fanout") {
+      own_marker_ = "\"from_client_id\":\"" + id_ + "\"";
+      std::string body(static_cast<std::size_t>(s_.size), 'x');
+      message_ = std::make_shared<const std::string>(
+          "{\"type\":\"room_message\",\"room_id\":\"" + s_.room + "\",\"message\":\"" + body + "\"}");
+    } else {
+      message_ = std::make_shared<const std::string>(make_payload(s_, "echo", -1));
+    }
   }
 
-  void start(tcp::endpoint ep, std::function<void()> connected) {
-    connected_ = std::move(connected);
+  void start(tcp::endpoint ep, net::ip::address source, std::function<void()> ready) {
+    ready_ = std::move(ready);
+    auto& sock = beast::get_lowest_layer(ws_).socket();
+    error_code ec;
+    sock.open(ep.protocol(), ec);
+    if (!ec && !source.is_unspecified()) sock.bind(tcp::endpoint(source, 0), ec);
+    if (ec) return fail("bind", ec);
     beast::get_lowest_layer(ws_).async_connect(ep, [self = shared_from_this()](error_code ec) {
       if (ec) return self->fail("connect", ec);
       self->ws_.async_handshake(self->s_.host, self->s_.path + "?clientId=" + self->id_,
                                 [self](error_code ec) {
                                   if (ec) return self->fail("handshake", ec);
-                                  self->send(std::make_shared<const std::string>(
-                                      "{\"type\":\"join_room\",\"room_id\":\"" + self->s_.room + "\"}"));
                                   self->read();
                                 });
     });
   }
 
-  /// Starts publishing (on the client's strand).
-  void publish() {
-    net::post(ws_.get_executor(), [self = shared_from_this()] {
-      for (int i = 0; i < self->s_.inflight; ++i) self->send(self->message_);
-    });
+  /// Starts the closed loop (fanout publishers, echo): K frames in flight.
+  void begin() {
+    for (int i = 0; i < s_.inflight; ++i) send(message_);
+  }
+
+  /// Sends one stamped frame (latency mode).
+  void send_stamped() {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t_.epoch).count();
+    send(std::make_shared<const std::string>(make_payload(s_, "echo", ns)));
   }
 
   void stop() {
-    net::post(ws_.get_executor(), [self = shared_from_this()] {
-      error_code ignored;
-      beast::get_lowest_layer(self->ws_).socket().close(ignored);
-    });
+    error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
   }
 
  private:
   void fail(const char* what, error_code ec) {
     if (!t_.running) return;
-    if (!joined_) {
+    if (!ready_flag_) {
       ++t_.failed;
       std::fprintf(stderr, "loadgen: %s: %s\n", what, ec.message().c_str());
-      if (connected_) std::exchange(connected_, nullptr)();
+      if (ready_) std::exchange(ready_, nullptr)();
     }
+  }
+
+  void mark_ready() {
+    ready_flag_ = true;
+    ++t_.ready;
+    if (ready_) std::exchange(ready_, nullptr)();
   }
 
   void read() {
@@ -115,18 +156,40 @@ class client : public std::enable_shared_from_this<client> {
   void on_frame() {
     auto data = buf_.cdata();
     std::string_view text(static_cast<const char*>(data.data()), data.size());
-    if (text.compare(0, 22, "{\"type\":\"room_message\"") == 0) {
-      if (t_.counting) ++t_.deliveries;
-      if (publisher_ && t_.running && text.find(own_marker_) != std::string_view::npos) {
-        if (t_.counting) ++t_.published;
-        send(message_);
+    if (!welcomed_) {
+      welcomed_ = true;
+      if (s_.mode == "fanout")
+        send(std::make_shared<const std::string>("{\"type\":\"join_room\",\"room_id\":\"" + s_.room + "\"}"));
+      else
+        mark_ready();
+      return;
+    }
+    if (s_.mode == "fanout") {
+      if (text.compare(0, 22, "{\"type\":\"room_message\"") == 0) {
+        if (t_.counting) ++t_.received;
+        if (publisher_ && t_.running && text.find(own_marker_) != std::string_view::npos) {
+          if (t_.counting) ++t_.published;
+          send(message_);
+        }
+      } else if (!ready_flag_ && text.find("\"room_joined\"") != std::string_view::npos) {
+        mark_ready();
       }
       return;
     }
-    if (!joined_ && text.find("\"room_joined\"") != std::string_view::npos) {
-      joined_ = true;
-      ++t_.joined;
-      if (connected_) std::exchange(connected_, nullptr)();
+    if (s_.mode == "echo") {
+      if (t_.counting) ++t_.received;
+      if (t_.running) send(message_);
+      return;
+    }
+    if (s_.mode == "latency") {
+      auto at = text.find("#T");
+      if (at == std::string_view::npos) return;
+      long long sent = std::atoll(std::string(text.substr(at + 2, 20)).c_str());
+      auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t_.epoch).count();
+      if (t_.counting) {
+        ++t_.received;
+        t_.rtts_ms.push_back((now - sent) / 1e6);
+      }
     }
   }
 
@@ -152,32 +215,48 @@ class client : public std::enable_shared_from_this<client> {
   totals& t_;
   std::string id_;
   bool publisher_;
-  bool joined_ = false;
+  bool welcomed_ = false;
+  bool ready_flag_ = false;
   bool writing_ = false;
   std::string own_marker_;
   std::shared_ptr<const std::string> message_;
   std::deque<std::shared_ptr<const std::string>> queue_;
-  std::function<void()> connected_;
+  std::function<void()> ready_;
 };
 
 bool parse(int argc, char** argv, settings& s) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     std::string v = argv[i + 1];
-    if (k == "--host") s.host = v;
+    if (k == "--mode") s.mode = v;
+    else if (k == "--host") s.host = v;
     else if (k == "--port") s.port = static_cast<unsigned short>(std::atoi(v.c_str()));
     else if (k == "--path") s.path = v;
     else if (k == "--room") s.room = v;
     else if (k == "--subscribers") s.subscribers = std::atoi(v.c_str());
     else if (k == "--publishers") s.publishers = std::atoi(v.c_str());
+    else if (k == "--connections") s.connections = std::atoi(v.c_str());
     else if (k == "--inflight") s.inflight = std::atoi(v.c_str());
     else if (k == "--size") s.size = std::atoi(v.c_str());
+    else if (k == "--rate") s.rate = std::atof(v.c_str());
     else if (k == "--warmup") s.warmup = std::atof(v.c_str());
     else if (k == "--seconds") s.seconds = std::atof(v.c_str());
     else if (k == "--connect-batch") s.connect_batch = std::atoi(v.c_str());
     else return false;
   }
-  return s.port != 0 && s.subscribers >= 0 && s.publishers > 0 && s.inflight > 0;
+  bool mode_ok = s.mode == "fanout" || s.mode == "echo" || s.mode == "latency" || s.mode == "idle";
+  return mode_ok && s.port != 0 && s.inflight > 0 && s.connections > 0 && s.rate > 0;
+}
+
+double percentile(std::vector<double>& v, double p) {
+  if (v.empty()) return 0;
+  std::size_t i = static_cast<std::size_t>(p * (v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(i), v.end());
+  return v[i];
+}
+
+clock_type::duration seconds(double s) {
+  return std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(s));
 }
 
 }  // namespace
@@ -185,51 +264,86 @@ bool parse(int argc, char** argv, settings& s) {
 int main(int argc, char** argv) {
   settings s;
   if (!parse(argc, argv, s)) {
-    std::fprintf(stderr, "usage: roomwire_loadgen --port N [--subscribers 1000] [--publishers 1] "
-                         "[--inflight 8] [--size 100] [--warmup 1] [--seconds 5]\n");
+    std::fprintf(stderr, "usage: roomwire_loadgen --port N [--mode fanout|echo|latency|idle] "
+                         "[--connections 100] [--subscribers 1000] [--publishers 1] [--inflight 8] "
+                         "[--size 100] [--rate 10000] [--warmup 1] [--seconds 5]\n");
     return 2;
   }
   net::io_context ioc(1);
   totals t;
   tcp::endpoint ep(net::ip::make_address(s.host), s.port);
-  std::vector<std::shared_ptr<client>> subs, pubs;
-  for (int i = 0; i < s.subscribers; ++i)
-    subs.push_back(std::make_shared<client>(ioc, s, t, "sub" + std::to_string(i), false));
-  for (int i = 0; i < s.publishers; ++i)
-    pubs.push_back(std::make_shared<client>(ioc, s, t, "pub" + std::to_string(i), true));
-  std::vector<std::shared_ptr<client>> all(subs);
-  all.insert(all.end(), pubs.begin(), pubs.end());
+  std::vector<std::shared_ptr<client>> all, active;
+  if (s.mode == "fanout") {
+    for (int i = 0; i < s.subscribers; ++i)
+      all.push_back(std::make_shared<client>(ioc, s, t, "sub" + std::to_string(i), false));
+    for (int i = 0; i < s.publishers; ++i) {
+      active.push_back(std::make_shared<client>(ioc, s, t, "pub" + std::to_string(i), true));
+      all.push_back(active.back());
+    }
+  } else {
+    for (int i = 0; i < s.connections; ++i) {
+      all.push_back(std::make_shared<client>(ioc, s, t, "c" + std::to_string(i), false));
+      active.push_back(all.back());
+    }
+  }
 
-  // Connect in waves so the listen backlog never overflows.
+  // Connect in waves so the listen backlog never overflows; past 25,000 connections the
+  // next loopback source address takes over (one address has ~28k ephemeral ports).
   std::size_t next = 0;
   int outstanding = 0;
   const int total = static_cast<int>(all.size());
-  std::function<void()> pump;
-  net::steady_timer timer(ioc);
-  auto started = std::chrono::steady_clock::now();
+  net::steady_timer timer(ioc), pacer(ioc);
+  clock_type::time_point started;
   double measured = 0;
+  std::size_t rr = 0;
+  double sent_credit = 0;
+  clock_type::time_point last_tick;
+
+  auto finish = [&] {
+    t.counting = false;
+    t.running = false;
+    measured = std::chrono::duration<double>(clock_type::now() - started).count();
+    pacer.cancel();
+    for (auto& c : all) c->stop();
+    ioc.stop();
+  };
+  std::function<void(error_code)> pace = [&](error_code ec) {
+    if (ec || !t.running) return;
+    // Open loop: send what the rate says is due since the last tick, round robin.
+    auto now = clock_type::now();
+    sent_credit += std::chrono::duration<double>(now - last_tick).count() * s.rate;
+    last_tick = now;
+    while (sent_credit >= 1) {
+      active[rr++ % active.size()]->send_stamped();
+      sent_credit -= 1;
+    }
+    pacer.expires_after(std::chrono::microseconds(500));
+    pacer.async_wait(pace);
+  };
   auto begin_measure = [&] {
-    for (auto& p : pubs) p->publish();
-    timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s.warmup)));
+    if (s.mode == "idle") std::printf("{\"ready\":%d}\n", t.ready), std::fflush(stdout);
+    if (s.mode == "fanout" || s.mode == "echo") for (auto& c : active) c->begin();
+    if (s.mode == "latency") {
+      last_tick = clock_type::now();
+      pace({});
+    }
+    timer.expires_after(seconds(s.warmup));
     timer.async_wait([&](error_code) {
       t.counting = true;
-      started = std::chrono::steady_clock::now();
-      timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(s.seconds)));
-      timer.async_wait([&](error_code) {
-        t.counting = false;
-        t.running = false;
-        measured = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        for (auto& c : all) c->stop();
-        ioc.stop();
-      });
+      started = clock_type::now();
+      timer.expires_after(seconds(s.seconds));
+      timer.async_wait([&](error_code) { finish(); });
     });
   };
-  pump = [&] {
+  std::function<void()> pump = [&] {
     while (next < all.size() && outstanding < s.connect_batch) {
       ++outstanding;
-      all[next++]->start(ep, [&] {
+      net::ip::address source;
+      if (s.host == "127.0.0.1" && total > 25000)
+        source = net::ip::make_address_v4(0x7f000001u + static_cast<unsigned>(next / 25000));
+      all[next++]->start(ep, source, [&] {
         --outstanding;
-        if (t.joined + t.failed == total) {
+        if (t.ready + t.failed == total) {
           if (t.failed > 0) {
             std::fprintf(stderr, "loadgen: %d connections failed\n", t.failed);
             ioc.stop();
@@ -245,7 +359,7 @@ int main(int argc, char** argv) {
   pump();
   // Never run longer than connecting plus the measurement plus a margin.
   net::steady_timer guard(ioc);
-  guard.expires_after(std::chrono::seconds(60) + std::chrono::duration_cast<std::chrono::seconds>(std::chrono::duration<double>(s.warmup + s.seconds)));
+  guard.expires_after(std::chrono::seconds(60) + seconds(s.warmup + s.seconds));
   guard.async_wait([&](error_code ec) {
     if (!ec) {
       std::fprintf(stderr, "loadgen: gave up waiting\n");
@@ -254,10 +368,25 @@ int main(int argc, char** argv) {
   });
   ioc.run();
   if (measured <= 0) return 1;
-  std::printf("{\"mode\":\"fanout\",\"subscribers\":%d,\"publishers\":%d,\"inflight\":%d,\"size\":%d,"
-              "\"seconds\":%.3f,\"deliveries\":%llu,\"published\":%llu,\"deliveries_per_s\":%.0f}\n",
-              s.subscribers, s.publishers, s.inflight, s.size, measured,
-              static_cast<unsigned long long>(t.deliveries), static_cast<unsigned long long>(t.published),
-              t.deliveries / measured);
+  if (s.mode == "fanout") {
+    std::printf("{\"mode\":\"fanout\",\"subscribers\":%d,\"publishers\":%d,\"inflight\":%d,\"size\":%d,"
+                "\"seconds\":%.3f,\"deliveries\":%llu,\"published\":%llu,\"deliveries_per_s\":%.0f}\n",
+                s.subscribers, s.publishers, s.inflight, s.size, measured,
+                static_cast<unsigned long long>(t.received), static_cast<unsigned long long>(t.published),
+                t.received / measured);
+  } else if (s.mode == "echo") {
+    std::printf("{\"mode\":\"echo\",\"connections\":%d,\"inflight\":%d,\"size\":%d,\"seconds\":%.3f,"
+                "\"messages\":%llu,\"messages_per_s\":%.0f}\n",
+                s.connections, s.inflight, s.size, measured, static_cast<unsigned long long>(t.received),
+                t.received / measured);
+  } else if (s.mode == "latency") {
+    std::printf("{\"mode\":\"latency\",\"connections\":%d,\"rate\":%.0f,\"size\":%d,\"seconds\":%.3f,"
+                "\"replies\":%llu,\"replies_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f}\n",
+                s.connections, s.rate, s.size, measured, static_cast<unsigned long long>(t.received),
+                t.received / measured, percentile(t.rtts_ms, 0.5), percentile(t.rtts_ms, 0.99),
+                percentile(t.rtts_ms, 0.999));
+  } else {
+    std::printf("{\"mode\":\"idle\",\"connections\":%d,\"held_seconds\":%.3f}\n", t.ready, measured);
+  }
   return 0;
 }

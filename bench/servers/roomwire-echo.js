@@ -1,0 +1,20 @@
+// Benchmark server: echo. MODE=js echoes through a registered onMessage that sends the
+// data back and cancels silently; MODE=native registers nothing, so the core answers each
+// frame with its message_ack without entering JavaScript. Prints its port on stdout.
+'use strict';
+const { createApp } = require('../..');
+
+const app = createApp({ threads: Number(process.env.THREADS || 0) || undefined, heartbeatInterval: 0, maxBackpressure: 64 << 20 });
+if (process.env.MODE === 'native') {
+  app.websocket('/bench');
+} else {
+  app.websocket('/bench', {
+    onWelcome: () => undefined,
+    onMessage: (e) => {
+      app.send(e.connectionId, e.data);
+      return { shouldCancel: true };
+    },
+  });
+}
+app.listen(0, '127.0.0.1').then((port) => console.log(port));
+process.on('SIGTERM', () => app.close({ timeoutMs: 1000 }).then(() => process.exit(0)));
