@@ -374,6 +374,7 @@ export class App extends EventEmitter {
   }
 
   private onBatch(batch: NativeEvent[]): void {
+    this.ws.beginBatch();
     for (const ev of batch) {
       try {
         if (ev.kind === Kind.httpRequest) this.onHttp(ev);
@@ -385,6 +386,7 @@ export class App extends EventEmitter {
         this.log('error', `event dispatch failed: ${(err as Error).stack ?? String(err)}`);
       }
     }
+    this.ws.endBatch();
   }
 
   private onJoinResult(ev: NativeEvent): void {

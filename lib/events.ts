@@ -42,6 +42,17 @@ const kindInfo: Record<number, { type: string; callback: keyof WebSocketOptions;
   [Kind.directMessage]: { type: 'direct_message', callback: 'onDirectMessage', verdict: true },
 };
 
+let lastMs = -1;
+let lastIso = '';
+/** The ISO timestamp of `ms`, computed once per millisecond however many events share it. */
+function isoTime(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
 /** One `app.websocket()` registration. */
 export interface WsHandler {
   id: number;
@@ -53,12 +64,30 @@ type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => v
 
 /** Runs WebSocket callbacks for one app. */
 export class WsDispatcher {
+  /** Verdicts gathered while a batch is dispatched: [id, cancel, error, status, modified, clientId]... */
+  private gathered: unknown[] = [];
+  private gathering = false;
+
   constructor(
     private readonly nativeApp: () => NativeApp | undefined,
     private readonly handlers: WsHandler[],
     private readonly timeoutMs: () => number,
     private readonly log: Logger,
   ) {}
+
+  /** Gathers the verdicts of synchronous callbacks until `endBatch`. */
+  beginBatch(): void {
+    this.gathering = true;
+  }
+
+  /** Hands every gathered verdict to the core in one call. */
+  endBatch(): void {
+    this.gathering = false;
+    if (this.gathered.length === 0) return;
+    const verdicts = this.gathered;
+    this.gathered = [];
+    this.nativeApp()?.completeMany(verdicts);
+  }
 
   /** Handles one native WebSocket event. */
   handle(ev: NativeEvent): void {
@@ -78,7 +107,7 @@ export class WsDispatcher {
       client_id: ev.clientId ?? '',
       path: ev.path ?? '',
       handlerId: String(handler.id),
-      timestamp: new Date(ev.time).toISOString(),
+      timestamp: isoTime(ev.time),
     };
     switch (ev.kind) {
       case Kind.connect:
@@ -183,6 +212,11 @@ export class WsDispatcher {
   }
 
   private complete(ev: NativeEvent, v: ResolvedVerdict | undefined): void {
+    if (this.gathering) {
+      if (!v) this.gathered.push(ev.id, false, undefined, 0, undefined, undefined);
+      else this.gathered.push(ev.id, v.cancel, v.error, v.status, v.modified, v.clientId);
+      return;
+    }
     const app = this.nativeApp();
     if (!app) return;
     if (!v) app.complete(ev.id, false, undefined, 0, undefined, undefined);

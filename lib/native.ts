@@ -38,6 +38,8 @@ export interface NativeApp {
   closed(): void;
   complete(id: number, cancel: boolean, error: string | undefined, status: number,
     modified: string | undefined, clientId: string | undefined): void;
+  /** complete() for many events: [id, cancel, error, status, modified, clientId] repeated. */
+  completeMany(verdicts: unknown[]): void;
   reply(id: number, status: number, headers: string[], body: string | Buffer): void;
   send(connectionId: string, data: string | Buffer): number;
   broadcast(path: string, data: string | Buffer): number;

@@ -41,6 +41,7 @@ Napi::Function app_wrap::define(Napi::Env env) {
                          InstanceMethod("listen", &app_wrap::listen),
                          InstanceMethod("close", &app_wrap::close),
                          InstanceMethod("complete", &app_wrap::complete),
+                         InstanceMethod("completeMany", &app_wrap::complete_many),
                          InstanceMethod("reply", &app_wrap::reply),
                          InstanceMethod("send", &app_wrap::send),
                          InstanceMethod("broadcast", &app_wrap::broadcast),
@@ -167,26 +168,50 @@ Napi::Value app_wrap::close(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), true);
 }
 
+namespace {
+
+/// Decodes one verdict from its six plain values (see lib/events.ts).
+verdict read_verdict(const Napi::Value& cancel, const Napi::Value& error, const Napi::Value& status,
+                     const Napi::Value& modified, const Napi::Value& client) {
+  verdict v;
+  v.cancel = cancel.ToBoolean().Value();
+  if (error.IsString()) {
+    v.has_error = true;
+    v.error = error.As<Napi::String>().Utf8Value();
+  }
+  v.status = status.IsNumber() ? status.As<Napi::Number>().Int32Value() : 0;
+  if (modified.IsString()) {
+    v.has_modified = true;
+    v.modified = modified.As<Napi::String>().Utf8Value();
+  }
+  if (client.IsString()) {
+    v.has_client_id = true;
+    v.client_id = client.As<Napi::String>().Utf8Value();
+  }
+  return v;
+}
+
+std::uint64_t event_id(const Napi::Value& v) {
+  return static_cast<std::uint64_t>(v.As<Napi::Number>().Int64Value());
+}
+
+}  // namespace
+
 // complete(id, cancel, error?, status, modified?, clientId?)
 Napi::Value app_wrap::complete(const Napi::CallbackInfo& info) {
   if (!server_) return info.Env().Undefined();
-  verdict v;
-  auto id = static_cast<std::uint64_t>(info[0].As<Napi::Number>().Int64Value());
-  v.cancel = info[1].ToBoolean().Value();
-  if (info[2].IsString()) {
-    v.has_error = true;
-    v.error = info[2].As<Napi::String>().Utf8Value();
-  }
-  v.status = info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : 0;
-  if (info[4].IsString()) {
-    v.has_modified = true;
-    v.modified = info[4].As<Napi::String>().Utf8Value();
-  }
-  if (info[5].IsString()) {
-    v.has_client_id = true;
-    v.client_id = info[5].As<Napi::String>().Utf8Value();
-  }
-  server_->complete(id, std::move(v));
+  server_->complete(event_id(info[0]), read_verdict(info[1], info[2], info[3], info[4], info[5]));
+  return info.Env().Undefined();
+}
+
+// completeMany([id, cancel, error?, status, modified?, clientId?, ...]): one call per batch.
+Napi::Value app_wrap::complete_many(const Napi::CallbackInfo& info) {
+  if (!server_) return info.Env().Undefined();
+  Napi::Array a = info[0].As<Napi::Array>();
+  const uint32_t n = a.Length();
+  for (uint32_t i = 0; i + 5 < n; i += 6)
+    server_->complete(event_id(a.Get(i)),
+                      read_verdict(a.Get(i + 1), a.Get(i + 2), a.Get(i + 3), a.Get(i + 4), a.Get(i + 5)));
   return info.Env().Undefined();
 }
 

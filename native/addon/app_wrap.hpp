@@ -26,6 +26,7 @@ class app_wrap : public Napi::ObjectWrap<app_wrap> {
   Napi::Value listen(const Napi::CallbackInfo& info);
   Napi::Value close(const Napi::CallbackInfo& info);
   Napi::Value complete(const Napi::CallbackInfo& info);
+  Napi::Value complete_many(const Napi::CallbackInfo& info);
   Napi::Value reply(const Napi::CallbackInfo& info);
   Napi::Value send(const Napi::CallbackInfo& info);
   Napi::Value broadcast(const Napi::CallbackInfo& info);
