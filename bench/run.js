@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// `npm run bench`: every workload against each server, each run on a fresh server process,
+// servers alternating, R runs (default 3); prints progress, then a table of medians and
+// roomwire/peer ratios, and writes bench/results/bench.json and bench/results/bench.svg.
+// Usage: node bench/run.js [--runs 3] [--seconds 5] [--only fanout,echo-js,...]
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { buildLoadgen, startServer, stopServer, runLoadgen, median, args, writeResult } = require('./lib');
+
+const o = args({ runs: 3, seconds: 5, only: '' });
+const secs = String(o.seconds);
+
+function rssKb(pid) {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+}
+
+/** Idle connections: server memory per connection once `n` connections have settled. */
+async function idleRun(server, n) {
+  const { child, port } = await startServer(server.script, server.env);
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    const base = rssKb(child.pid);
+    const { spawn } = require('child_process');
+    const lg = spawn(path.join(__dirname, '..', 'build', 'roomwire_loadgen'),
+      ['--mode', 'idle', '--port', String(port), '--connections', String(n), '--warmup', '0', '--seconds', '6'],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+    const ready = await new Promise((resolve, reject) => {
+      lg.stdout.once('data', (d) => resolve(String(d)));
+      lg.once('exit', (code) => reject(new Error(`loadgen exited with ${code} before all ${n} connected`)));
+    });
+    if (!/"ready":/.test(ready)) throw new Error(`idle: ${ready}`);
+    await new Promise((r) => setTimeout(r, 3000)); // settle
+    const held = rssKb(child.pid);
+    await new Promise((r) => lg.once('exit', r));
+    return ((held - base) * 1024) / n;
+  } finally {
+    await stopServer(child);
+  }
+}
+
+const roomwireEcho = { name: 'roomwire', script: 'servers/roomwire-echo.js' };
+const wsEcho = { name: 'ws', script: 'peers/ws-echo.js' };
+const workloads = [
+  {
+    id: 'fanout', title: 'room fan-out, 1,000 members, 100 B', unit: 'deliveries/s', better: 'higher',
+    servers: [{ name: 'roomwire', script: 'servers/roomwire-fanout.js' }, { name: 'ws', script: 'peers/ws-fanout.js' }],
+    run: (port) => runLoadgen(['--mode', 'fanout', '--port', String(port), '--subscribers', '1000', '--publishers', '1',
+      '--inflight', '8', '--size', '100', '--seconds', secs]).then((r) => r.deliveries_per_s),
+  },
+  {
+    id: 'echo-js', title: 'echo through a JS onMessage, 100 connections, 512 B', unit: 'messages/s', better: 'higher',
+    servers: [{ ...roomwireEcho, env: { MODE: 'js' } }, wsEcho],
+    run: (port) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '8',
+      '--size', '512', '--seconds', secs]).then((r) => r.messages_per_s),
+  },
+  {
+    id: 'echo-native', title: 'native echo (message_ack path), 100 connections, 512 B', unit: 'messages/s', better: 'higher',
+    servers: [{ ...roomwireEcho, env: { MODE: 'native' } }, wsEcho],
+    run: (port) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '8',
+      '--size', '512', '--seconds', secs]).then((r) => r.messages_per_s),
+  },
+  {
+    id: 'latency-p99', title: 'p99 latency at half of roomwire\'s native echo peak', unit: 'ms', better: 'lower',
+    servers: [{ ...roomwireEcho, env: { MODE: 'native' } }, wsEcho],
+    rate: (results) => Math.round(median(results['echo-native']?.roomwire ?? [20000]) / 2),
+    run: (port, rate) => runLoadgen(['--mode', 'latency', '--port', String(port), '--connections', '100', '--rate',
+      String(rate), '--size', '512', '--seconds', secs]).then((r) => ({ value: r.p99_ms, extra: r })),
+  },
+  {
+    id: 'idle-10k', title: 'idle memory per connection, 10k connections', unit: 'bytes/connection', better: 'lower',
+    servers: [{ name: 'roomwire', script: 'servers/roomwire-fanout.js' }, { name: 'ws', script: 'peers/ws-fanout.js' }],
+    idle: 10000,
+  },
+  {
+    // RLIMIT_NOFILE is 20,000 on this machine and cannot be raised (EPERM even as root):
+    // 19,900 connections is the most one process can hold here.
+    id: 'idle-max', title: 'idle memory per connection, 19,900 connections', unit: 'bytes/connection', better: 'lower',
+    servers: [{ name: 'roomwire', script: 'servers/roomwire-fanout.js' }, { name: 'ws', script: 'peers/ws-fanout.js' }],
+    idle: 19900,
+  },
+  {
+    id: 'js-dispatch', title: 'events/s into a registered no-op onMessage', unit: 'events/s', better: 'higher',
+    servers: [{ name: 'roomwire', script: 'servers/roomwire-onmessage.js' }],
+    run: (port) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '32',
+      '--size', '64', '--seconds', secs]).then((r) => r.messages_per_s),
+  },
+].filter((w) => !o.only || o.only.split(',').includes(w.id));
+
+function fmt(v, unit) {
+  if (unit === 'ms') return v.toFixed(3);
+  return Math.round(v).toLocaleString('en');
+}
+
+function svgChart(rows) {
+  // One row per workload: bars for each server, scaled to the workload's largest value.
+  const width = 760;
+  const rowH = 54;
+  const left = 300;
+  const barMax = width - left - 90;
+  const colors = { roomwire: '#1f6feb', ws: '#8b949e', 'socket.io': '#d29922' };
+  let y = 40;
+  const parts = [`<text x="10" y="22" font-size="15" font-weight="bold">roomwire benchmarks (medians; ratio = roomwire/peer, for ms and bytes lower is better)</text>`];
+  for (const r of rows) {
+    const values = Object.entries(r.medians);
+    const max = Math.max(...values.map(([, v]) => v)) || 1;
+    parts.push(`<text x="10" y="${y + 14}" font-size="12">${r.title}</text>`);
+    parts.push(`<text x="10" y="${y + 30}" font-size="11" fill="#555">${r.unit}${r.ratio ? ` · ratio ${r.ratio.toFixed(2)}×` : ''}</text>`);
+    values.forEach(([name, v], i) => {
+      const w = Math.max(1, (v / max) * barMax);
+      const by = y + i * 18;
+      parts.push(`<rect x="${left}" y="${by}" width="${w.toFixed(1)}" height="14" fill="${colors[name] || '#444'}"/>`);
+      parts.push(`<text x="${left + w + 6}" y="${by + 11}" font-size="11">${name} ${fmt(v, r.unit)}</text>`);
+    });
+    y += Math.max(rowH, values.length * 18 + 16);
+  }
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" font-family="sans-serif">` +
+    `<rect width="100%" height="100%" fill="white"/>${parts.join('')}</svg>\n`;
+}
+
+(async () => {
+  buildLoadgen();
+  const results = {};
+  const extras = {};
+  for (const w of workloads) {
+    results[w.id] = Object.fromEntries(w.servers.map((s) => [s.name, []]));
+    const rate = w.rate ? w.rate(results) : undefined;
+    for (let run = 1; run <= o.runs; run++) {
+      for (const s of w.servers) {
+        let value;
+        if (w.idle) {
+          value = await idleRun(s, w.idle);
+        } else {
+          const { child, port } = await startServer(s.script, s.env);
+          try {
+            const r = await w.run(port, rate);
+            if (typeof r === 'object') {
+              value = r.value;
+              (extras[w.id] ??= {})[s.name] = [...((extras[w.id] ?? {})[s.name] ?? []), r.extra];
+            } else {
+              value = r;
+            }
+          } finally {
+            await stopServer(child);
+          }
+        }
+        results[w.id][s.name].push(value);
+        console.error(`[${w.id}] run ${run}/${o.runs} ${s.name}: ${fmt(value, w.unit)} ${w.unit}${rate ? ` (at ${rate}/s)` : ''}`);
+      }
+    }
+  }
+  const rows = workloads.map((w) => {
+    const medians = Object.fromEntries(Object.entries(results[w.id]).map(([k, v]) => [k, median(v)]));
+    const peer = medians.ws;
+    const ratio = peer ? medians.roomwire / peer : undefined;
+    return { id: w.id, title: w.title, unit: w.unit, better: w.better, medians, runs: results[w.id], ratio };
+  });
+  console.log('\n| workload | unit | roomwire | ws | roomwire / ws |');
+  console.log('|---|---|---|---|---|');
+  for (const r of rows) {
+    const ws = r.medians.ws === undefined ? '—' : fmt(r.medians.ws, r.unit);
+    const ratio = r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×${r.better === 'lower' ? ' (lower is better)' : ''}`;
+    console.log(`| ${r.title} | ${r.unit} | ${fmt(r.medians.roomwire, r.unit)} | ${ws} | ${ratio} |`);
+  }
+  const file = writeResult('bench', { options: o, rows, extras });
+  const svg = path.join(__dirname, 'results', 'bench.svg');
+  fs.writeFileSync(svg, svgChart(rows));
+  console.error(`results: ${file}\nchart: ${svg}`);
+})().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
