@@ -298,7 +298,7 @@ bool server::fan_out_batched(const std::string& room_id, std::shared_ptr<const s
       for (const auto& m : *members) {
         if (m.io_index != t || (!exclude.empty() && m.connection_id == exclude)) continue;
         if (auto sink = m.sink.lock())
-          if (static_cast<ws_session*>(sink.get())->send_local(frame, type)) ++sent;
+          if (static_cast<ws_session*>(sink.get())->send_local(frame)) ++sent;
       }
       metrics_.sent(type, sent);
     });

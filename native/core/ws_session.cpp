@@ -473,33 +473,30 @@ event ws_session::make_event(event_kind kind) const {
   return ev;
 }
 
+bool ws_session::reserve(std::size_t size, std::size_t& before) {
+  const std::size_t limit = server_.options().max_backpressure;
+  before = buffered_.fetch_add(size, std::memory_order_relaxed);
+  if (before < limit) return true;
+  buffered_.fetch_sub(size, std::memory_order_relaxed);
+  server_.stats().dropped(drop_reason::backpressure);
+  if (server_.options().close_on_backpressure) close_with(1013, "backpressure limit exceeded", true);
+  return false;
+}
+
 send_status ws_session::send(std::shared_ptr<const std::string> data, bool binary, tx_type type) {
   const std::size_t size = data->size();
-  const std::size_t limit = server_.options().max_backpressure;
-  const std::size_t before = buffered_.fetch_add(size, std::memory_order_relaxed);
-  if (before >= limit) {
-    buffered_.fetch_sub(size, std::memory_order_relaxed);
-    server_.stats().dropped(drop_reason::backpressure);
-    if (server_.options().close_on_backpressure) close_with(1013, "backpressure limit exceeded", true);
-    return send_status::dropped;
-  }
+  std::size_t before;
+  if (!reserve(size, before)) return send_status::dropped;
   server_.stats().sent(type);
   net::dispatch(ws_.get_executor(), [self = shared_from_this(), data = std::move(data), binary] {
     self->enqueue(data, binary);
   });
-  return before + size > limit ? send_status::backpressure : send_status::ok;
+  return before + size > server_.options().max_backpressure ? send_status::backpressure : send_status::ok;
 }
 
-bool ws_session::send_local(const std::shared_ptr<const std::string>& frame, tx_type) {
-  const std::size_t size = frame->size();
-  const std::size_t limit = server_.options().max_backpressure;
-  const std::size_t before = buffered_.fetch_add(size, std::memory_order_relaxed);
-  if (before >= limit) {
-    buffered_.fetch_sub(size, std::memory_order_relaxed);
-    server_.stats().dropped(drop_reason::backpressure);
-    if (server_.options().close_on_backpressure) close_with(1013, "backpressure limit exceeded", true);
-    return false;
-  }
+bool ws_session::send_local(const std::shared_ptr<const std::string>& frame) {
+  std::size_t before;
+  if (!reserve(frame->size(), before)) return false;
   enqueue(frame, false);
   return true;
 }

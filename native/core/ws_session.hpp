@@ -37,7 +37,7 @@ class ws_session : public closeable,
   send_status send(std::shared_ptr<const std::string> data, bool binary,
                    tx_type type = tx_type::raw);
   /// Queues a fan-out frame from the session's own thread (no post); false when dropped.
-  bool send_local(const std::shared_ptr<const std::string>& frame, tx_type type);
+  bool send_local(const std::shared_ptr<const std::string>& frame);
   /// room_member: a room fan-out frame (text).
   send_status deliver(const std::shared_ptr<const std::string>& frame) override;
   /// Joins `room_id` on behalf of the app, in order with the connection's frames and
@@ -104,6 +104,9 @@ class ws_session : public closeable,
   void on_write(error_code ec, std::size_t bytes);
   void do_close_frame();
   void finish();
+  /// Counts `size` more unsent bytes (`before`: the count until now); false, with the drop
+  /// counted and the backpressure policy applied, when the queue is already over the limit.
+  bool reserve(std::size_t size, std::size_t& before);
   /// Token bucket check for one received frame; false when it must be refused.
   bool admit(double now);
 
