@@ -144,6 +144,9 @@ Napi::Value app_wrap::listen(const Napi::CallbackInfo& info) {
     err.Set("errno", Napi::Number::New(env, ec.value()));
     throw err;
   }
+  std::weak_ptr<server> weak = srv;
+  dispatcher->set_batch_hooks([weak] { if (auto s = weak.lock()) s->defer_begin(); },
+                              [weak] { if (auto s = weak.lock()) s->defer_end(); });
   dispatcher->start(env, dispatch);
   server_ = std::move(srv);
   dispatcher_ = std::move(dispatcher);

@@ -44,31 +44,56 @@ void js_dispatcher::on_finalize(Napi::Env, finalize_data* data, js_dispatcher* s
   delete data;
 }
 
-Napi::Object event_to_js(Napi::Env env, event& ev) {
+void js_dispatcher::set_batch_hooks(std::function<void()> before, std::function<void()> after) {
+  before_batch_ = std::move(before);
+  after_batch_ = std::move(after);
+}
+
+event_keys::event_keys(Napi::Env env)
+    : kind(Napi::String::New(env, "kind")),
+      id(Napi::String::New(env, "id")),
+      route(Napi::String::New(env, "route")),
+      time(Napi::String::New(env, "time")),
+      connection_id(Napi::String::New(env, "connectionId")),
+      client_id(Napi::String::New(env, "clientId")),
+      path(Napi::String::New(env, "path")),
+      data(Napi::String::New(env, "data")),
+      code(Napi::String::New(env, "code")),
+      reason(Napi::String::New(env, "reason")),
+      error_type(Napi::String::New(env, "errorType")),
+      method(Napi::String::New(env, "method")),
+      room_id(Napi::String::New(env, "roomId")),
+      target(Napi::String::New(env, "target")),
+      message(Napi::String::New(env, "message")),
+      params(Napi::String::New(env, "params")),
+      query(Napi::String::New(env, "query")),
+      headers(Napi::String::New(env, "headers")) {}
+
+Napi::Object event_to_js(Napi::Env env, const event_keys& k, event& ev) {
   Napi::Object o = Napi::Object::New(env);
-  o.Set("kind", Napi::Number::New(env, static_cast<int>(ev.kind)));
-  o.Set("id", Napi::Number::New(env, static_cast<double>(ev.id)));
-  o.Set("route", Napi::Number::New(env, ev.route));
-  o.Set("time", Napi::Number::New(env, ev.time_ms));
-  if (!ev.connection_id.empty()) o.Set("connectionId", Napi::String::New(env, ev.connection_id));
-  if (!ev.client_id.empty()) o.Set("clientId", Napi::String::New(env, ev.client_id));
-  if (!ev.path.empty()) o.Set("path", Napi::String::New(env, ev.path));
+  o.Set(k.kind, Napi::Number::New(env, static_cast<int>(ev.kind)));
+  o.Set(k.id, Napi::Number::New(env, static_cast<double>(ev.id)));
+  o.Set(k.route, Napi::Number::New(env, ev.route));
+  o.Set(k.time, Napi::Number::New(env, ev.time_ms));
+  if (!ev.connection_id.empty()) o.Set(k.connection_id, Napi::String::New(env, ev.connection_id));
+  if (!ev.client_id.empty()) o.Set(k.client_id, Napi::String::New(env, ev.client_id));
+  if (!ev.path.empty()) o.Set(k.path, Napi::String::New(env, ev.path));
   if (ev.binary || ev.kind == event_kind::http_request) {
-    o.Set("data", Napi::Buffer<char>::Copy(env, ev.data.data(), ev.data.size()));
+    o.Set(k.data, Napi::Buffer<char>::Copy(env, ev.data.data(), ev.data.size()));
   } else if (!ev.data.empty() || ev.kind == event_kind::message || ev.kind == event_kind::ping ||
              ev.kind == event_kind::pong) {
-    o.Set("data", Napi::String::New(env, ev.data));
+    o.Set(k.data, Napi::String::New(env, ev.data));
   }
-  if (ev.kind == event_kind::close) o.Set("code", Napi::Number::New(env, ev.code));
-  if (!ev.reason.empty()) o.Set("reason", Napi::String::New(env, ev.reason));
-  if (!ev.error_type.empty()) o.Set("errorType", Napi::String::New(env, ev.error_type));
-  if (!ev.method.empty()) o.Set("method", Napi::String::New(env, ev.method));
-  if (!ev.room_id.empty()) o.Set("roomId", Napi::String::New(env, ev.room_id));
-  if (!ev.target_client_id.empty()) o.Set("target", Napi::String::New(env, ev.target_client_id));
+  if (ev.kind == event_kind::close) o.Set(k.code, Napi::Number::New(env, ev.code));
+  if (!ev.reason.empty()) o.Set(k.reason, Napi::String::New(env, ev.reason));
+  if (!ev.error_type.empty()) o.Set(k.error_type, Napi::String::New(env, ev.error_type));
+  if (!ev.method.empty()) o.Set(k.method, Napi::String::New(env, ev.method));
+  if (!ev.room_id.empty()) o.Set(k.room_id, Napi::String::New(env, ev.room_id));
+  if (!ev.target_client_id.empty()) o.Set(k.target, Napi::String::New(env, ev.target_client_id));
   if (ev.kind == event_kind::room_message || ev.kind == event_kind::direct_message)
-    o.Set("message", Napi::String::New(env, ev.message));
-  if (ev.kind == event_kind::op_result) o.Set("code", Napi::Number::New(env, ev.code));
-  auto flat = [&](const char* name, const string_pairs& pairs) {
+    o.Set(k.message, Napi::String::New(env, ev.message));
+  if (ev.kind == event_kind::op_result) o.Set(k.code, Napi::Number::New(env, ev.code));
+  auto flat = [&](const Napi::String& name, const string_pairs& pairs) {
     if (pairs.empty()) return;
     Napi::Array a = Napi::Array::New(env, pairs.size() * 2);
     uint32_t i = 0;
@@ -78,9 +103,9 @@ Napi::Object event_to_js(Napi::Env env, event& ev) {
     }
     o.Set(name, a);
   };
-  flat("params", ev.params);
-  flat("query", ev.query);
-  flat("headers", ev.headers);
+  flat(k.params, ev.params);
+  flat(k.query, ev.query);
+  flat(k.headers, ev.headers);
   return o;
 }
 
@@ -93,13 +118,16 @@ void js_dispatcher::call_js(Napi::Env env, Napi::Function fn, js_dispatcher* sel
   // A null env means the function is being torn down: the batch is simply freed.
   if (env == nullptr || batch.empty()) return;
   Napi::HandleScope scope(env);
+  event_keys keys(env);
   Napi::Array arr = Napi::Array::New(env, batch.size());
-  for (uint32_t i = 0; i < batch.size(); ++i) arr.Set(i, event_to_js(env, batch[i]));
+  for (uint32_t i = 0; i < batch.size(); ++i) arr.Set(i, event_to_js(env, keys, batch[i]));
+  if (self->before_batch_) self->before_batch_();
   try {
     fn.Call({arr});
   } catch (const Napi::Error& e) {
     log(log_level::error, std::string("event dispatcher threw: ") + e.Message());
   }
+  if (self->after_batch_) self->after_batch_();
 }
 
 }  // namespace roomwire::addon

@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <memory>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -23,6 +24,9 @@ class js_dispatcher : public event_sink, public std::enable_shared_from_this<js_
   void emit(event&& ev) override;
   /// Last call: no event is accepted after it; queued ones are still delivered.
   void release();
+  /// Hooks run on the JS thread around each batch (the server gathers its cross-thread
+  /// posts between them).
+  void set_batch_hooks(std::function<void()> before, std::function<void()> after);
   /// Runs `job` on a thread of its own, joined on the JS thread once the thread-safe
   /// function has been finalized (so that thread may call release() as its last act).
   void run_stopper(std::function<void()> job);
@@ -40,9 +44,18 @@ class js_dispatcher : public event_sink, public std::enable_shared_from_this<js_
   bool open_ = false;
   tsfn_t tsfn_;
   std::thread stopper_;
+  std::function<void()> before_batch_, after_batch_;
 };
 
-/// Builds the JS object for one event (exported for the batch builder only).
-Napi::Object event_to_js(Napi::Env env, event& ev);
+/// Property names, created once per batch and shared by its events (V8 would otherwise
+/// look each name up again for every event).
+struct event_keys {
+  explicit event_keys(Napi::Env env);
+  Napi::String kind, id, route, time, connection_id, client_id, path, data, code, reason, error_type,
+      method, room_id, target, message, params, query, headers;
+};
+
+/// Builds the JS object for one event.
+Napi::Object event_to_js(Napi::Env env, const event_keys& k, event& ev);
 
 }  // namespace roomwire::addon

@@ -29,6 +29,34 @@ std::vector<std::unique_ptr<server::io_thread>> server::make_contexts(unsigned t
   return out;
 }
 
+namespace {
+/// The server whose posts this thread is gathering (the host's thread during a batch).
+thread_local server* deferring = nullptr;
+}  // namespace
+
+void server::defer_begin() {
+  if (deferred_.size() != io_.size()) deferred_.resize(io_.size());
+  deferring = this;
+}
+
+void server::defer_end() {
+  deferring = nullptr;
+  for (std::size_t i = 0; i < deferred_.size(); ++i) {
+    if (deferred_[i].empty()) continue;
+    net::post(io_[i]->ioc, [work = std::move(deferred_[i])]() mutable {
+      for (auto& fn : work) fn();
+    });
+    deferred_[i].clear();
+  }
+}
+
+void server::post_to(std::size_t io_index, std::function<void()> fn) {
+  auto& ctx = io_[io_index]->ioc;
+  if (ctx.get_executor().running_in_this_thread()) return fn();
+  if (deferring == this) return deferred_[io_index].push_back(std::move(fn));
+  net::post(ctx, std::move(fn));
+}
+
 net::io_context& server::next_context() {
   return io_[next_io_.fetch_add(1, std::memory_order_relaxed) % io_.size()]->ioc;
 }

@@ -126,6 +126,17 @@ class server : public std::enable_shared_from_this<server> {
   /// Total client frames received.
   std::uint64_t message_count() const { return metrics_.messages_received(); }
 
+  // --- cross-thread work from the host's thread ---
+  /// Until defer_end(), work this thread posts to I/O threads through post_to() is gathered
+  /// instead of posted: the host calls it around a batch of callbacks, so the verdicts and
+  /// sends of a whole batch cost one wake-up per I/O thread, not one per event.
+  void defer_begin();
+  /// Posts what was gathered since defer_begin(): one handler per I/O thread.
+  void defer_end();
+  /// Runs `fn` on I/O thread `io_index`: inline when already there, gathered when this
+  /// thread is deferring, else posted.
+  void post_to(std::size_t io_index, std::function<void()> fn);
+
   // --- built-in HTTP endpoints ---
   /// Serves the REST room API under `prefix` (e.g. "/websocket").
   void enable_room_api(const std::string& prefix);
@@ -203,6 +214,7 @@ class server : public std::enable_shared_from_this<server> {
   static std::vector<std::unique_ptr<io_thread>> make_contexts(unsigned threads);
   std::vector<std::unique_ptr<io_thread>> io_;
   std::atomic<std::size_t> next_io_{0};
+  std::vector<std::vector<std::function<void()>>> deferred_;  // per I/O thread, host thread only
   std::shared_ptr<listener> listener_;
   net::steady_timer sweep_;
   std::chrono::steady_clock::time_point next_heartbeat_;

@@ -452,12 +452,11 @@ void ws_session::ask(std::uint32_t bit, event&& ev, std::function<void(verdict&&
   // always answers (callbacks time out on the JS side).
   ev.id = server_.await_verdict(
       [self = shared_from_this(), then = std::move(then)](verdict&& v) mutable {
-        net::post(self->ws_.get_executor(),
-                  [self, then = std::move(then), v = std::move(v)]() mutable {
-                    self->busy_ = false;
-                    then(std::move(v));
-                    self->process();
-                  });
+        self->server_.post_to(self->io_index_, [self, then = std::move(then), v = std::move(v)]() mutable {
+          self->busy_ = false;
+          then(std::move(v));
+          self->process();
+        });
       });
   server_.sink().emit(std::move(ev));
 }
@@ -488,7 +487,7 @@ send_status ws_session::send(std::shared_ptr<const std::string> data, bool binar
   std::size_t before;
   if (!reserve(size, before)) return send_status::dropped;
   server_.stats().sent(type);
-  net::dispatch(ws_.get_executor(), [self = shared_from_this(), data = std::move(data), binary] {
+  server_.post_to(io_index_, [self = shared_from_this(), data = std::move(data), binary] {
     self->enqueue(data, binary);
   });
   return before + size > server_.options().max_backpressure ? send_status::backpressure : send_status::ok;

@@ -147,6 +147,10 @@ class ws_session : public closeable,
   std::atomic<double> latency_ms_{-1};
   const double connected_at_;
   const std::size_t io_index_;
+
+ public:
+  /// The I/O thread this connection lives on.
+  std::size_t io_index() const { return io_index_; }
 };
 
 }  // namespace roomwire
