@@ -33,6 +33,8 @@
 #include <string>
 #include <vector>
 
+#include "corked_socket.hpp"
+
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
@@ -84,7 +86,7 @@ std::string make_payload(const settings& s, const char* type, long long stamp) {
 class client : public std::enable_shared_from_this<client> {
  public:
   client(net::io_context& ioc, const settings& s, totals& t, std::string id, bool publisher)
-      : ws_(ioc), s_(s), t_(t), id_(std::move(id)), publisher_(publisher) {
+      : ws_(tcp::socket(ioc)), s_(s), t_(t), id_(std::move(id)), publisher_(publisher) {
     if (s_.mode == "fanout") {
       own_marker_ = "\"from_client_id\":\"" + id_ + "\"";
       std::string body(static_cast<std::size_t>(s_.size), 'x');
@@ -97,12 +99,12 @@ class client : public std::enable_shared_from_this<client> {
 
   void start(tcp::endpoint ep, net::ip::address source, std::function<void()> ready) {
     ready_ = std::move(ready);
-    auto& sock = beast::get_lowest_layer(ws_).socket();
+    auto& sock = beast::get_lowest_layer(ws_);
     error_code ec;
     sock.open(ep.protocol(), ec);
     if (!ec && !source.is_unspecified()) sock.bind(tcp::endpoint(source, 0), ec);
     if (ec) return fail("bind", ec);
-    beast::get_lowest_layer(ws_).async_connect(ep, [self = shared_from_this()](error_code ec) {
+    sock.async_connect(ep, [self = shared_from_this()](error_code ec) {
       if (ec) return self->fail("connect", ec);
       self->ws_.async_handshake(self->s_.host, self->s_.path + "?clientId=" + self->id_,
                                 [self](error_code ec) {
@@ -125,7 +127,7 @@ class client : public std::enable_shared_from_this<client> {
 
   void stop() {
     error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    beast::get_lowest_layer(ws_).close(ignored);
   }
 
  private:
@@ -209,7 +211,8 @@ class client : public std::enable_shared_from_this<client> {
     });
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  // Corked like the server's: frames queued in one turn leave in one write.
+  websocket::stream<roomwire::corked_socket> ws_;
   beast::flat_buffer buf_;
   const settings& s_;
   totals& t_;
