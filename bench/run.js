@@ -2,7 +2,7 @@
 // `npm run bench`: every workload against each server, each run on a fresh server process,
 // servers alternating, R runs (default 3); prints progress, then a table of medians and
 // roomwire/peer ratios, and writes bench/results/bench.json and bench/results/bench.svg.
-// Usage: node bench/run.js [--runs 3] [--seconds 5] [--only fanout,echo-js,...]
+// Usage: node bench/run.js [--runs 3] [--seconds 5] [--only fanout,echo-js,...] | --chart-only
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -93,29 +93,38 @@ function fmt(v, unit) {
 }
 
 function svgChart(rows) {
-  // One row per workload: bars for each server, scaled to the workload's largest value.
+  // One block per workload: its title, unit and ratio, then a bar per server scaled to the
+  // block's largest value.
   const width = 760;
-  const rowH = 54;
-  const left = 300;
-  const barMax = width - left - 90;
+  const barMax = width - 20 - 170;
   const colors = { roomwire: '#1f6feb', ws: '#8b949e', 'socket.io': '#d29922' };
-  let y = 40;
-  const parts = [`<text x="10" y="22" font-size="15" font-weight="bold">roomwire benchmarks (medians; ratio = roomwire/peer, for ms and bytes lower is better)</text>`];
+  let y = 44;
+  const parts = [
+    '<text x="10" y="20" font-size="15" font-weight="bold">roomwire benchmarks: medians of 3 runs</text>',
+    '<text x="10" y="36" font-size="11" fill="#555">ratio = roomwire / ws; for ms and bytes lower is better</text>',
+  ];
   for (const r of rows) {
     const values = Object.entries(r.medians);
     const max = Math.max(...values.map(([, v]) => v)) || 1;
-    parts.push(`<text x="10" y="${y + 14}" font-size="12">${r.title}</text>`);
-    parts.push(`<text x="10" y="${y + 30}" font-size="11" fill="#555">${r.unit}${r.ratio ? ` · ratio ${r.ratio.toFixed(2)}×` : ''}</text>`);
+    parts.push(`<text x="10" y="${y + 14}" font-size="12" font-weight="bold">${r.title}</text>`);
+    parts.push(`<text x="10" y="${y + 28}" font-size="11" fill="#555">${r.unit}${r.ratio ? ` · ratio ${r.ratio.toFixed(2)}×` : ''}</text>`);
     values.forEach(([name, v], i) => {
       const w = Math.max(1, (v / max) * barMax);
-      const by = y + i * 18;
-      parts.push(`<rect x="${left}" y="${by}" width="${w.toFixed(1)}" height="14" fill="${colors[name] || '#444'}"/>`);
-      parts.push(`<text x="${left + w + 6}" y="${by + 11}" font-size="11">${name} ${fmt(v, r.unit)}</text>`);
+      const by = y + 36 + i * 18;
+      parts.push(`<rect x="10" y="${by}" width="${w.toFixed(1)}" height="14" fill="${colors[name] || '#444'}"/>`);
+      parts.push(`<text x="${16 + w}" y="${by + 11}" font-size="11">${name} ${fmt(v, r.unit)}</text>`);
     });
-    y += Math.max(rowH, values.length * 18 + 16);
+    y += 36 + values.length * 18 + 14;
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" font-family="sans-serif">` +
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 6}" font-family="sans-serif">` +
     `<rect width="100%" height="100%" fill="white"/>${parts.join('')}</svg>\n`;
+}
+
+if (process.argv.includes('--chart-only')) {
+  // Redraws bench/results/bench.svg from bench/results/bench.json.
+  const saved = JSON.parse(fs.readFileSync(path.join(__dirname, 'results', 'bench.json'), 'utf8'));
+  fs.writeFileSync(path.join(__dirname, 'results', 'bench.svg'), svgChart(saved.rows));
+  process.exit(0);
 }
 
 (async () => {
