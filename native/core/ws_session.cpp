@@ -346,8 +346,9 @@ join_result ws_session::join_now(const std::string& room_id) {
 }
 
 void ws_session::join_from_app(std::string room_id, std::function<void(int, std::string)> done) {
-  net::post(ws_.get_executor(), [self = shared_from_this(), room_id = std::move(room_id),
-                                 done = std::move(done)]() mutable {
+  // Through post_to, like sends: in order with what the same callback sent before.
+  server_.post_to(io_index_, [self = shared_from_this(), room_id = std::move(room_id),
+                              done = std::move(done)]() mutable {
     if (self->finished_) return done(-1, "Connection closed");
     self->inbox_.push_back({{}, false, [s = self.get(), room_id, done]() mutable {
       s->join(room_id, "null", [s, room_id, done](int result, std::string error) {
@@ -559,7 +560,8 @@ void ws_session::sweep(double now, double idle_ms, bool ping) {
 void ws_session::shutdown() { close_with(1001, {}); }
 
 void ws_session::close_with(int code, std::string reason, bool urgent) {
-  net::dispatch(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason), urgent] {
+  // Through post_to, like sends: a close after a send in the same callback comes after it.
+  server_.post_to(io_index_, [self = shared_from_this(), code, reason = std::move(reason), urgent] {
     if (self->close_requested_ || self->finished_) return;
     self->close_code_ = static_cast<websocket::close_code>(code);
     self->close_text_ = reason;

@@ -326,6 +326,30 @@ describe('rooms', () => {
       expect(app.closeConnection(a.id)).toBe(false);
     });
 
+    it('keeps a callback\'s sends, joins and close in the order it made them', async () => {
+      let api: App;
+      await serve({
+        onMessage: (e) => {
+          if (JSON.parse(e.data as string).type !== 'bye') return undefined;
+          api.send(e.connectionId, 'first');
+          void api.joinRoom(e.connectionId, room);
+          api.send(e.connectionId, 'last words');
+          api.closeConnection(e.connectionId, 4001, 'done');
+          return { shouldCancel: true };
+        },
+      });
+      api = app;
+      const room = app.createRoom('order');
+      const a = await client();
+      a.c.send({ type: 'bye' });
+      // Sends and the close keep their order; the join waits for the frame being handled
+      // (joins are ordered with the connection's frames), then comes before the close.
+      expect((await a.c.nextFrame()).data).toBe('first');
+      expect((await a.c.nextFrame()).data).toBe('last words');
+      expect((await a.c.next()).type).toBe('room_joined');
+      expect(await a.c.closed).toBe(4001);
+    });
+
     it('rejects bad arguments with stable codes', async () => {
       await serve();
       expect(() => app.createRoom('')).toThrow(expect.objectContaining({ code: codes.INVALID_ARG }));
