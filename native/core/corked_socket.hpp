@@ -8,10 +8,11 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
-#include <deque>
+#include <list>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "net.hpp"
 
@@ -121,8 +122,9 @@ class corked_socket {
     bool writing = false;
     bool flush_scheduled = false;
     error_code failed;
-    std::deque<std::pair<net::any_completion_handler<void(error_code, std::size_t)>, std::size_t>> waiting;
-    std::deque<net::any_completion_handler<void(error_code)>> drained;
+    // Only used when the cork overflows; a list allocates nothing while empty.
+    std::list<std::pair<net::any_completion_handler<void(error_code, std::size_t)>, std::size_t>> waiting;
+    std::vector<net::any_completion_handler<void(error_code)>> drained;
   };
 
   std::shared_ptr<impl> impl_;

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <atomic>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -12,6 +11,7 @@
 
 #include "corked_socket.hpp"
 #include "events.hpp"
+#include "fifo.hpp"
 #include "metrics.hpp"
 #include "net.hpp"
 #include "options.hpp"
@@ -119,14 +119,14 @@ class ws_session : public closeable,
   std::string path_;
   std::string metadata_;
 
-  std::deque<inbound> inbox_;
+  fifo<inbound> inbox_;
   bool accepted_ = false;
   bool busy_ = false;        // waiting for a callback verdict
   bool reading_ = false;
   bool read_done_ = false;
   bool finished_ = false;
 
-  std::deque<outbound> outbox_;
+  fifo<outbound> outbox_;
   bool writing_ = false;
   bool close_requested_ = false;
   bool close_sent_ = false;
@@ -142,7 +142,7 @@ class ws_session : public closeable,
   std::atomic<double> last_seen_ms_;   // last frame (data or control) from the peer
   double tokens_ = 0;                  // rate limit bucket
   double tokens_at_ = 0;
-  std::deque<double> refused_at_;      // recent refusals, for the 1008 rule
+  fifo<double> refused_at_;      // recent refusals, for the 1008 rule
   net::steady_timer teardown_;
   std::atomic<double> latency_ms_{-1};
   const double connected_at_;
