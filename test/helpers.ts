@@ -2,6 +2,7 @@
  * Test helpers: a roomwire app on an ephemeral loopback port, and a `ws` client whose
  * every wait is bounded in time.
  */
+import * as net from 'net';
 import WebSocket from 'ws';
 import { App, createApp } from '../lib';
 import type { AppOptions } from '../types/index';
@@ -154,4 +155,28 @@ export function refusedUpgrade(url: string, timeoutMs = 5000): Promise<{ status:
     });
     ws.on('error', () => undefined);
   }), timeoutMs, 'refused upgrade');
+}
+
+/**
+ * Raw bytes on a fresh TCP connection to 127.0.0.1:`port`; resolves with what came back
+ * once the server closes, the time runs out, or (with `untilHead`) a response head is in.
+ */
+export function rawHttp(port: number, bytes: string | Buffer, o: { untilHead?: boolean; timeoutMs?: number } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1');
+    let out = '';
+    const done = () => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(out);
+    };
+    const timer = setTimeout(done, o.timeoutMs ?? 3000);
+    sock.on('data', (d) => {
+      out += d.toString('latin1');
+      if (o.untilHead && out.includes('\r\n\r\n')) done();
+    });
+    sock.on('close', done);
+    sock.on('error', (e) => (out ? done() : reject(e)));
+    sock.write(bytes);
+  });
 }

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include <algorithm>
+#include <bitset>
 
 #include "ids.hpp"
 #include "listener.hpp"
@@ -299,18 +300,12 @@ send_status worse(send_status a, send_status b) { return a > b ? a : b; }
 }  // namespace
 
 std::optional<send_status> server::fan_out(const std::string& room_id,
-                                           const std::shared_ptr<const std::string>& frame,
-                                           tx_type type, const std::string& exclude) {
+                                           const std::shared_ptr<const std::string>& frame) {
   member_list members = rooms_->members(room_id);
   if (!members) return std::nullopt;
   send_status status = send_status::ok;
-  for (const auto& m : *members) {
-    if (!exclude.empty() && m.connection_id == exclude) continue;
-    if (auto sink = m.sink.lock()) {
-      auto* session = static_cast<ws_session*>(sink.get());
-      status = worse(status, session->send(frame, false, type));
-    }
-  }
+  for (const auto& m : *members)
+    if (auto sink = m.sink.lock()) status = worse(status, sink->deliver(frame));
   return status;
 }
 
@@ -318,9 +313,13 @@ bool server::fan_out_batched(const std::string& room_id, std::shared_ptr<const s
                              tx_type type, const std::string& exclude) {
   member_list members = rooms_->members(room_id);
   if (!members) return false;
-  if (members->empty()) return true;
-  // One handler per I/O thread; each delivers to the members living on it, inline.
+  // Which I/O threads have recipients: only those get a batch.
+  std::bitset<256> present;
+  for (const auto& m : *members)
+    if (exclude.empty() || m.connection_id != exclude) present.set(m.io_index % present.size());
+  // One handler per such thread; each delivers to the members living on it, inline.
   for (std::size_t t = 0; t < io_.size(); ++t) {
+    if (io_.size() <= present.size() && !present.test(t)) continue;
     net::post(io_[t]->ioc, [this, t, members, frame, type, exclude] {
       std::size_t sent = 0;
       for (const auto& m : *members) {
@@ -338,7 +337,7 @@ std::optional<send_status> server::send_room_message(const std::string& room_id,
                                                      const std::string& message) {
   auto frame = std::make_shared<const std::string>(
       protocol::room_message(room_id, message, {}, timestamp_now()));
-  return fan_out(room_id, frame, tx_type::room_message);
+  return fan_out(room_id, frame);
 }
 
 std::optional<send_status> server::send_direct_message(const std::string& target,

@@ -3,10 +3,9 @@
  * its documented answer or close code; afterwards the server and a bystander connection
  * still work, and a second pass over the whole catalogue does not grow memory.
  */
-import * as net from 'net';
 import { App } from '../../lib';
 import { RawClient, closePayload, encodeFrame } from '../raw-ws';
-import { Client, connect, startApp, until } from '../helpers';
+import { Client, connect, rawHttp, startApp, until } from '../helpers';
 
 type Case = { name: string; run: () => Promise<void> };
 
@@ -14,32 +13,8 @@ let app: App;
 let port: number;
 let bystander: Client;
 
-/** Raw bytes on a fresh TCP connection; resolves with the response (or '' when closed). */
-function http(bytes: string | Buffer, timeoutMs = 3000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
-    let out = '';
-    const timer = setTimeout(() => {
-      sock.destroy();
-      resolve(out);
-    }, timeoutMs);
-    sock.on('data', (d) => {
-      out += d.toString('latin1');
-      // A complete head is enough for these cases.
-      if (out.includes('\r\n\r\n')) {
-        clearTimeout(timer);
-        sock.destroy();
-        resolve(out);
-      }
-    });
-    sock.on('close', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-    sock.on('error', (e) => (out ? resolve(out) : reject(e)));
-    sock.write(bytes);
-  });
-}
+/** Raw bytes on a fresh TCP connection; resolves with the response head (or '' when closed). */
+const http = (bytes: string | Buffer) => rawHttp(port, bytes, { untilHead: true });
 
 const status = (response: string) => Number(response.split(' ')[1]);
 

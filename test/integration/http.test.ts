@@ -1,25 +1,7 @@
-import * as net from 'net';
 import { App, HttpError } from '../../lib';
-import { startApp } from '../helpers';
+import { rawHttp, startApp } from '../helpers';
 
-/** Sends raw bytes and returns the whole answer (the server closes or the timeout ends it). */
-function rawRequest(port: number, bytes: string | Buffer, timeoutMs = 3000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
-    let out = '';
-    const timer = setTimeout(() => {
-      sock.destroy();
-      resolve(out);
-    }, timeoutMs);
-    sock.on('data', (d) => (out += d.toString('latin1')));
-    sock.on('close', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-    sock.on('error', reject);
-    sock.write(bytes);
-  });
-}
+const rawRequest = (port: number, bytes: string) => rawHttp(port, bytes);
 
 describe('HTTP routes', () => {
   let app: App;
@@ -72,7 +54,7 @@ describe('HTTP routes', () => {
   it('answers 400 to a malformed JSON body read as JSON', async () => {
     const r = await fetch(`${base}/echo`, { method: 'POST', body: '{"n":' });
     expect(r.status).toBe(400);
-    expect((await r.json()).error).toMatch(/Malformed JSON body/);
+    expect(((await r.json()) as { error: string }).error).toMatch(/Malformed JSON body/);
   });
 
   it('sends Buffers and headers, and text from PATCH', async () => {
