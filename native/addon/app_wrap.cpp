@@ -1,6 +1,7 @@
 #include "app_wrap.hpp"
 
 #include <chrono>
+#include <utility>
 
 #include <boost/json.hpp>
 
@@ -144,9 +145,21 @@ Napi::Value app_wrap::listen(const Napi::CallbackInfo& info) {
     err.Set("errno", Napi::Number::New(env, ec.value()));
     throw err;
   }
+  // The server is held for the whole batch: a callback may call closed() and drop the
+  // last other reference, and the batch's gathered work must still be posted or dropped
+  // by the server that gathered it.
   std::weak_ptr<server> weak = srv;
-  dispatcher->set_batch_hooks([weak] { if (auto s = weak.lock()) s->defer_begin(); },
-                              [weak] { if (auto s = weak.lock()) s->defer_end(); });
+  auto held = std::make_shared<std::shared_ptr<server>>();
+  dispatcher->set_batch_hooks(
+      [weak, held] {
+        if (auto s = weak.lock()) {
+          s->defer_begin();
+          *held = std::move(s);
+        }
+      },
+      [held] {
+        if (auto s = std::exchange(*held, nullptr)) s->defer_end();
+      });
   dispatcher->start(env, dispatch);
   server_ = std::move(srv);
   dispatcher_ = std::move(dispatcher);

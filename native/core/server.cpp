@@ -21,7 +21,10 @@ server::server(server_options options, std::shared_ptr<event_sink> sink,
       io_(make_contexts(options_.threads)),
       sweep_(io_.front()->ioc) {}
 
-server::~server() { stop(std::chrono::milliseconds(0)); }
+server::~server() {
+  stop(std::chrono::milliseconds(0));
+  forget_deferral();
+}
 
 std::vector<std::unique_ptr<server::io_thread>> server::make_contexts(unsigned threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -34,6 +37,12 @@ namespace {
 /// The server whose posts this thread is gathering (the host's thread during a batch).
 thread_local server* deferring = nullptr;
 }  // namespace
+
+void server::forget_deferral() {
+  // A server destroyed in the middle of a batch must not stay marked on this thread: a
+  // later server built at the same address would gather its posts into nothing.
+  if (deferring == this) deferring = nullptr;
+}
 
 void server::defer_begin() {
   if (deferred_.size() != io_.size()) deferred_.resize(io_.size());

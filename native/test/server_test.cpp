@@ -9,6 +9,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <future>
+#include <new>
 #include <mutex>
 #include <thread>
 
@@ -201,4 +203,28 @@ TEST(Server, ListenOnATakenPortFailsWithoutStartingThreads) {
   EXPECT_EQ(other->listen("127.0.0.1", f.port, ec), 0);
   EXPECT_EQ(ec, net::error::address_in_use);
   other->stop(0ms);
+}
+
+TEST(Server, DestroyedWhileDeferringLeavesNoDeferralBehind) {
+  // The host may drop its last reference to a server in the middle of a batch. A server
+  // built later at the same address (the allocator reuses it readily) must post its work,
+  // not gather it for a batch that never ends.
+  alignas(server) unsigned char storage[sizeof(server)];
+  server_options o;
+  o.threads = 1;
+  auto* first = new (storage) server(o, std::make_shared<test_sink>());
+  first->defer_begin();
+  first->~server();
+
+  auto* second = new (storage) server(o, std::make_shared<test_sink>());
+  {
+    std::shared_ptr<server> held(second, [](server*) {});  // listen() may share it
+    error_code ec;
+    ASSERT_NE(held->listen("127.0.0.1", 0, ec), 0);
+    std::promise<void> ran;
+    held->post_to(0, [&ran] { ran.set_value(); });
+    EXPECT_EQ(ran.get_future().wait_for(5s), std::future_status::ready);
+    held->stop(0ms);
+  }
+  second->~server();
 }
