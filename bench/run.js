@@ -23,7 +23,8 @@ async function idleRun(server, n) {
     const base = rssKb(child.pid);
     const { spawn } = require('child_process');
     const lg = spawn(path.join(__dirname, '..', 'build', 'roomwire_loadgen'),
-      ['--mode', 'idle', '--port', String(port), '--connections', String(n), '--warmup', '0', '--seconds', '6'],
+      ['--mode', 'idle', '--port', String(port), '--connections', String(n), '--warmup', '0', '--seconds', '6',
+        ...(server.loadgen ?? [])],
       { stdio: ['ignore', 'pipe', 'inherit'] });
     const ready = await new Promise((resolve, reject) => {
       lg.stdout.once('data', (d) => resolve(String(d)));
@@ -41,18 +42,24 @@ async function idleRun(server, n) {
 
 const roomwireEcho = { name: 'roomwire', script: 'servers/roomwire-echo.js' };
 const wsEcho = { name: 'ws', script: 'peers/ws-echo.js' };
+// Socket.IO speaks its own framing; the load generator is told so (see bench/loadgen).
+const sio = ['--protocol', 'socketio'];
+const sioEcho = { name: 'socket.io', script: 'peers/socketio-echo.js', loadgen: sio };
+const sioFanout = { name: 'socket.io', script: 'peers/socketio-fanout.js', loadgen: sio };
+const roomwireFanout = { name: 'roomwire', script: 'servers/roomwire-fanout.js' };
+const wsFanout = { name: 'ws', script: 'peers/ws-fanout.js' };
 const workloads = [
   {
     id: 'fanout', title: 'room fan-out, 1,000 members, 100 B', unit: 'deliveries/s', better: 'higher',
-    servers: [{ name: 'roomwire', script: 'servers/roomwire-fanout.js' }, { name: 'ws', script: 'peers/ws-fanout.js' }],
-    run: (port) => runLoadgen(['--mode', 'fanout', '--port', String(port), '--subscribers', '1000', '--publishers', '1',
-      '--inflight', '8', '--size', '100', '--seconds', secs]).then((r) => r.deliveries_per_s),
+    servers: [roomwireFanout, wsFanout, sioFanout],
+    run: (port, rate, extra) => runLoadgen(['--mode', 'fanout', '--port', String(port), '--subscribers', '1000', '--publishers', '1',
+      '--inflight', '8', '--size', '100', '--seconds', secs, ...extra]).then((r) => r.deliveries_per_s),
   },
   {
     id: 'echo-js', title: 'echo through a JS onMessage, 100 connections, 512 B', unit: 'messages/s', better: 'higher',
-    servers: [{ ...roomwireEcho, env: { MODE: 'js' } }, wsEcho],
-    run: (port) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '8',
-      '--size', '512', '--seconds', secs]).then((r) => r.messages_per_s),
+    servers: [{ ...roomwireEcho, env: { MODE: 'js' } }, wsEcho, sioEcho],
+    run: (port, rate, extra) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '8',
+      '--size', '512', '--seconds', secs, ...extra]).then((r) => r.messages_per_s),
   },
   {
     id: 'echo-native', title: 'native echo (message_ack path), 100 connections, 512 B', unit: 'messages/s', better: 'higher',
@@ -62,21 +69,21 @@ const workloads = [
   },
   {
     id: 'latency-p99', title: 'p99 latency at half of roomwire\'s native echo peak', unit: 'ms', better: 'lower',
-    servers: [{ ...roomwireEcho, env: { MODE: 'native' } }, wsEcho],
+    servers: [{ ...roomwireEcho, env: { MODE: 'native' } }, wsEcho, sioEcho],
     rate: (results) => Math.round(median(results['echo-native']?.roomwire ?? [20000]) / 2),
-    run: (port, rate) => runLoadgen(['--mode', 'latency', '--port', String(port), '--connections', '100', '--rate',
-      String(rate), '--size', '512', '--seconds', secs]).then((r) => ({ value: r.p99_ms, extra: r })),
+    run: (port, rate, extra) => runLoadgen(['--mode', 'latency', '--port', String(port), '--connections', '100', '--rate',
+      String(rate), '--size', '512', '--seconds', secs, ...extra]).then((r) => ({ value: r.p99_ms, extra: r })),
   },
   {
     id: 'idle-10k', title: 'idle memory per connection, 10k connections', unit: 'bytes/connection', better: 'lower',
-    servers: [{ name: 'roomwire', script: 'servers/roomwire-fanout.js' }, { name: 'ws', script: 'peers/ws-fanout.js' }],
+    servers: [roomwireFanout, wsFanout, sioFanout],
     idle: 10000,
   },
   {
     // RLIMIT_NOFILE is 20,000 on this machine and cannot be raised (EPERM even as root):
     // 19,900 connections is the most one process can hold here.
     id: 'idle-max', title: 'idle memory per connection, 19,900 connections', unit: 'bytes/connection', better: 'lower',
-    servers: [{ name: 'roomwire', script: 'servers/roomwire-fanout.js' }, { name: 'ws', script: 'peers/ws-fanout.js' }],
+    servers: [roomwireFanout, wsFanout, sioFanout],
     idle: 19900,
   },
   {
@@ -86,6 +93,9 @@ const workloads = [
       '--size', '64', '--seconds', secs]).then((r) => r.messages_per_s),
   },
 ].filter((w) => !o.only || o.only.split(',').includes(w.id));
+
+/** The servers roomwire is compared with, in table order. */
+const peers = ['ws', 'socket.io'];
 
 function fmt(v, unit) {
   if (unit === 'ms') return v.toFixed(3);
@@ -101,13 +111,15 @@ function svgChart(rows) {
   let y = 44;
   const parts = [
     '<text x="10" y="20" font-size="15" font-weight="bold">roomwire benchmarks: medians of 3 runs</text>',
-    '<text x="10" y="36" font-size="11" fill="#555">ratio = roomwire / ws; for ms and bytes lower is better</text>',
+    '<text x="10" y="36" font-size="11" fill="#555">ratios = roomwire / peer; for ms and bytes lower is better</text>',
   ];
   for (const r of rows) {
     const values = Object.entries(r.medians);
     const max = Math.max(...values.map(([, v]) => v)) || 1;
     parts.push(`<text x="10" y="${y + 14}" font-size="12" font-weight="bold">${r.title}</text>`);
-    parts.push(`<text x="10" y="${y + 28}" font-size="11" fill="#555">${r.unit}${r.ratio ? ` · ratio ${r.ratio.toFixed(2)}×` : ''}</text>`);
+    const ratios = Object.entries(r.ratios ?? (r.ratio ? { ws: r.ratio } : {}))
+      .map(([p, v]) => ` · vs ${p} ${v.toFixed(2)}×`).join('');
+    parts.push(`<text x="10" y="${y + 28}" font-size="11" fill="#555">${r.unit}${ratios}</text>`);
     values.forEach(([name, v], i) => {
       const w = Math.max(1, (v / max) * barMax);
       const by = y + 36 + i * 18;
@@ -142,7 +154,7 @@ if (process.argv.includes('--chart-only')) {
         } else {
           const { child, port } = await startServer(s.script, s.env);
           try {
-            const r = await w.run(port, rate);
+            const r = await w.run(port, rate, s.loadgen ?? []);
             if (typeof r === 'object') {
               value = r.value;
               (extras[w.id] ??= {})[s.name] = [...((extras[w.id] ?? {})[s.name] ?? []), r.extra];
@@ -160,16 +172,16 @@ if (process.argv.includes('--chart-only')) {
   }
   const rows = workloads.map((w) => {
     const medians = Object.fromEntries(Object.entries(results[w.id]).map(([k, v]) => [k, median(v)]));
-    const peer = medians.ws;
-    const ratio = peer ? medians.roomwire / peer : undefined;
-    return { id: w.id, title: w.title, unit: w.unit, better: w.better, medians, runs: results[w.id], ratio };
+    const ratios = Object.fromEntries(peers.filter((p) => medians[p]).map((p) => [p, medians.roomwire / medians[p]]));
+    return { id: w.id, title: w.title, unit: w.unit, better: w.better, medians, runs: results[w.id], ratios };
   });
-  console.log('\n| workload | unit | roomwire | ws | roomwire / ws |');
-  console.log('|---|---|---|---|---|');
+  console.log(`\n| workload | unit | roomwire | ${peers.join(' | ')} | ${peers.map((p) => `roomwire / ${p}`).join(' | ')} |`);
+  console.log(`|---|---|---|${peers.map(() => '---|---|').join('')}`);
   for (const r of rows) {
-    const ws = r.medians.ws === undefined ? '—' : fmt(r.medians.ws, r.unit);
-    const ratio = r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×${r.better === 'lower' ? ' (lower is better)' : ''}`;
-    console.log(`| ${r.title} | ${r.unit} | ${fmt(r.medians.roomwire, r.unit)} | ${ws} | ${ratio} |`);
+    const values = peers.map((p) => (r.medians[p] === undefined ? '—' : fmt(r.medians[p], r.unit)));
+    const ratios = peers.map((p) => (r.ratios[p] === undefined ? '—'
+      : `${r.ratios[p].toFixed(2)}×${r.better === 'lower' ? ' (lower is better)' : ''}`));
+    console.log(`| ${r.title} | ${r.unit} | ${fmt(r.medians.roomwire, r.unit)} | ${values.join(' | ')} | ${ratios.join(' | ')} |`);
   }
   const file = writeResult('bench', { options: o, rows, extras });
   const svg = path.join(__dirname, 'results', 'bench.svg');

@@ -10,9 +10,15 @@
 // --mode idle: opens C connections (source addresses 127.0.0.1, .2, ... 25,000 apiece,
 //   past the ephemeral port range of one address), prints {"ready":C} once all are
 //   welcomed, holds them for the measured window, and closes.
+// --protocol roomwire (default) speaks roomwire's JSON protocol (also spoken by the ws
+//   peers); --protocol socketio speaks Socket.IO 4 over its WebSocket transport: Engine.IO
+//   open "0{..}", namespace connect "40", events as 42["name",data], pings "2" answered "3";
+//   the room is joined with a `join` event (answered by `joined`), room messages are
+//   `room_message` events, echoes `echo` events.
 // Prints one JSON line. Runs stop by themselves (warm-up + window + 60 s at most).
 //
-// Usage: roomwire_loadgen --port N [--mode fanout|echo|latency|idle] [--host 127.0.0.1]
+// Usage: roomwire_loadgen --port N [--mode fanout|echo|latency|idle] [--protocol roomwire|socketio]
+//          [--host 127.0.0.1]
 //          [--path /bench] [--room bench] [--subscribers 1000] [--publishers 1]
 //          [--connections 100] [--inflight 8] [--size 100] [--rate 10000]
 //          [--warmup 1] [--seconds 5] [--connect-batch 200]
@@ -47,6 +53,7 @@ using clock_type = std::chrono::steady_clock;
 
 struct settings {
   std::string mode = "fanout";
+  bool socketio = false;
   int connections = 100;
   double rate = 10000;
   std::string host = "127.0.0.1";
@@ -83,17 +90,26 @@ std::string make_payload(const settings& s, const char* type, long long stamp) {
   return head + std::string(pad, 'x') + "\"}";
 }
 
+/// Wraps a frame for the protocol spoken: as is, or as a Socket.IO `event` packet.
+std::string framed(const settings& s, const char* event, const std::string& data) {
+  if (!s.socketio) return data;
+  return std::string("42[\"") + event + "\"," + data + "]";
+}
+
 class client : public std::enable_shared_from_this<client> {
  public:
   client(net::io_context& ioc, const settings& s, totals& t, std::string id, bool publisher)
       : ws_(tcp::socket(ioc)), s_(s), t_(t), id_(std::move(id)), publisher_(publisher) {
+    delivery_prefix_ = s_.socketio ? "42[\"room_message\"" : "{\"type\":\"room_message\"";
     if (s_.mode == "fanout") {
       own_marker_ = "\"from_client_id\":\"" + id_ + "\"";
       std::string body(static_cast<std::size_t>(s_.size), 'x');
-      message_ = std::make_shared<const std::string>(
-          "{\"type\":\"room_message\",\"room_id\":\"" + s_.room + "\",\"message\":\"" + body + "\"}");
+      std::string room_message = s_.socketio
+          ? "{\"room_id\":\"" + s_.room + "\",\"message\":\"" + body + "\"}"
+          : "{\"type\":\"room_message\",\"room_id\":\"" + s_.room + "\",\"message\":\"" + body + "\"}";
+      message_ = std::make_shared<const std::string>(framed(s_, "room_message", room_message));
     } else {
-      message_ = std::make_shared<const std::string>(make_payload(s_, "echo", -1));
+      message_ = std::make_shared<const std::string>(framed(s_, "echo", make_payload(s_, "echo", -1)));
     }
   }
 
@@ -106,7 +122,10 @@ class client : public std::enable_shared_from_this<client> {
     if (ec) return fail("bind", ec);
     sock.async_connect(ep, [self = shared_from_this()](error_code ec) {
       if (ec) return self->fail("connect", ec);
-      self->ws_.async_handshake(self->s_.host, self->s_.path + "?clientId=" + self->id_,
+      std::string target = self->s_.socketio
+          ? "/socket.io/?EIO=4&transport=websocket&clientId=" + self->id_
+          : self->s_.path + "?clientId=" + self->id_;
+      self->ws_.async_handshake(self->s_.host, target,
                                 [self](error_code ec) {
                                   if (ec) return self->fail("handshake", ec);
                                   self->read();
@@ -122,7 +141,7 @@ class client : public std::enable_shared_from_this<client> {
   /// Sends one stamped frame (latency mode).
   void send_stamped() {
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t_.epoch).count();
-    send(std::make_shared<const std::string>(make_payload(s_, "echo", ns)));
+    send(std::make_shared<const std::string>(framed(s_, "echo", make_payload(s_, "echo", ns))));
   }
 
   void stop() {
@@ -158,22 +177,38 @@ class client : public std::enable_shared_from_this<client> {
   void on_frame() {
     auto data = buf_.cdata();
     std::string_view text(static_cast<const char*>(data.data()), data.size());
+    if (s_.socketio) {
+      // Engine.IO: a ping is answered at once; the open packet is answered with the
+      // namespace connect, whose acknowledgement ("40{..}") plays the welcome's part.
+      if (text == "2") return send(std::make_shared<const std::string>("3"));
+      if (!opened_) {
+        if (!text.empty() && text[0] == '0') {
+          opened_ = true;
+          send(std::make_shared<const std::string>("40"));
+        }
+        return;
+      }
+      if (welcomed_ && text.compare(0, 2, "42") != 0) return;
+    }
     if (!welcomed_) {
       welcomed_ = true;
       if (s_.mode == "fanout")
-        send(std::make_shared<const std::string>("{\"type\":\"join_room\",\"room_id\":\"" + s_.room + "\"}"));
+        send(std::make_shared<const std::string>(
+            s_.socketio ? "42[\"join\",\"" + s_.room + "\"]"
+                        : "{\"type\":\"join_room\",\"room_id\":\"" + s_.room + "\"}"));
       else
         mark_ready();
       return;
     }
     if (s_.mode == "fanout") {
-      if (text.compare(0, 22, "{\"type\":\"room_message\"") == 0) {
+      if (text.compare(0, delivery_prefix_.size(), delivery_prefix_) == 0) {
         if (t_.counting) ++t_.received;
         if (publisher_ && t_.running && text.find(own_marker_) != std::string_view::npos) {
           if (t_.counting) ++t_.published;
           send(message_);
         }
-      } else if (!ready_flag_ && text.find("\"room_joined\"") != std::string_view::npos) {
+      } else if (!ready_flag_ && (text.find("\"room_joined\"") != std::string_view::npos ||
+                                  text.compare(0, 11, "42[\"joined\"") == 0)) {
         mark_ready();
       }
       return;
@@ -218,10 +253,12 @@ class client : public std::enable_shared_from_this<client> {
   totals& t_;
   std::string id_;
   bool publisher_;
+  bool opened_ = false;  // Socket.IO: the Engine.IO open packet has arrived
   bool welcomed_ = false;
   bool ready_flag_ = false;
   bool writing_ = false;
   std::string own_marker_;
+  std::string delivery_prefix_;
   std::shared_ptr<const std::string> message_;
   std::deque<std::shared_ptr<const std::string>> queue_;
   std::function<void()> ready_;
@@ -233,6 +270,7 @@ bool parse(int argc, char** argv, settings& s) {
     std::string v = argv[i + 1];
     if (k == "--mode") s.mode = v;
     else if (k == "--host") s.host = v;
+    else if (k == "--protocol" && (v == "roomwire" || v == "socketio")) s.socketio = v == "socketio";
     else if (k == "--port") s.port = static_cast<unsigned short>(std::atoi(v.c_str()));
     else if (k == "--path") s.path = v;
     else if (k == "--room") s.room = v;
