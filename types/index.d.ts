@@ -255,7 +255,10 @@ export declare class App extends EventEmitter {
   getPresence(roomId: string): PresenceMember[] | null;
   /** A `direct_message` to a connection id, or to every connection of a client id; false if none. */
   sendDirectMessage(clientOrConnectionId: string, message: string): SendStatus | false;
-  /** Closes a connection (code 1000, 1001, 1008, 1011–1013 or 3000–4999); false when unknown. */
+  /**
+   * Closes a connection (code 1000, 1001, 1008, 1011–1013 or 3000–4999) once the frames it
+   * already sent are handled and what is queued for it is written; false when unknown.
+   */
   closeConnection(connectionId: string, code?: number, reason?: string): boolean;
   /** Client frames received since listen. */
   getWebSocketMessageCount(): number;

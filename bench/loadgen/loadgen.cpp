@@ -407,7 +407,7 @@ int main(int argc, char** argv) {
       ioc.stop();
     }
   });
-  ioc.run();
+  roomwire::run_corked(ioc);
   if (measured <= 0) return 1;
   if (s.mode == "fanout") {
     std::printf("{\"mode\":\"fanout\",\"subscribers\":%d,\"publishers\":%d,\"inflight\":%d,\"size\":%d,"

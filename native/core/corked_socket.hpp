@@ -1,22 +1,76 @@
 // The layer under each WebSocket stream: everything Beast writes (data frames, pongs,
-// pings, the close frame) is appended to a cork buffer and written to the socket by one
-// flush posted behind the handlers already queued on the connection's thread. Frames that
-// pile up while the thread is busy — a burst of fan-outs — leave in one system call
-// instead of one each; a lone frame still goes out at once. Reads pass straight through.
+// pings, the close frame) is appended to a cork buffer and written to the socket in one
+// system call once the connection's thread has nothing more to do right now:
+// - when Beast asks the socket for more bytes (the frames already read are all handled,
+//   so their replies leave together);
+// - on a thread running run_corked(): when the thread runs out of ready handlers, or
+//   after a bounded number of them, every socket corked on it is written;
+// - elsewhere: from a flush posted behind the handlers already queued on the thread,
+//   which writes at once if a socket read is waiting and otherwise steps back behind the
+//   queue a few times before writing anyway.
+// Frames that pile up while the thread is busy — the fan-outs of several messages, the
+// acks of several frames that arrived in one read — leave in one write instead of one
+// each; on an idle thread a lone frame still goes out at once.
 #pragma once
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
+#include <functional>
 #include <list>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "net.hpp"
 
 namespace roomwire {
+
+/// Something with corked bytes to write when its thread goes idle.
+struct cork_flushable {
+  virtual ~cork_flushable() = default;
+  virtual void flush_corked() = 0;
+};
+
+namespace detail {
+/// The io_context this thread runs with run_corked(), and the sockets corked on it.
+struct corked_thread {
+  net::io_context* ioc = nullptr;
+  std::vector<std::shared_ptr<cork_flushable>> corked;
+};
+inline thread_local corked_thread* this_corked_thread = nullptr;
+}  // namespace detail
+
+/// Runs `ioc` on this thread like io_context::run(), writing the thread's corked sockets
+/// whenever it runs out of ready handlers or has run `budget` of them in a row; `on_idle`,
+/// when given, runs just before each such write (the server sends the work it gathered for
+/// other threads there).
+inline void run_corked(net::io_context& ioc, const std::function<void()>& on_idle = {}) {
+  // 64 handlers between flushes: a thread that never idles still writes every few
+  // hundred microseconds, and its corks stay far below their limit.
+  constexpr int budget = 64;
+  detail::corked_thread self;
+  self.ioc = &ioc;
+  std::vector<std::shared_ptr<cork_flushable>> flushing;
+  struct scope {
+    explicit scope(detail::corked_thread* t) { detail::this_corked_thread = t; }
+    ~scope() { detail::this_corked_thread = nullptr; }
+  } installed(&self);
+  for (;;) {
+    int ran = 0;
+    while (ran < budget && ioc.poll_one() != 0) ++ran;
+    if (on_idle) on_idle();
+    if (!self.corked.empty()) {
+      flushing.swap(self.corked);
+      for (auto& c : flushing) c->flush_corked();
+      flushing.clear();
+      continue;
+    }
+    if (ran == 0 && ioc.run_one() == 0) return;  // stopped, or out of work
+  }
+}
 
 /// A tcp::socket whose writes are corked; usable as Beast's NextLayer.
 class corked_socket {
@@ -36,9 +90,22 @@ class corked_socket {
   tcp::socket& next_layer() noexcept { return impl_->socket; }
   const tcp::socket& next_layer() const noexcept { return impl_->socket; }
 
+  /// Reads from the socket; what is corked is written first, since everything read so
+  /// far has been handled.
   template <class MutableBufferSequence, class ReadToken>
   auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
-    return impl_->socket.async_read_some(buffers, std::forward<ReadToken>(token));
+    return net::async_initiate<ReadToken, void(error_code, std::size_t)>(
+        [](auto handler, std::shared_ptr<impl> self, const MutableBufferSequence& b) {
+          self->flush();
+          self->reading = true;
+          auto ex = net::get_associated_executor(handler, self->socket.get_executor());
+          self->socket.async_read_some(
+              b, net::bind_executor(ex, [self, h = std::move(handler)](error_code ec, std::size_t n) mutable {
+                self->reading = false;
+                std::move(h)(ec, n);
+              }));
+        },
+        token, impl_, buffers);
   }
 
   /// Appends `buffers` to the cork and completes as soon as the cork has room.
@@ -54,9 +121,25 @@ class corked_socket {
   /// Runs `done` once everything corked has been written (or the socket failed).
   void async_drain(net::any_completion_handler<void(error_code)> done) { impl_->drain(std::move(done)); }
 
+  /// Appends one whole frame (`head`, then `payload`) outside Beast, from the socket's own
+  /// thread. `credit` is what the owner counts as buffered for it: it comes back through
+  /// the on_written callback once the frame is on the wire, or will never be.
+  void append_frame(const unsigned char* head, std::size_t head_size, std::string_view payload,
+                    std::size_t credit) {
+    impl_->append_frame(head, head_size, payload, credit);
+  }
+  /// Sets the callback that gets back the credit of frames written (or lost with the socket).
+  void on_written(std::function<void(std::size_t)> f) { impl_->written = std::move(f); }
+  /// Drops the frames corked but not yet being written; returns their credit.
+  std::size_t discard_corked() { return impl_->discard(); }
+
  private:
-  struct impl : std::enable_shared_from_this<impl> {
+  struct impl : cork_flushable, std::enable_shared_from_this<impl> {
     explicit impl(tcp::socket&& s) : socket(std::move(s)) {}
+
+    void flush_corked() override {
+      if (flush_scheduled) flush();
+    }
 
     template <class ConstBufferSequence>
     void append(const ConstBufferSequence& b, net::any_completion_handler<void(error_code, std::size_t)> h) {
@@ -76,6 +159,23 @@ class corked_socket {
       }
     }
 
+    void append_frame(const unsigned char* head, std::size_t head_size, std::string_view payload,
+                      std::size_t credit) {
+      if (failed) {
+        if (written) written(credit);
+        return;
+      }
+      pending.append(reinterpret_cast<const char*>(head), head_size);
+      pending.append(payload.data(), payload.size());
+      pending_credit += credit;
+      schedule();
+    }
+
+    std::size_t discard() {
+      pending.clear();
+      return std::exchange(pending_credit, 0);
+    }
+
     void drain(net::any_completion_handler<void(error_code)> done) {
       if (failed || (pending.empty() && !writing)) {
         net::post(socket.get_executor(), [done = std::move(done), ec = failed]() mutable { std::move(done)(ec); });
@@ -84,10 +184,27 @@ class corked_socket {
       drained.push_back(std::move(done));
     }
 
+    /// How many times a posted flush steps back behind the thread's queue while the
+    /// connection is still handling frames it has read: enough for a read's worth of
+    /// frames, few enough that a connection paused behind a verdict still writes at once.
+    static constexpr int max_deferrals = 8;
+
     void schedule() {
       if (flush_scheduled || writing) return;
       flush_scheduled = true;
-      net::post(socket.get_executor(), [self = shared_from_this()] { self->flush(); });
+      auto* here = detail::this_corked_thread;
+      if (here && &net::query(socket.get_executor(), net::execution::context) == here->ioc)
+        here->corked.push_back(shared_from_this());
+      else
+        post_flush(0);
+    }
+
+    void post_flush(int deferrals) {
+      net::post(socket.get_executor(), [self = shared_from_this(), deferrals] {
+        if (!self->flush_scheduled) return;  // flushed by a read meanwhile
+        if (self->reading || deferrals >= max_deferrals) return self->flush();
+        self->post_flush(deferrals + 1);
+      });
     }
 
     void flush() {
@@ -96,10 +213,19 @@ class corked_socket {
       writing = true;
       flying.swap(pending);
       pending.clear();
+      flying_credit = std::exchange(pending_credit, 0);
       net::async_write(socket, net::buffer(flying), [self = shared_from_this()](error_code ec, std::size_t) {
         self->writing = false;
-        self->flying.clear();
-        if (ec) self->failed = ec;
+        // A burst's buffer is given back; a small one is kept for the next write.
+        if (self->flying.capacity() > cork_limit) std::string().swap(self->flying);
+        else self->flying.clear();
+        std::size_t credit = std::exchange(self->flying_credit, 0);
+        if (ec) {
+          self->failed = ec;
+          self->pending.clear();
+          credit += std::exchange(self->pending_credit, 0);
+        }
+        if (credit != 0 && self->written) self->written(credit);
         self->after_write();
       });
     }
@@ -119,7 +245,11 @@ class corked_socket {
     tcp::socket socket;
     std::string pending;  // corked bytes
     std::string flying;   // bytes being written
+    std::size_t pending_credit = 0;  // owners' credit of frames in `pending`
+    std::size_t flying_credit = 0;   // ... and in `flying`
+    std::function<void(std::size_t)> written;
     bool writing = false;
+    bool reading = false;  // a socket read is waiting: nothing read is still being handled
     bool flush_scheduled = false;
     error_code failed;
     // Only used when the cork overflows; a list allocates nothing while empty.

@@ -36,6 +36,9 @@ std::vector<std::unique_ptr<server::io_thread>> server::make_contexts(unsigned t
 namespace {
 /// The server whose posts this thread is gathering (the host's thread during a batch).
 thread_local server* deferring = nullptr;
+/// The server and index of the I/O thread this is, if it is one.
+thread_local server* io_owner = nullptr;
+thread_local std::size_t io_self = 0;
 }  // namespace
 
 void server::forget_deferral() {
@@ -64,6 +67,7 @@ void server::post_to(std::size_t io_index, std::function<void()> fn) {
   auto& ctx = io_[io_index]->ioc;
   if (ctx.get_executor().running_in_this_thread()) return fn();
   if (deferring == this) return deferred_[io_index].push_back(std::move(fn));
+  if (io_owner == this) return io_[io_self]->outgoing[io_index].push_back(std::move(fn));
   net::post(ctx, std::move(fn));
 }
 
@@ -117,12 +121,25 @@ unsigned short server::listen(const std::string& host, unsigned short port, erro
   listener_->run();
   next_heartbeat_ = std::chrono::steady_clock::now() + options_.heartbeat_interval;
   start_sweep();
-  for (auto& t : io_) {
-    t->thread = std::thread([ctx = &t->ioc] {
+  for (std::size_t i = 0; i < io_.size(); ++i) {
+    io_[i]->outgoing.resize(io_.size());
+    io_[i]->thread = std::thread([this, i] {
+      io_owner = this;
+      io_self = i;
+      auto send_gathered = [this, i] {
+        auto& out = io_[i]->outgoing;
+        for (std::size_t t = 0; t < out.size(); ++t) {
+          if (out[t].empty()) continue;
+          net::post(io_[t]->ioc, [work = std::move(out[t])]() mutable {
+            for (auto& fn : work) fn();
+          });
+          out[t].clear();
+        }
+      };
       // No exception may escape a thread: log it and keep serving.
       for (;;) {
         try {
-          ctx->run();
+          run_corked(io_[i]->ioc, send_gathered);
           return;
         } catch (const std::exception& e) {
           log(log_level::error, std::string("uncaught exception on an I/O thread: ") + e.what());
@@ -329,7 +346,7 @@ bool server::fan_out_batched(const std::string& room_id, std::shared_ptr<const s
   // One handler per such thread; each delivers to the members living on it, inline.
   for (std::size_t t = 0; t < io_.size(); ++t) {
     if (io_.size() <= present.size() && !present.test(t)) continue;
-    net::post(io_[t]->ioc, [this, t, members, frame, type, exclude] {
+    post_to(t, [this, t, members, frame, type, exclude] {
       std::size_t sent = 0;
       for (const auto& m : *members) {
         if (m.io_index != t || (!exclude.empty() && m.connection_id == exclude)) continue;
@@ -396,7 +413,7 @@ bool server::delete_room(const std::string& room_id) {
 bool server::close_connection(const std::string& connection_id, int code, const std::string& reason) {
   auto s = find(connection_id);
   if (!s) return false;
-  s->close_with(code, reason);
+  s->close_in_order(code, reason);
   return true;
 }
 

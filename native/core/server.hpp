@@ -135,7 +135,7 @@ class server : public std::enable_shared_from_this<server> {
   /// Drops this thread's deferral without posting (the destructor calls it).
   void forget_deferral();
   /// Runs `fn` on I/O thread `io_index`: inline when already there, gathered when this
-  /// thread is deferring, else posted.
+  /// thread is deferring or is another of this server's I/O threads, else posted.
   void post_to(std::size_t io_index, std::function<void()> fn);
 
   // --- built-in HTTP endpoints ---
@@ -209,6 +209,10 @@ class server : public std::enable_shared_from_this<server> {
   /// One io_context per I/O thread.
   struct io_thread {
     net::io_context ioc{1};
+    /// Work this thread made for the other threads (by target), posted as one handler per
+    /// target when the thread goes idle: the fan-outs of several messages reach a thread
+    /// together and leave its sockets in one write each.
+    std::vector<std::vector<std::function<void()>>> outgoing;
     std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
     std::thread thread;
   };

@@ -89,6 +89,14 @@ void ws_session::run(http::request<http::string_body> req) {
       [](websocket::response_type& res) { res.set(http::field::server, "roomwire"); }));
   ws_.read_message_max(opt.max_payload);
   ws_.auto_fragment(false);
+  // Data frames go straight into the cork (see put_frame); their bytes leave the
+  // buffered count once written.
+  ws_.next_layer().on_written([weak = weak_from_this()](std::size_t credit) {
+    if (auto self = weak.lock()) {
+      self->buffered_.fetch_sub(credit, std::memory_order_relaxed);
+      self->server_.stats().bytes_out(credit);
+    }
+  });
   ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
 }
 
@@ -98,6 +106,11 @@ void ws_session::on_accept(error_code ec) {
     return;
   }
   accepted_ = true;
+  while (!outbox_.empty()) {
+    auto o = std::move(outbox_.front());
+    outbox_.pop_front();
+    enqueue(std::move(o.data), o.binary);
+  }
   server_.add_session(shared_from_this());
   server_.stats().connection_opened();
 
@@ -110,7 +123,7 @@ void ws_session::on_accept(error_code ec) {
     write_text(v.has_modified ? std::move(v.modified) : std::move(welcome), tx_type::welcome);
   });
   process();
-  if (close_requested_ && !writing_) do_close_frame();
+  if (close_requested_) do_close_frame();
 }
 
 void ws_session::do_read() {
@@ -567,11 +580,12 @@ void ws_session::close_with(int code, std::string reason, bool urgent) {
     self->close_text_ = reason;
     self->close_requested_ = true;
     if (urgent) {
-      // Keep only the frame being written; bound the wait for the close to get out.
-      while (self->outbox_.size() > (self->writing_ ? 1u : 0u)) {
+      // Keep only what is being written; bound the wait for the close to get out.
+      while (!self->outbox_.empty()) {
         self->buffered_.fetch_sub(self->outbox_.back().data->size(), std::memory_order_relaxed);
         self->outbox_.pop_back();
       }
+      self->buffered_.fetch_sub(self->ws_.next_layer().discard_corked(), std::memory_order_relaxed);
       self->teardown_.expires_after(self->server_.options().request_timeout);
       self->teardown_.async_wait([self](error_code ec) {
         if (ec || self->finished_) return;
@@ -580,7 +594,20 @@ void ws_session::close_with(int code, std::string reason, bool urgent) {
       });
     }
     if (!self->accepted_) return;
-    if (!self->writing_) self->do_close_frame();
+    self->do_close_frame();
+  });
+}
+
+void ws_session::close_in_order(int code, std::string reason) {
+  server_.post_to(io_index_, [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+    if (self->finished_ || self->close_requested_) return;
+    if (!self->busy_ && self->inbox_.empty()) return self->close_with(code, std::move(reason));
+    // Behind the frame being handled and what is queued with it (a join made by the same
+    // callback, say), like any other app operation on this connection.
+    self->inbox_.push_back({{}, false, [s = self.get(), code, reason = std::move(reason)]() mutable {
+      s->close_with(code, std::move(reason));
+    }});
+    self->process();
   });
 }
 
@@ -609,30 +636,36 @@ void ws_session::enqueue(std::shared_ptr<const std::string> data, bool binary) {
     buffered_.fetch_sub(data->size(), std::memory_order_relaxed);
     return;
   }
-  outbox_.push_back({std::move(data), binary});
-  if (!writing_) do_write();
-}
-
-void ws_session::do_write() {
-  writing_ = true;
-  ws_.binary(outbox_.front().binary);
-  ws_.async_write(net::buffer(*outbox_.front().data),
-                  beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
-}
-
-void ws_session::on_write(error_code ec, std::size_t bytes) {
-  writing_ = false;
-  buffered_.fetch_sub(outbox_.front().data->size(), std::memory_order_relaxed);
-  outbox_.pop_front();
-  if (ec) {
-    // The socket is gone: what is queued can no longer be delivered.
-    for (const auto& o : outbox_) buffered_.fetch_sub(o.data->size(), std::memory_order_relaxed);
-    outbox_.clear();
+  if (!accepted_) {
+    outbox_.push_back({std::move(data), binary});  // written once the upgrade is done
     return;
   }
-  server_.stats().bytes_out(bytes);
-  if (!outbox_.empty()) return do_write();
-  if (close_requested_) do_close_frame();
+  put_frame(*data, binary);
+}
+
+static std::size_t frame_header(unsigned char (&head)[10], std::size_t size, bool binary) {
+  head[0] = static_cast<unsigned char>(0x80 | (binary ? 0x2 : 0x1));  // FIN, text or binary
+  if (size < 126) {
+    head[1] = static_cast<unsigned char>(size);
+    return 2;
+  }
+  if (size <= 0xffff) {
+    head[1] = 126;
+    head[2] = static_cast<unsigned char>(size >> 8);
+    head[3] = static_cast<unsigned char>(size);
+    return 4;
+  }
+  head[1] = 127;
+  for (int i = 0; i < 8; ++i) head[2 + i] = static_cast<unsigned char>(static_cast<std::uint64_t>(size) >> (56 - 8 * i));
+  return 10;
+}
+
+void ws_session::put_frame(std::string_view payload, bool binary) {
+  // A server frame is unmasked and never fragmented here: the header is all there is to
+  // add, and Beast's own frames (pings, pongs, the close) only ever land between ours.
+  unsigned char head[10];
+  std::size_t n = frame_header(head, payload.size(), binary);
+  ws_.next_layer().append_frame(head, n, payload, payload.size());
 }
 
 void ws_session::do_close_frame() {

@@ -1,5 +1,5 @@
 // One WebSocket connection: an ordered inbound queue that waits behind pending callback
-// verdicts, a write queue with byte accounting that never has two writes in flight.
+// verdicts; outgoing data frames framed here and corked with byte accounting.
 #pragma once
 
 #include <atomic>
@@ -52,6 +52,9 @@ class ws_session : public closeable,
   /// is queued is dropped instead, and the socket is torn down if the close cannot be sent
   /// within the request timeout (a peer that stopped reading).
   void close_with(int code, std::string reason, bool urgent = false);
+  /// The app's close: like close_with, but in order with the connection's frames and the
+  /// app operations queued with them (it waits for the frame being handled); any thread.
+  void close_in_order(int code, std::string reason);
   /// getClientInfo as a JSON object; any thread.
   boost::json::object info() const;
   /// The coarse sweep, any thread: closes the connection with 1001 when it has been silent
@@ -100,8 +103,8 @@ class ws_session : public closeable,
   event make_event(event_kind kind) const;
   void write_text(std::string text, tx_type type);
   void enqueue(std::shared_ptr<const std::string> data, bool binary);
-  void do_write();
-  void on_write(error_code ec, std::size_t bytes);
+  /// Appends one data frame to the cork (the session's own thread).
+  void put_frame(std::string_view payload, bool binary);
   void do_close_frame();
   void finish();
   /// Counts `size` more unsent bytes (`before`: the count until now); false, with the drop
@@ -126,8 +129,7 @@ class ws_session : public closeable,
   bool read_done_ = false;
   bool finished_ = false;
 
-  fifo<outbound> outbox_;
-  bool writing_ = false;
+  fifo<outbound> outbox_;  // frames sent before the upgrade completed
   bool close_requested_ = false;
   bool close_sent_ = false;
   bool close_pending_ = false;  // our async_close is in flight
