@@ -5,7 +5,7 @@ import { EventEmitter } from 'events';
 import * as os from 'os';
 import { HttpError, RoomwireError, codes, invalidArg, outOfRange } from './errors';
 import { Request, Response, pairs } from './http';
-import { Kind, NativeApp, NativeEvent, native } from './native';
+import { Kind, NativeApp, NativeEvent, native, toEvents } from './native';
 import { WsDispatcher, WsHandler, callbackBits } from './events';
 import * as is from './validate';
 import type {
@@ -180,7 +180,7 @@ export class App extends EventEmitter {
       }
       const stack = new Error();
       try {
-        this.boundPort = this.nativeApp.listen(h, port, (batch) => this.onBatch(batch));
+        this.boundPort = this.nativeApp.listen(h, port, (nums, strs, extras) => this.onBatch(toEvents(nums, strs, extras)));
       } catch (cause) {
         const errno = (cause as { errno?: number }).errno;
         const name = errnoName(errno);

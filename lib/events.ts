@@ -64,7 +64,9 @@ type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => v
 
 /** Runs WebSocket callbacks for one app. */
 export class WsDispatcher {
-  /** Verdicts gathered while a batch is dispatched: [id, cancel, error, status, modified, clientId]... */
+  /** Ids of events going on unchanged, gathered while a batch is dispatched. */
+  private plain: number[] = [];
+  /** The other verdicts gathered meanwhile: [id, cancel, error, status, modified, clientId]... */
   private gathered: unknown[] = [];
   private gathering = false;
 
@@ -83,10 +85,12 @@ export class WsDispatcher {
   /** Hands every gathered verdict to the core in one call. */
   endBatch(): void {
     this.gathering = false;
-    if (this.gathered.length === 0) return;
+    if (this.gathered.length === 0 && this.plain.length === 0) return;
+    const plain = Float64Array.from(this.plain);
     const verdicts = this.gathered;
+    this.plain = [];
     this.gathered = [];
-    this.nativeApp()?.completeMany(verdicts);
+    this.nativeApp()?.completeMany(plain, verdicts);
   }
 
   /** Handles one native WebSocket event. */
@@ -213,7 +217,8 @@ export class WsDispatcher {
 
   private complete(ev: NativeEvent, v: ResolvedVerdict | undefined): void {
     if (this.gathering) {
-      if (!v) this.gathered.push(ev.id, false, undefined, 0, undefined, undefined);
+      if (!v || (!v.cancel && v.error === undefined && v.status === 0 && v.modified === undefined &&
+        v.clientId === undefined)) this.plain.push(ev.id);
       else this.gathered.push(ev.id, v.cancel, v.error, v.status, v.modified, v.clientId);
       return;
     }

@@ -33,13 +33,23 @@ export interface NativeApp {
   addWsRoute(pattern: string, handlerId: number, callbacks: number, acks: boolean, autoCreateRooms: boolean,
     maxMessagesPerSecond: number): void;
   addHttpRoute(method: string, pattern: string, routeId: number): void;
-  listen(host: string, port: number, dispatch: (batch: NativeEvent[]) => void): number;
+  /**
+   * Starts serving; `dispatch` gets each batch of events as flat columns: per event,
+   * [kind, id, route, time] in `nums`, [connectionId, clientId, path, data] in `strs`
+   * (holes where absent), and its other fields as an object in `extras` (undefined when no
+   * event of the batch has any). See toEvents().
+   */
+  listen(host: string, port: number,
+    dispatch: (nums: Float64Array, strs: Array<string | Buffer | undefined>, extras: Array<Partial<NativeEvent> | undefined> | undefined) => void): number;
   close(timeoutMs: number): boolean;
   closed(): void;
   complete(id: number, cancel: boolean, error: string | undefined, status: number,
     modified: string | undefined, clientId: string | undefined): void;
-  /** complete() for many events: [id, cancel, error, status, modified, clientId] repeated. */
-  completeMany(verdicts: unknown[]): void;
+  /**
+   * complete() for many events: `plainIds` go on unchanged (no cancel, nothing modified);
+   * `verdicts` holds the others as [id, cancel, error, status, modified, clientId] repeated.
+   */
+  completeMany(plainIds: Float64Array, verdicts: unknown[]): void;
   reply(id: number, status: number, headers: string[], body: string | Buffer): void;
   send(connectionId: string, data: string | Buffer): number;
   broadcast(path: string, data: string | Buffer): number;
@@ -59,6 +69,11 @@ export interface NativeApp {
   messageCount(): number;
   enableRoomApi(prefix: string): void;
   enableMetrics(): void;
+  /**
+   * bench/ only, not part of the API: emits `count` message events for `handlerId` from a
+   * native thread, at most `window` unanswered, through the same verdict path as frames.
+   */
+  benchDispatch(count: number, handlerId: number, window: number): boolean;
 }
 
 /** The binding module. */
@@ -105,4 +120,27 @@ export function native(): NativeBinding {
       `roomwire: cannot load the native addon at ${file}; build it with \`npm run build:native\``, { cause });
   }
   return binding;
+}
+
+/** Rebuilds the events of one batch from the flat columns `listen`'s dispatch receives. */
+export function toEvents(nums: Float64Array, strs: Array<string | Buffer | undefined>,
+  extras: Array<Partial<NativeEvent> | undefined> | undefined): NativeEvent[] {
+  const n = nums.length / 4;
+  const events: NativeEvent[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const ev: NativeEvent = {
+      kind: nums[4 * i],
+      id: nums[4 * i + 1],
+      route: nums[4 * i + 2],
+      time: nums[4 * i + 3],
+      connectionId: strs[4 * i] as string | undefined,
+      clientId: strs[4 * i + 1] as string | undefined,
+      path: strs[4 * i + 2] as string | undefined,
+      data: strs[4 * i + 3],
+    };
+    const extra = extras?.[i];
+    if (extra !== undefined) Object.assign(ev, extra);
+    events[i] = ev;
+  }
+  return events;
 }

@@ -1,6 +1,9 @@
 #include "app_wrap.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <utility>
 
 #include <boost/json.hpp>
@@ -63,6 +66,7 @@ Napi::Function app_wrap::define(Napi::Env env) {
                          InstanceMethod("messageCount", &app_wrap::message_count),
                          InstanceMethod("enableRoomApi", &app_wrap::enable_room_api),
                          InstanceMethod("enableMetrics", &app_wrap::enable_metrics),
+                         InstanceMethod("benchDispatch", &app_wrap::bench_dispatch),
                      });
 }
 
@@ -220,10 +224,15 @@ Napi::Value app_wrap::complete(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// completeMany([id, cancel, error?, status, modified?, clientId?, ...]): one call per batch.
+// completeMany(plainIds: Float64Array, [id, cancel, error?, status, modified?, clientId?, ...]):
+// one call per batch; the events in `plainIds` go on unchanged (the common verdict).
 Napi::Value app_wrap::complete_many(const Napi::CallbackInfo& info) {
   if (!server_) return info.Env().Undefined();
-  Napi::Array a = info[0].As<Napi::Array>();
+  auto plain = info[0].As<Napi::Float64Array>();
+  const double* ids = plain.Data();
+  for (std::size_t i = 0; i < plain.ElementLength(); ++i)
+    server_->complete(static_cast<std::uint64_t>(ids[i]), verdict{});
+  Napi::Array a = info[1].As<Napi::Array>();
   const uint32_t n = a.Length();
   for (uint32_t i = 0; i + 5 < n; i += 6)
     server_->complete(event_id(a.Get(i)),
@@ -410,6 +419,42 @@ Napi::Value app_wrap::enable_metrics(const Napi::CallbackInfo& info) {
   metrics_ = true;
   if (server_) server_->enable_metrics();
   return info.Env().Undefined();
+}
+
+// benchDispatch(count, handlerId, window): for bench/, not part of the API. A thread of its
+// own emits `count` message events for route `handlerId`, each awaiting its verdict through
+// the server like a frame's, keeping at most `window` unanswered: the JS boundary (batched
+// thread-safe calls, events built, callbacks run, verdicts returned) without sockets.
+Napi::Value app_wrap::bench_dispatch(const Napi::CallbackInfo& info) {
+  if (!server_ || closing_) return Napi::Boolean::New(info.Env(), false);
+  auto count = static_cast<std::uint64_t>(info[0].As<Napi::Number>().Int64Value());
+  auto route = info[1].As<Napi::Number>().Uint32Value();
+  auto window = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(info[2].As<Napi::Number>().Int64Value()));
+  std::shared_ptr<server> srv = server_;
+  std::shared_ptr<js_dispatcher> sink = dispatcher_;
+  std::thread([srv, sink, count, route, window] {
+    auto answered = std::make_shared<std::atomic<std::uint64_t>>(0);
+    for (std::uint64_t i = 0; i < count; ++i) {
+      while (i - answered->load(std::memory_order_acquire) >= window) {
+        if (srv->stopping()) return;  // unanswered verdicts are dropped at stop
+        std::this_thread::yield();
+      }
+      if (srv->stopping()) return;
+      event ev;
+      ev.kind = event_kind::message;
+      ev.route = route;
+      ev.time_ms = static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
+      ev.connection_id = "bench-" + std::to_string(i % 1000);
+      ev.client_id = ev.connection_id;
+      ev.path = "/bench";
+      ev.data = R"({"type":"bench"})";
+      ev.id = srv->await_verdict([answered](verdict&&) { answered->fetch_add(1, std::memory_order_release); });
+      sink->emit(std::move(ev));
+    }
+  }).detach();
+  return Napi::Boolean::New(info.Env(), true);
 }
 
 }  // namespace roomwire::addon

@@ -47,6 +47,7 @@ class app_wrap : public Napi::ObjectWrap<app_wrap> {
   Napi::Value message_count(const Napi::CallbackInfo& info);
   Napi::Value enable_room_api(const Napi::CallbackInfo& info);
   Napi::Value enable_metrics(const Napi::CallbackInfo& info);
+  Napi::Value bench_dispatch(const Napi::CallbackInfo& info);
 
   server_options options_;
   std::vector<ws_route_options> ws_routes_;

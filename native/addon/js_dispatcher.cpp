@@ -50,15 +50,7 @@ void js_dispatcher::set_batch_hooks(std::function<void()> before, std::function<
 }
 
 event_keys::event_keys(Napi::Env env)
-    : kind(Napi::String::New(env, "kind")),
-      id(Napi::String::New(env, "id")),
-      route(Napi::String::New(env, "route")),
-      time(Napi::String::New(env, "time")),
-      connection_id(Napi::String::New(env, "connectionId")),
-      client_id(Napi::String::New(env, "clientId")),
-      path(Napi::String::New(env, "path")),
-      data(Napi::String::New(env, "data")),
-      code(Napi::String::New(env, "code")),
+    : code(Napi::String::New(env, "code")),
       reason(Napi::String::New(env, "reason")),
       error_type(Napi::String::New(env, "errorType")),
       method(Napi::String::New(env, "method")),
@@ -69,21 +61,31 @@ event_keys::event_keys(Napi::Env env)
       query(Napi::String::New(env, "query")),
       headers(Napi::String::New(env, "headers")) {}
 
-Napi::Object event_to_js(Napi::Env env, const event_keys& k, event& ev) {
+namespace {
+
+/// The data of an event as JS sees it: a Buffer, a string, or nothing.
+napi_value data_value(Napi::Env env, const event& ev) {
+  if (ev.binary || ev.kind == event_kind::http_request)
+    return Napi::Buffer<char>::Copy(env, ev.data.data(), ev.data.size());
+  if (!ev.data.empty() || ev.kind == event_kind::message || ev.kind == event_kind::ping ||
+      ev.kind == event_kind::pong)
+    return Napi::String::New(env, ev.data);
+  return nullptr;
+}
+
+/// True when an event has fields beyond the common eight (see event_extras).
+bool has_extras(const event& ev) {
+  return ev.kind == event_kind::close || ev.kind == event_kind::op_result || !ev.reason.empty() ||
+         !ev.error_type.empty() || !ev.method.empty() || !ev.room_id.empty() ||
+         !ev.target_client_id.empty() || ev.kind == event_kind::room_message ||
+         ev.kind == event_kind::direct_message || !ev.params.empty() || !ev.query.empty() ||
+         !ev.headers.empty();
+}
+
+}  // namespace
+
+Napi::Object event_extras(Napi::Env env, const event_keys& k, event& ev) {
   Napi::Object o = Napi::Object::New(env);
-  o.Set(k.kind, Napi::Number::New(env, static_cast<int>(ev.kind)));
-  o.Set(k.id, Napi::Number::New(env, static_cast<double>(ev.id)));
-  o.Set(k.route, Napi::Number::New(env, ev.route));
-  o.Set(k.time, Napi::Number::New(env, ev.time_ms));
-  if (!ev.connection_id.empty()) o.Set(k.connection_id, Napi::String::New(env, ev.connection_id));
-  if (!ev.client_id.empty()) o.Set(k.client_id, Napi::String::New(env, ev.client_id));
-  if (!ev.path.empty()) o.Set(k.path, Napi::String::New(env, ev.path));
-  if (ev.binary || ev.kind == event_kind::http_request) {
-    o.Set(k.data, Napi::Buffer<char>::Copy(env, ev.data.data(), ev.data.size()));
-  } else if (!ev.data.empty() || ev.kind == event_kind::message || ev.kind == event_kind::ping ||
-             ev.kind == event_kind::pong) {
-    o.Set(k.data, Napi::String::New(env, ev.data));
-  }
   if (ev.kind == event_kind::close) o.Set(k.code, Napi::Number::New(env, ev.code));
   if (!ev.reason.empty()) o.Set(k.reason, Napi::String::New(env, ev.reason));
   if (!ev.error_type.empty()) o.Set(k.error_type, Napi::String::New(env, ev.error_type));
@@ -118,12 +120,40 @@ void js_dispatcher::call_js(Napi::Env env, Napi::Function fn, js_dispatcher* sel
   // A null env means the function is being torn down: the batch is simply freed.
   if (env == nullptr || batch.empty()) return;
   Napi::HandleScope scope(env);
-  event_keys keys(env);
-  Napi::Array arr = Napi::Array::New(env, batch.size());
-  for (uint32_t i = 0; i < batch.size(); ++i) arr.Set(i, event_to_js(env, keys, batch[i]));
+  // Flat columns instead of an object per event: numbers written straight into one typed
+  // array, the four common strings into one array, and an object only for the rare fields.
+  const auto n = static_cast<uint32_t>(batch.size());
+  Napi::Float64Array nums = Napi::Float64Array::New(env, std::size_t{n} * 4);
+  double* out = nums.Data();
+  napi_value strs;
+  napi_create_array_with_length(env, std::size_t{n} * 4, &strs);
+  Napi::Array extras;
+  std::optional<event_keys> keys;
+  for (uint32_t i = 0; i < n; ++i) {
+    event& ev = batch[i];
+    out[4 * i] = static_cast<double>(ev.kind);
+    out[4 * i + 1] = static_cast<double>(ev.id);
+    out[4 * i + 2] = ev.route;
+    out[4 * i + 3] = ev.time_ms;
+    auto put = [&](uint32_t at, const std::string& s) {
+      if (s.empty()) return;
+      napi_value v;
+      napi_create_string_utf8(env, s.data(), s.size(), &v);
+      napi_set_element(env, strs, at, v);
+    };
+    put(4 * i, ev.connection_id);
+    put(4 * i + 1, ev.client_id);
+    put(4 * i + 2, ev.path);
+    if (napi_value d = data_value(env, ev)) napi_set_element(env, strs, 4 * i + 3, d);
+    if (has_extras(ev)) {
+      if (extras.IsEmpty()) extras = Napi::Array::New(env, n);
+      if (!keys) keys.emplace(env);
+      extras.Set(i, event_extras(env, *keys, ev));
+    }
+  }
   if (self->before_batch_) self->before_batch_();
   try {
-    fn.Call({arr});
+    fn.Call({nums, Napi::Value(env, strs), extras.IsEmpty() ? env.Undefined() : Napi::Value(extras)});
   } catch (const Napi::Error& e) {
     log(log_level::error, std::string("event dispatcher threw: ") + e.Message());
   }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -17,7 +18,10 @@ namespace roomwire::addon {
 /// Batches core events into one JS call per wake-up.
 class js_dispatcher : public event_sink, public std::enable_shared_from_this<js_dispatcher> {
  public:
-  /// Creates the thread-safe function that calls `fn(batch)` on the JS thread. It is
+  /// Creates the thread-safe function that calls `fn(nums, strs, extras)` on the JS thread
+  /// for each batch: per event, [kind, id, route, time] in the Float64Array `nums`,
+  /// [connectionId, clientId, path, data] in the array `strs` (holes where absent), and in
+  /// `extras` (undefined when no event has any) an object of its other fields. It is
   /// ref'd: it keeps the process alive until release().
   void start(Napi::Env env, Napi::Function fn);
   /// Queues an event; wakes the JS thread only when the queue was empty.
@@ -51,11 +55,11 @@ class js_dispatcher : public event_sink, public std::enable_shared_from_this<js_
 /// look each name up again for every event).
 struct event_keys {
   explicit event_keys(Napi::Env env);
-  Napi::String kind, id, route, time, connection_id, client_id, path, data, code, reason, error_type,
-      method, room_id, target, message, params, query, headers;
+  Napi::String code, reason, error_type, method, room_id, target, message, params, query, headers;
 };
 
-/// Builds the JS object for one event.
-Napi::Object event_to_js(Napi::Env env, const event_keys& k, event& ev);
+/// The fields of an event beyond kind, id, route, time, connectionId, clientId, path and
+/// data, as an object (those eight travel in the batch's flat columns).
+Napi::Object event_extras(Napi::Env env, const event_keys& k, event& ev);
 
 }  // namespace roomwire::addon

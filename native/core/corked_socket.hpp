@@ -31,7 +31,8 @@ namespace roomwire {
 /// Something with corked bytes to write when its thread goes idle.
 struct cork_flushable {
   virtual ~cork_flushable() = default;
-  virtual void flush_corked() = 0;
+  /// Writes what is corked; false when it chose to wait for the next idle point instead.
+  virtual bool flush_corked() = 0;
 };
 
 namespace detail {
@@ -64,7 +65,8 @@ inline void run_corked(net::io_context& ioc, const std::function<void()>& on_idl
     if (on_idle) on_idle();
     if (!self.corked.empty()) {
       flushing.swap(self.corked);
-      for (auto& c : flushing) c->flush_corked();
+      for (auto& c : flushing)
+        if (!c->flush_corked()) self.corked.push_back(std::move(c));
       flushing.clear();
       continue;
     }
@@ -137,8 +139,13 @@ class corked_socket {
   struct impl : cork_flushable, std::enable_shared_from_this<impl> {
     explicit impl(tcp::socket&& s) : socket(std::move(s)) {}
 
-    void flush_corked() override {
-      if (flush_scheduled) flush();
+    bool flush_corked() override {
+      if (!flush_scheduled) return true;
+      // Frames read earlier are still being handled (Beast has not asked the socket for
+      // more): their replies can join this write, within a bound.
+      if (!reading && ++deferrals < max_deferrals) return false;
+      flush();
+      return true;
     }
 
     template <class ConstBufferSequence>
@@ -184,9 +191,10 @@ class corked_socket {
       drained.push_back(std::move(done));
     }
 
-    /// How many times a posted flush steps back behind the thread's queue while the
-    /// connection is still handling frames it has read: enough for a read's worth of
-    /// frames, few enough that a connection paused behind a verdict still writes at once.
+    /// How many times a flush steps back (behind the thread's queue, or to the thread's
+    /// next idle point) while the connection is still handling frames it has read: enough
+    /// for a read's worth of frames, few enough that a connection paused behind a verdict
+    /// still writes almost at once.
     static constexpr int max_deferrals = 8;
 
     void schedule() {
@@ -209,6 +217,7 @@ class corked_socket {
 
     void flush() {
       flush_scheduled = false;
+      deferrals = 0;
       if (writing || pending.empty() || failed) return;
       writing = true;
       flying.swap(pending);
@@ -250,6 +259,7 @@ class corked_socket {
     std::function<void(std::size_t)> written;
     bool writing = false;
     bool reading = false;  // a socket read is waiting: nothing read is still being handled
+    int deferrals = 0;     // idle points passed over since the flush was scheduled
     bool flush_scheduled = false;
     error_code failed;
     // Only used when the cork overflows; a list allocates nothing while empty.
