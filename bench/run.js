@@ -87,7 +87,14 @@ const workloads = [
     idle: 19900,
   },
   {
-    id: 'js-dispatch', title: 'events/s into a registered no-op onMessage', unit: 'events/s', better: 'higher',
+    // The JS boundary alone: a native thread emits message events that await verdicts like
+    // frames do (bench/dispatch.js); no sockets, so no system calls per event.
+    id: 'js-dispatch', title: 'JS dispatch: events/s into a no-op onMessage, no sockets', unit: 'events/s', better: 'higher',
+    servers: [{ name: 'roomwire' }],
+    standalone: () => runNode('dispatch.js', ['--events', '2000000', '--runs', '1']).then((r) => r.events_per_s),
+  },
+  {
+    id: 'js-dispatch-sockets', title: 'events/s into a no-op onMessage from 100 connections', unit: 'events/s', better: 'higher',
     servers: [{ name: 'roomwire', script: 'servers/roomwire-onmessage.js' }],
     run: (port) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '32',
       '--size', '64', '--seconds', secs]).then((r) => r.messages_per_s),
@@ -96,6 +103,17 @@ const workloads = [
 
 /** The servers roomwire is compared with, in table order. */
 const peers = ['ws', 'socket.io'];
+
+/** Runs a bench/ script in a fresh Node process; resolves with the JSON line it prints last. */
+function runNode(script, argv) {
+  const { execFile } = require('child_process');
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [path.join(__dirname, script), ...argv], { timeout: 120000 }, (err, stdout) => {
+      if (err) return reject(err);
+      resolve(JSON.parse(stdout.trim().split('\n').pop()));
+    });
+  });
+}
 
 function fmt(v, unit) {
   if (unit === 'ms') return v.toFixed(3);
@@ -151,6 +169,8 @@ if (process.argv.includes('--chart-only')) {
         let value;
         if (w.idle) {
           value = await idleRun(s, w.idle);
+        } else if (w.standalone) {
+          value = await w.standalone();
         } else {
           const { child, port } = await startServer(s.script, s.env);
           try {

@@ -225,9 +225,10 @@ class corked_socket {
       flying_credit = std::exchange(pending_credit, 0);
       net::async_write(socket, net::buffer(flying), [self = shared_from_this()](error_code ec, std::size_t) {
         self->writing = false;
-        // A burst's buffer is given back; a small one is kept for the next write.
-        if (self->flying.capacity() > cork_limit) std::string().swap(self->flying);
-        else self->flying.clear();
+        // The written bytes' buffer is given back, and the cork's too when nothing waits
+        // in it: an idle connection holds no write buffer.
+        std::string().swap(self->flying);
+        if (self->pending.empty()) std::string().swap(self->pending);
         std::size_t credit = std::exchange(self->flying_credit, 0);
         if (ec) {
           self->failed = ec;

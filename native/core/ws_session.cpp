@@ -128,11 +128,24 @@ void ws_session::on_accept(error_code ec) {
 
 void ws_session::do_read() {
   reading_ = true;
-  ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+  if (!partial_) {
+    // A message's first bytes land in the session's small inline buffer: a connection
+    // waiting for its next message holds no read buffer at all.
+    ws_.async_read_some(net::buffer(first_), beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+    return;
+  }
+  // The rest of a message goes straight into its string, about a frame's worth at a time.
+  read_at_ = message_.size();
+  std::size_t want = std::clamp<std::size_t>(ws_.read_size_hint(4096), 256, 64 * 1024);
+  message_.resize(read_at_ + want);
+  ws_.async_read_some(net::buffer(message_.data() + read_at_, want),
+                      beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
 }
 
 void ws_session::on_read(error_code ec, std::size_t bytes) {
   reading_ = false;
+  if (partial_) message_.resize(read_at_ + (ec ? 0 : bytes));
+  else if (!ec) message_.assign(first_, bytes);
   if (ec) {
     read_done_ = true;
     log(log_level::debug, "websocket read ended: " + ec.message());
@@ -168,16 +181,16 @@ void ws_session::on_read(error_code ec, std::size_t bytes) {
   server_.stats().bytes_in(bytes);
   double now = now_ms();
   last_seen_ms_.store(now, std::memory_order_relaxed);
+  partial_ = !ws_.is_message_done();
+  if (partial_) return do_read();
   // Once the server is closing this connection it stops taking new frames: everything
   // read before that point is still handled and answered.
   if (close_requested_) {
     server_.stats().dropped(drop_reason::closing);
   } else if (admit(now)) {
-    inbox_.push_back({beast::buffers_to_string(buffer_.data()), !ws_.got_text(), {}});
+    inbox_.push_back({std::move(message_), !ws_.got_text(), {}});
   }
-  buffer_.consume(buffer_.size());
-  // A large message leaves a large buffer behind: give the memory back.
-  if (buffer_.capacity() > 64 * 1024) buffer_.shrink_to_fit();
+  message_ = std::string();  // a large message's memory goes with it
   process();
 }
 

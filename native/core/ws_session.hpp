@@ -115,7 +115,10 @@ class ws_session : public closeable,
 
   server& server_;
   websocket::stream<corked_socket> ws_;
-  beast::flat_buffer buffer_;
+  char first_[64];          // each message's first bytes
+  std::string message_;     // the message being read
+  std::size_t read_at_ = 0; // where the pending read writes into message_
+  bool partial_ = false;    // message_ holds the start of an unfinished message
   std::shared_ptr<const ws_route> route_;
   std::string connection_id_;
   std::string client_id_;
