@@ -1,4 +1,5 @@
-// roomwire load generator: many WebSocket connections from one process on Beast.
+// roomwire load generator: many WebSocket connections from one process, on Asio with a
+// hand-written WebSocket client (see `client`).
 //
 // --mode fanout: S subscribers and P publishers join one room; each publisher keeps K
 //   room messages of B bytes in flight (a message completes when the fan-out brings it
@@ -21,10 +22,8 @@
 //          [--host 127.0.0.1]
 //          [--path /bench] [--room bench] [--subscribers 1000] [--publishers 1]
 //          [--connections 100] [--inflight 8] [--size 100] [--rate 10000]
-//          [--warmup 1] [--seconds 5] [--connect-batch 200]
+//          [--warmup 1] [--seconds 5] [--connect-batch 200] [--tick-us 500]
 #include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -32,7 +31,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -42,8 +40,6 @@
 #include "corked_socket.hpp"
 
 namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
 
@@ -67,6 +63,7 @@ struct settings {
   double warmup = 1;
   double seconds = 5;
   int connect_batch = 200;
+  int tick_us = 500;  // latency mode: the pacer's period (frames due are sent each tick)
 };
 
 struct totals {
@@ -96,10 +93,14 @@ std::string framed(const settings& s, const char* event, const std::string& data
   return std::string("42[\"") + event + "\"," + data + "]";
 }
 
+/// One WebSocket client, spoken by hand over the corked socket: the upgrade request, then
+/// frames parsed straight from a read buffer and masked frames appended to the cork. It
+/// costs far less per frame than a full WebSocket stream, so the load generator stays cheap
+/// next to the server it measures (every server is driven by the same client).
 class client : public std::enable_shared_from_this<client> {
  public:
   client(net::io_context& ioc, const settings& s, totals& t, std::string id, bool publisher)
-      : ws_(tcp::socket(ioc)), s_(s), t_(t), id_(std::move(id)), publisher_(publisher) {
+      : sock_(tcp::socket(ioc)), s_(s), t_(t), id_(std::move(id)), publisher_(publisher) {
     delivery_prefix_ = s_.socketio ? "42[\"room_message\"" : "{\"type\":\"room_message\"";
     if (s_.mode == "fanout") {
       own_marker_ = "\"from_client_id\":\"" + id_ + "\"";
@@ -107,17 +108,18 @@ class client : public std::enable_shared_from_this<client> {
       std::string room_message = s_.socketio
           ? "{\"room_id\":\"" + s_.room + "\",\"message\":\"" + body + "\"}"
           : "{\"type\":\"room_message\",\"room_id\":\"" + s_.room + "\",\"message\":\"" + body + "\"}";
-      message_ = std::make_shared<const std::string>(framed(s_, "room_message", room_message));
+      message_ = framed(s_, "room_message", room_message);
     } else {
-      message_ = std::make_shared<const std::string>(framed(s_, "echo", make_payload(s_, "echo", -1)));
+      message_ = framed(s_, "echo", make_payload(s_, "echo", -1));
     }
   }
 
   void start(tcp::endpoint ep, net::ip::address source, std::function<void()> ready) {
     ready_ = std::move(ready);
-    auto& sock = beast::get_lowest_layer(ws_);
+    auto& sock = sock_.next_layer();
     error_code ec;
     sock.open(ep.protocol(), ec);
+    if (!ec) sock.set_option(tcp::no_delay(true), ec);
     if (!ec && !source.is_unspecified()) sock.bind(tcp::endpoint(source, 0), ec);
     if (ec) return fail("bind", ec);
     sock.async_connect(ep, [self = shared_from_this()](error_code ec) {
@@ -125,11 +127,11 @@ class client : public std::enable_shared_from_this<client> {
       std::string target = self->s_.socketio
           ? "/socket.io/?EIO=4&transport=websocket&clientId=" + self->id_
           : self->s_.path + "?clientId=" + self->id_;
-      self->ws_.async_handshake(self->s_.host, target,
-                                [self](error_code ec) {
-                                  if (ec) return self->fail("handshake", ec);
-                                  self->read();
-                                });
+      std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + self->s_.host +
+                            "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+      self->sock_.append_frame(nullptr, 0, request, 0);
+      self->read();
     });
   }
 
@@ -141,12 +143,12 @@ class client : public std::enable_shared_from_this<client> {
   /// Sends one stamped frame (latency mode).
   void send_stamped() {
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t_.epoch).count();
-    send(std::make_shared<const std::string>(framed(s_, "echo", make_payload(s_, "echo", ns))));
+    send(framed(s_, "echo", make_payload(s_, "echo", ns)));
   }
 
   void stop() {
     error_code ignored;
-    beast::get_lowest_layer(ws_).close(ignored);
+    sock_.next_layer().close(ignored);
   }
 
  private:
@@ -166,25 +168,76 @@ class client : public std::enable_shared_from_this<client> {
   }
 
   void read() {
-    ws_.async_read(buf_, [self = shared_from_this()](error_code ec, std::size_t) {
-      if (ec) return self->fail("read", ec);
-      self->on_frame();
-      self->buf_.consume(self->buf_.size());
-      self->read();
-    });
+    if (in_.size() - used_ < 16 * 1024) in_.resize(used_ + 64 * 1024);
+    sock_.async_read_some(net::buffer(in_.data() + used_, in_.size() - used_),
+                          [self = shared_from_this()](error_code ec, std::size_t n) {
+                            if (ec) return self->fail("read", ec);
+                            self->used_ += n;
+                            if (!self->consume()) return;
+                            self->read();
+                          });
   }
 
-  void on_frame() {
-    auto data = buf_.cdata();
-    std::string_view text(static_cast<const char*>(data.data()), data.size());
+  /// Handles every complete frame (or the upgrade response) in the buffer; false on a
+  /// protocol failure.
+  bool consume() {
+    std::size_t at = 0;
+    if (!upgraded_) {
+      std::string_view seen(in_.data(), used_);
+      auto end = seen.find("\r\n\r\n");
+      if (end == std::string_view::npos) return true;
+      if (seen.compare(0, 12, "HTTP/1.1 101") != 0) {
+        fail("handshake", net::error::connection_refused);
+        return false;
+      }
+      upgraded_ = true;
+      at = end + 4;
+    }
+    while (used_ - at >= 2) {
+      auto b0 = static_cast<unsigned char>(in_[at]);
+      auto b1 = static_cast<unsigned char>(in_[at + 1]);
+      std::size_t head = 2;
+      std::uint64_t len = b1 & 0x7f;
+      if (len == 126) {
+        if (used_ - at < 4) break;
+        len = (std::uint64_t{static_cast<unsigned char>(in_[at + 2])} << 8) | static_cast<unsigned char>(in_[at + 3]);
+        head = 4;
+      } else if (len == 127) {
+        if (used_ - at < 10) break;
+        len = 0;
+        for (int i = 0; i < 8; ++i) len = (len << 8) | static_cast<unsigned char>(in_[at + 2 + i]);
+        head = 10;
+      }
+      if (used_ - at < head + len) break;
+      std::string_view payload(in_.data() + at + head, static_cast<std::size_t>(len));
+      at += head + static_cast<std::size_t>(len);
+      unsigned opcode = b0 & 0x0f;
+      if (opcode == 0x9) {
+        send_frame(0xA, payload);  // pong
+      } else if (opcode == 0x8) {
+        fail("read", net::error::eof);
+        return false;
+      } else if (opcode <= 0x2) {
+        on_frame(payload);
+      }
+    }
+    // Keep only the unfinished frame, at the front.
+    if (at > 0) {
+      std::memmove(in_.data(), in_.data() + at, used_ - at);
+      used_ -= at;
+    }
+    return true;
+  }
+
+  void on_frame(std::string_view text) {
     if (s_.socketio) {
       // Engine.IO: a ping is answered at once; the open packet is answered with the
       // namespace connect, whose acknowledgement ("40{..}") plays the welcome's part.
-      if (text == "2") return send(std::make_shared<const std::string>("3"));
+      if (text == "2") return send("3");
       if (!opened_) {
         if (!text.empty() && text[0] == '0') {
           opened_ = true;
-          send(std::make_shared<const std::string>("40"));
+          send("40");
         }
         return;
       }
@@ -193,9 +246,8 @@ class client : public std::enable_shared_from_this<client> {
     if (!welcomed_) {
       welcomed_ = true;
       if (s_.mode == "fanout")
-        send(std::make_shared<const std::string>(
-            s_.socketio ? "42[\"join\",\"" + s_.room + "\"]"
-                        : "{\"type\":\"join_room\",\"room_id\":\"" + s_.room + "\"}"));
+        send(s_.socketio ? "42[\"join\",\"" + s_.room + "\"]"
+                         : "{\"type\":\"join_room\",\"room_id\":\"" + s_.room + "\"}");
       else
         mark_ready();
       return;
@@ -230,25 +282,34 @@ class client : public std::enable_shared_from_this<client> {
     }
   }
 
-  void send(std::shared_ptr<const std::string> msg) {
-    queue_.push_back(std::move(msg));
-    if (!writing_) write();
-  }
+  void send(std::string_view text) { send_frame(0x1, text); }
 
-  void write() {
-    writing_ = true;
-    ws_.text(true);
-    ws_.async_write(net::buffer(*queue_.front()), [self = shared_from_this()](error_code ec, std::size_t) {
-      self->writing_ = false;
-      self->queue_.pop_front();
-      if (ec) return self->fail("write", ec);
-      if (!self->queue_.empty()) self->write();
-    });
+  /// Appends one masked client frame; the mask key is zero, so the payload goes as is.
+  void send_frame(unsigned opcode, std::string_view payload) {
+    unsigned char head[14];
+    std::size_t n = 2;
+    head[0] = static_cast<unsigned char>(0x80 | opcode);
+    if (payload.size() < 126) {
+      head[1] = static_cast<unsigned char>(0x80 | payload.size());
+    } else if (payload.size() <= 0xffff) {
+      head[1] = 0x80 | 126;
+      head[2] = static_cast<unsigned char>(payload.size() >> 8);
+      head[3] = static_cast<unsigned char>(payload.size());
+      n = 4;
+    } else {
+      head[1] = 0x80 | 127;
+      for (int i = 0; i < 8; ++i) head[2 + i] = static_cast<unsigned char>(static_cast<std::uint64_t>(payload.size()) >> (56 - 8 * i));
+      n = 10;
+    }
+    std::memset(head + n, 0, 4);
+    sock_.append_frame(head, n + 4, payload, 0);
   }
 
   // Corked like the server's: frames queued in one turn leave in one write.
-  websocket::stream<roomwire::corked_socket> ws_;
-  beast::flat_buffer buf_;
+  roomwire::corked_socket sock_;
+  std::vector<char> in_;
+  std::size_t used_ = 0;
+  bool upgraded_ = false;
   const settings& s_;
   totals& t_;
   std::string id_;
@@ -256,11 +317,9 @@ class client : public std::enable_shared_from_this<client> {
   bool opened_ = false;  // Socket.IO: the Engine.IO open packet has arrived
   bool welcomed_ = false;
   bool ready_flag_ = false;
-  bool writing_ = false;
   std::string own_marker_;
   std::string delivery_prefix_;
-  std::shared_ptr<const std::string> message_;
-  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::string message_;
   std::function<void()> ready_;
 };
 
@@ -283,6 +342,7 @@ bool parse(int argc, char** argv, settings& s) {
     else if (k == "--warmup") s.warmup = std::atof(v.c_str());
     else if (k == "--seconds") s.seconds = std::atof(v.c_str());
     else if (k == "--connect-batch") s.connect_batch = std::atoi(v.c_str());
+    else if (k == "--tick-us") s.tick_us = std::max(10, std::atoi(v.c_str()));
     else return false;
   }
   bool mode_ok = s.mode == "fanout" || s.mode == "echo" || s.mode == "latency" || s.mode == "idle";
@@ -358,7 +418,7 @@ int main(int argc, char** argv) {
       active[rr++ % active.size()]->send_stamped();
       sent_credit -= 1;
     }
-    pacer.expires_after(std::chrono::microseconds(500));
+    pacer.expires_after(std::chrono::microseconds(s.tick_us));
     pacer.async_wait(pace);
   };
   auto begin_measure = [&] {
