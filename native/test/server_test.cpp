@@ -228,3 +228,25 @@ TEST(Server, DestroyedWhileDeferringLeavesNoDeferralBehind) {
   }
   second->~server();
 }
+
+TEST(Server, AssemblesMessagesOfEverySizeAndFragmentation) {
+  // A message's first 64 bytes land in the session's inline buffer and the rest in the
+  // message itself: sizes around that edge, a large one, and one in 100-byte fragments.
+  fixture f(0);
+  client c(f.port);
+  c.read_json();  // welcome
+  auto message_of = [](std::size_t size) {
+    std::string head = R"({"type":"message","text":")";
+    return head + std::string(size - head.size() - 2, 'x') + "\"}";
+  };
+  for (std::size_t size : {40u, 63u, 64u, 65u, 129u, 4096u, 70000u}) {
+    std::string text = message_of(size);
+    c.write(text);
+    EXPECT_EQ(c.read_json().at("message").as_string(), text) << size;
+  }
+  c.ws.auto_fragment(true);
+  c.ws.write_buffer_bytes(100);
+  std::string text = message_of(5000);
+  c.write(text);
+  EXPECT_EQ(c.read_json().at("message").as_string(), text);
+}
