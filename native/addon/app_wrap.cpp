@@ -229,14 +229,16 @@ Napi::Value app_wrap::complete(const Napi::CallbackInfo& info) {
 Napi::Value app_wrap::complete_many(const Napi::CallbackInfo& info) {
   if (!server_) return info.Env().Undefined();
   auto plain = info[0].As<Napi::Float64Array>();
-  const double* ids = plain.Data();
-  for (std::size_t i = 0; i < plain.ElementLength(); ++i)
-    server_->complete(static_cast<std::uint64_t>(ids[i]), verdict{});
   Napi::Array a = info[1].As<Napi::Array>();
   const uint32_t n = a.Length();
+  std::vector<std::pair<std::uint64_t, verdict>> verdicts;
+  verdicts.reserve(plain.ElementLength() + n / 6);
+  for (std::size_t i = 0; i < plain.ElementLength(); ++i)
+    verdicts.emplace_back(static_cast<std::uint64_t>(plain.Data()[i]), verdict{});
   for (uint32_t i = 0; i + 5 < n; i += 6)
-    server_->complete(event_id(a.Get(i)),
-                      read_verdict(a.Get(i + 1), a.Get(i + 2), a.Get(i + 3), a.Get(i + 4), a.Get(i + 5)));
+    verdicts.emplace_back(event_id(a.Get(i)),
+                          read_verdict(a.Get(i + 1), a.Get(i + 2), a.Get(i + 3), a.Get(i + 4), a.Get(i + 5)));
+  server_->complete_many(std::move(verdicts));
   return info.Env().Undefined();
 }
 

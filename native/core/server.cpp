@@ -247,6 +247,25 @@ void server::complete(std::uint64_t id, verdict&& v) {
   entry.resume(std::move(v));
 }
 
+void server::complete_many(std::vector<std::pair<std::uint64_t, verdict>>&& verdicts) {
+  std::vector<std::pair<pending_verdict, verdict*>> found;
+  found.reserve(verdicts.size());
+  {
+    std::lock_guard<std::mutex> lock(pending_mutex_);
+    for (auto& [id, v] : verdicts) {
+      auto it = pending_.find(id);
+      if (it == pending_.end()) continue;
+      found.emplace_back(std::move(it->second), &v);
+      pending_.erase(it);
+    }
+  }
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& [entry, v] : found) {
+    metrics_.callback_latency(std::chrono::duration<double>(now - entry.since).count());
+    entry.resume(std::move(*v));
+  }
+}
+
 std::optional<send_status> server::send(const std::string& connection_id,
                                         std::shared_ptr<const std::string> data, bool binary) {
   std::shared_ptr<ws_session> s;

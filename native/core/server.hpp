@@ -75,6 +75,8 @@ class server : public std::enable_shared_from_this<server> {
 
   /// Delivers the verdict for event `id`; unknown or stale ids are ignored.
   void complete(std::uint64_t id, verdict&& v);
+  /// complete() for many events, taking the pending-verdict lock once for all of them.
+  void complete_many(std::vector<std::pair<std::uint64_t, verdict>>&& verdicts);
 
   /// Sends one raw frame to a connection. nullopt when the connection is unknown.
   std::optional<send_status> send(const std::string& connection_id,

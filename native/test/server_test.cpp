@@ -250,3 +250,27 @@ TEST(Server, AssemblesMessagesOfEverySizeAndFragmentation) {
   c.write(text);
   EXPECT_EQ(c.read_json().at("message").as_string(), text);
 }
+
+TEST(Server, CompletesManyVerdictsAtOnceIgnoringUnknownIds) {
+  fixture f(cb_message);
+  client a(f.port), b(f.port);
+  a.read_json();  // welcome
+  b.read_json();
+  a.write(R"({"type":"from-a"})");
+  auto ev_a = f.sink->next(event_kind::message);
+  b.write(R"({"type":"from-b"})");
+  auto ev_b = f.sink->next(event_kind::message);
+  verdict blocked;
+  blocked.cancel = true;
+  blocked.has_error = true;
+  blocked.error = "no";
+  std::vector<std::pair<std::uint64_t, verdict>> verdicts;
+  verdicts.emplace_back(ev_b.id, verdict{});
+  verdicts.emplace_back(987654321, verdict{});  // unknown: ignored
+  verdicts.emplace_back(ev_a.id, std::move(blocked));
+  f.srv->complete_many(std::move(verdicts));
+  EXPECT_EQ(a.read_json().at("type").as_string(), "message_blocked");
+  auto ack = b.read_json();
+  EXPECT_EQ(ack.at("type").as_string(), "message_ack");
+  EXPECT_EQ(ack.at("message").as_string(), R"({"type":"from-b"})");
+}
