@@ -41,6 +41,9 @@ struct corked_thread {
   net::io_context* ioc = nullptr;
   std::vector<std::shared_ptr<cork_flushable>> corked;
 };
+/// Kept per thread, not per call: if a handler throws out of run_corked and the thread
+/// runs it again, the sockets already corked are still written.
+inline thread_local corked_thread corked_thread_state;
 inline thread_local corked_thread* this_corked_thread = nullptr;
 }  // namespace detail
 
@@ -52,13 +55,18 @@ inline void run_corked(net::io_context& ioc, const std::function<void()>& on_idl
   // 64 handlers between flushes: a thread that never idles still writes every few
   // hundred microseconds, and its corks stay far below their limit.
   constexpr int budget = 64;
-  detail::corked_thread self;
-  self.ioc = &ioc;
+  detail::corked_thread& self = detail::corked_thread_state;
   std::vector<std::shared_ptr<cork_flushable>> flushing;
   struct scope {
-    explicit scope(detail::corked_thread* t) { detail::this_corked_thread = t; }
-    ~scope() { detail::this_corked_thread = nullptr; }
-  } installed(&self);
+    explicit scope(detail::corked_thread* t, net::io_context* ioc) {
+      t->ioc = ioc;
+      detail::this_corked_thread = t;
+    }
+    ~scope() {
+      detail::this_corked_thread->ioc = nullptr;
+      detail::this_corked_thread = nullptr;
+    }
+  } installed(&self, &ioc);
   for (;;) {
     int ran = 0;
     while (ran < budget && ioc.poll_one() != 0) ++ran;
