@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "corked_socket.hpp"
+#include "ws_frame.hpp"
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
@@ -287,22 +288,7 @@ class client : public std::enable_shared_from_this<client> {
   /// Appends one masked client frame; the mask key is zero, so the payload goes as is.
   void send_frame(unsigned opcode, std::string_view payload) {
     unsigned char head[14];
-    std::size_t n = 2;
-    head[0] = static_cast<unsigned char>(0x80 | opcode);
-    if (payload.size() < 126) {
-      head[1] = static_cast<unsigned char>(0x80 | payload.size());
-    } else if (payload.size() <= 0xffff) {
-      head[1] = 0x80 | 126;
-      head[2] = static_cast<unsigned char>(payload.size() >> 8);
-      head[3] = static_cast<unsigned char>(payload.size());
-      n = 4;
-    } else {
-      head[1] = 0x80 | 127;
-      for (int i = 0; i < 8; ++i) head[2 + i] = static_cast<unsigned char>(static_cast<std::uint64_t>(payload.size()) >> (56 - 8 * i));
-      n = 10;
-    }
-    std::memset(head + n, 0, 4);
-    sock_.append_frame(head, n + 4, payload, 0);
+    sock_.append_frame(head, roomwire::frame_header(head, opcode, payload.size(), true), payload, 0);
   }
 
   // Corked like the server's: frames queued in one turn leave in one write.

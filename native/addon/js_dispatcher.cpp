@@ -73,29 +73,26 @@ napi_value data_value(Napi::Env env, const event& ev) {
   return nullptr;
 }
 
-/// True when an event has fields beyond the common eight (see event_extras).
-bool has_extras(const event& ev) {
-  return ev.kind == event_kind::close || ev.kind == event_kind::op_result || !ev.reason.empty() ||
-         !ev.error_type.empty() || !ev.method.empty() || !ev.room_id.empty() ||
-         !ev.target_client_id.empty() || ev.kind == event_kind::room_message ||
-         ev.kind == event_kind::direct_message || !ev.params.empty() || !ev.query.empty() ||
-         !ev.headers.empty();
-}
-
 }  // namespace
 
-Napi::Object event_extras(Napi::Env env, const event_keys& k, event& ev) {
-  Napi::Object o = Napi::Object::New(env);
-  if (ev.kind == event_kind::close) o.Set(k.code, Napi::Number::New(env, ev.code));
-  if (!ev.reason.empty()) o.Set(k.reason, Napi::String::New(env, ev.reason));
-  if (!ev.error_type.empty()) o.Set(k.error_type, Napi::String::New(env, ev.error_type));
-  if (!ev.method.empty()) o.Set(k.method, Napi::String::New(env, ev.method));
-  if (!ev.room_id.empty()) o.Set(k.room_id, Napi::String::New(env, ev.room_id));
-  if (!ev.target_client_id.empty()) o.Set(k.target, Napi::String::New(env, ev.target_client_id));
+Napi::Value event_extras(Napi::Env env, std::optional<event_keys>& keys, const event& ev) {
+  // The object, and the batch's property names, are made only once there is a field to set.
+  Napi::Object o;
+  auto set = [&](Napi::String event_keys::*name, Napi::Value value) {
+    if (!keys) keys.emplace(env);
+    if (o.IsEmpty()) o = Napi::Object::New(env);
+    o.Set((*keys).*name, value);
+  };
+  if (ev.kind == event_kind::close || ev.kind == event_kind::op_result)
+    set(&event_keys::code, Napi::Number::New(env, ev.code));
+  if (!ev.reason.empty()) set(&event_keys::reason, Napi::String::New(env, ev.reason));
+  if (!ev.error_type.empty()) set(&event_keys::error_type, Napi::String::New(env, ev.error_type));
+  if (!ev.method.empty()) set(&event_keys::method, Napi::String::New(env, ev.method));
+  if (!ev.room_id.empty()) set(&event_keys::room_id, Napi::String::New(env, ev.room_id));
+  if (!ev.target_client_id.empty()) set(&event_keys::target, Napi::String::New(env, ev.target_client_id));
   if (ev.kind == event_kind::room_message || ev.kind == event_kind::direct_message)
-    o.Set(k.message, Napi::String::New(env, ev.message));
-  if (ev.kind == event_kind::op_result) o.Set(k.code, Napi::Number::New(env, ev.code));
-  auto flat = [&](const Napi::String& name, const string_pairs& pairs) {
+    set(&event_keys::message, Napi::String::New(env, ev.message));
+  auto flat = [&](Napi::String event_keys::*name, const string_pairs& pairs) {
     if (pairs.empty()) return;
     Napi::Array a = Napi::Array::New(env, pairs.size() * 2);
     uint32_t i = 0;
@@ -103,11 +100,11 @@ Napi::Object event_extras(Napi::Env env, const event_keys& k, event& ev) {
       a.Set(i++, Napi::String::New(env, k));
       a.Set(i++, Napi::String::New(env, v));
     }
-    o.Set(name, a);
+    set(name, a);
   };
-  flat(k.params, ev.params);
-  flat(k.query, ev.query);
-  flat(k.headers, ev.headers);
+  flat(&event_keys::params, ev.params);
+  flat(&event_keys::query, ev.query);
+  flat(&event_keys::headers, ev.headers);
   return o;
 }
 
@@ -145,10 +142,10 @@ void js_dispatcher::call_js(Napi::Env env, Napi::Function fn, js_dispatcher* sel
     put(4 * i + 1, ev.client_id);
     put(4 * i + 2, ev.path);
     if (napi_value d = data_value(env, ev)) napi_set_element(env, strs, 4 * i + 3, d);
-    if (has_extras(ev)) {
+    Napi::Value extra = event_extras(env, keys, ev);
+    if (!extra.IsEmpty()) {
       if (extras.IsEmpty()) extras = Napi::Array::New(env, n);
-      if (!keys) keys.emplace(env);
-      extras.Set(i, event_extras(env, *keys, ev));
+      extras.Set(i, extra);
     }
   }
   if (self->before_batch_) self->before_batch_();

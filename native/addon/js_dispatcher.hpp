@@ -59,7 +59,8 @@ struct event_keys {
 };
 
 /// The fields of an event beyond kind, id, route, time, connectionId, clientId, path and
-/// data, as an object (those eight travel in the batch's flat columns).
-Napi::Object event_extras(Napi::Env env, const event_keys& k, event& ev);
+/// data, as an object (those eight travel in the batch's flat columns); an empty value when
+/// it has none. `keys` is made on first use and shared by the batch.
+Napi::Value event_extras(Napi::Env env, std::optional<event_keys>& keys, const event& ev);
 
 }  // namespace roomwire::addon

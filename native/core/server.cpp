@@ -21,10 +21,6 @@ server::server(server_options options, std::shared_ptr<event_sink> sink,
       io_(make_contexts(options_.threads)),
       sweep_(io_.front()->ioc) {}
 
-server::~server() {
-  stop(std::chrono::milliseconds(0));
-  forget_deferral();
-}
 
 std::vector<std::unique_ptr<server::io_thread>> server::make_contexts(unsigned threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -41,7 +37,8 @@ thread_local server* io_owner = nullptr;
 thread_local std::size_t io_self = 0;
 }  // namespace
 
-void server::forget_deferral() {
+server::~server() {
+  stop(std::chrono::milliseconds(0));
   // A server destroyed in the middle of a batch must not stay marked on this thread: a
   // later server built at the same address would gather its posts into nothing.
   if (deferring == this) deferring = nullptr;
@@ -234,17 +231,9 @@ std::uint64_t server::await_verdict(std::function<void(verdict&&)> resume) {
 }
 
 void server::complete(std::uint64_t id, verdict&& v) {
-  pending_verdict entry;
-  {
-    std::lock_guard<std::mutex> lock(pending_mutex_);
-    auto it = pending_.find(id);
-    if (it == pending_.end()) return;
-    entry = std::move(it->second);
-    pending_.erase(it);
-  }
-  metrics_.callback_latency(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - entry.since).count());
-  entry.resume(std::move(v));
+  std::vector<std::pair<std::uint64_t, verdict>> one;
+  one.emplace_back(id, std::move(v));
+  complete_many(std::move(one));
 }
 
 void server::complete_many(std::vector<std::pair<std::uint64_t, verdict>>&& verdicts) {

@@ -134,8 +134,6 @@ class server : public std::enable_shared_from_this<server> {
   void defer_begin();
   /// Posts what was gathered since defer_begin(): one handler per I/O thread.
   void defer_end();
-  /// Drops this thread's deferral without posting (the destructor calls it).
-  void forget_deferral();
   /// Runs `fn` on I/O thread `io_index`: inline when already there, gathered when this
   /// thread is deferring or is another of this server's I/O threads, else posted.
   void post_to(std::size_t io_index, std::function<void()> fn);

@@ -7,6 +7,7 @@
 #include "ids.hpp"
 #include "log.hpp"
 #include "protocol.hpp"
+#include "ws_frame.hpp"
 
 namespace roomwire {
 namespace json = boost::json;
@@ -656,28 +657,11 @@ void ws_session::enqueue(std::shared_ptr<const std::string> data, bool binary) {
   put_frame(*data, binary);
 }
 
-static std::size_t frame_header(unsigned char (&head)[10], std::size_t size, bool binary) {
-  head[0] = static_cast<unsigned char>(0x80 | (binary ? 0x2 : 0x1));  // FIN, text or binary
-  if (size < 126) {
-    head[1] = static_cast<unsigned char>(size);
-    return 2;
-  }
-  if (size <= 0xffff) {
-    head[1] = 126;
-    head[2] = static_cast<unsigned char>(size >> 8);
-    head[3] = static_cast<unsigned char>(size);
-    return 4;
-  }
-  head[1] = 127;
-  for (int i = 0; i < 8; ++i) head[2 + i] = static_cast<unsigned char>(static_cast<std::uint64_t>(size) >> (56 - 8 * i));
-  return 10;
-}
-
 void ws_session::put_frame(std::string_view payload, bool binary) {
   // A server frame is unmasked and never fragmented here: the header is all there is to
   // add, and Beast's own frames (pings, pongs, the close) only ever land between ours.
-  unsigned char head[10];
-  std::size_t n = frame_header(head, payload.size(), binary);
+  unsigned char head[14];
+  std::size_t n = frame_header(head, binary ? 0x2 : 0x1, payload.size());
   ws_.next_layer().append_frame(head, n, payload, payload.size());
 }
 
