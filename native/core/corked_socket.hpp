@@ -212,14 +212,13 @@ class corked_socket {
       if (here && &net::query(socket.get_executor(), net::execution::context) == here->ioc)
         here->corked.push_back(shared_from_this());
       else
-        post_flush(0);
+        post_flush();
     }
 
-    void post_flush(int deferrals) {
-      net::post(socket.get_executor(), [self = shared_from_this(), deferrals] {
-        if (!self->flush_scheduled) return;  // flushed by a read meanwhile
-        if (self->reading || deferrals >= max_deferrals) return self->flush();
-        self->post_flush(deferrals + 1);
+    /// Off a run_corked thread: the same decision, taken behind the thread's queue.
+    void post_flush() {
+      net::post(socket.get_executor(), [self = shared_from_this()] {
+        if (!self->flush_corked()) self->post_flush();
       });
     }
 
