@@ -118,6 +118,25 @@ class corked_socket {
         token, impl_, buffers);
   }
 
+  /// Waits until the socket has bytes to read (or fails); what is corked is written first,
+  /// since everything read so far has been handled. The caller then reads them itself
+  /// with read_some, so a connection waiting for input lends no buffer to the wait.
+  template <class Handler>
+  void async_wait_readable(Handler&& handler) {
+    impl_->flush();
+    impl_->reading = true;
+    impl_->socket.async_wait(tcp::socket::wait_read,
+                             [self = impl_, h = std::forward<Handler>(handler)](error_code ec) mutable {
+                               self->reading = false;
+                               std::move(h)(ec);
+                             });
+  }
+
+  /// Reads what the socket holds into `b` without blocking (would_block when nothing).
+  std::size_t read_some(net::mutable_buffer b, error_code& ec) {
+    return impl_->socket.read_some(b, ec);
+  }
+
   /// Appends `buffers` to the cork and completes as soon as the cork has room.
   template <class ConstBufferSequence, class WriteToken>
   auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {

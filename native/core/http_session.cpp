@@ -7,6 +7,7 @@
 #include "protocol.hpp"
 #include "room_api.hpp"
 #include "router.hpp"
+#include "ws_parser.hpp"
 #include "ws_session.hpp"
 
 namespace roomwire {
@@ -79,6 +80,13 @@ void http_session::on_read(error_code ec, std::size_t) {
   if (websocket::is_upgrade(req_)) {
     auto route = server_.match_ws(segments, params);
     if (!route) return reply_error(404, "Not Found", true);
+    // RFC 6455 §4.2.1: version 13 only (426 names it), and a key of 16 base64 bytes.
+    if (req_[http::field::sec_websocket_version] != "13")
+      return reply(426, protocol::http_error_body("Unsupported WebSocket version"),
+                   {{"Sec-WebSocket-Version", "13"}}, true);
+    auto key = req_[http::field::sec_websocket_key];
+    if (!valid_websocket_key(std::string_view(key.data(), key.size())))
+      return reply_error(400, "Bad Request: invalid Sec-WebSocket-Key", true);
     return handle_upgrade(std::move(route), std::move(path), std::move(params), std::move(query));
   }
 

@@ -14,28 +14,6 @@ namespace json = boost::json;
 
 namespace {
 
-/// The close code Beast sent when it failed the connection for `ec`, and the error_type
-/// reported to onError.
-int protocol_close_code(error_code ec, err_type& type, std::string& type_name) {
-  if (ec == websocket::error::message_too_big || ec == websocket::error::buffer_overflow) {
-    type = err_type::message_too_big;
-    type_name = "message_too_big";
-    return 1009;
-  }
-  if (ec == websocket::error::bad_frame_payload) {
-    type = err_type::invalid_utf8;
-    type_name = "invalid_utf8";
-    return 1007;
-  }
-  if (ec.category() == websocket::make_error_code(websocket::error::bad_opcode).category() &&
-      ec != websocket::error::closed) {
-    type = err_type::protocol_error;
-    type_name = "protocol_error";
-    return 1002;
-  }
-  return 0;
-}
-
 const char* join_error_text(int result) {
   switch (static_cast<join_result>(result)) {
     case join_result::unknown_room: return "Room not found";
@@ -47,6 +25,20 @@ const char* join_error_text(int result) {
 
 /// Result code for a join refused by onJoinRoom (after the join_result values).
 constexpr int join_rejected = 4;
+
+/// WebSocket opcodes the server writes.
+enum : unsigned { op_close = 0x8, op_ping = 0x9, op_pong = 0xA };
+
+/// 64 KiB read at a time: a burst of small frames or a large frame in few system calls.
+constexpr std::size_t read_buffer_size = 64 * 1024;
+
+/// The I/O thread's read buffer: a connection reads into it only once the socket has
+/// bytes, parses them at once and keeps nothing of it, so waiting costs no buffer.
+net::mutable_buffer read_buffer() {
+  thread_local std::unique_ptr<char[]> buffer;
+  if (!buffer) buffer = std::make_unique<char[]>(read_buffer_size);
+  return net::buffer(buffer.get(), read_buffer_size);
+}
 
 std::string string_field(const json::object& body, const char* key) {
   auto it = body.find(key);
@@ -60,52 +52,43 @@ ws_session::ws_session(server& srv, tcp::socket&& socket, std::shared_ptr<const 
                        std::string connection_id, std::string client_id, std::string path,
                        std::string metadata)
     : server_(srv),
-      ws_(std::move(socket)),
+      sock_(std::move(socket)),
+      parser_(srv.options().max_payload),
       route_(std::move(route)),
       connection_id_(std::move(connection_id)),
       client_id_(std::move(client_id)),
       path_(std::move(path)),
       metadata_(std::move(metadata)),
       connected_at_(now_ms()),
-      io_index_(srv.context_index(ws_.get_executor())),
+      io_index_(srv.context_index(sock_.get_executor())),
       last_seen_ms_(now_ms()),
-      teardown_(ws_.get_executor()) {}
+      teardown_(sock_.get_executor()) {}
 
 ws_session::~ws_session() { server_.untrack(this); }
 
-void ws_session::run(http::request<http::string_body> req) {
+void ws_session::run(const http::request<http::string_body>& req) {
   server_.track(this, weak_from_this());
-  const auto& opt = server_.options();
-  // The opening and closing handshakes are bounded by Beast; idleness is the server's
-  // sweep, which closes a silent peer with 1001 instead of dropping the socket.
-  websocket::stream_base::timeout timeouts{};
-  timeouts.handshake_timeout = opt.request_timeout;
-  timeouts.idle_timeout = websocket::stream_base::none();
-  timeouts.keep_alive_pings = false;
-  ws_.set_option(timeouts);
-  ws_.control_callback([this](websocket::frame_type, beast::string_view) {
-    last_seen_ms_.store(now_ms(), std::memory_order_relaxed);
-  });
-  ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(http::field::server, "roomwire"); }));
-  ws_.read_message_max(opt.max_payload);
-  ws_.auto_fragment(false);
+  error_code ignored;
+  sock_.next_layer().non_blocking(true, ignored);  // reads go until would_block
   // Data frames go straight into the cork (see put_frame); their bytes leave the
   // buffered count once written.
-  ws_.next_layer().on_written([weak = weak_from_this()](std::size_t credit) {
+  sock_.on_written([weak = weak_from_this()](std::size_t credit) {
     if (auto self = weak.lock()) {
       self->buffered_.fetch_sub(credit, std::memory_order_relaxed);
       self->server_.stats().bytes_out(credit);
     }
   });
-  ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
+  auto key = req[http::field::sec_websocket_key];
+  std::string response =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: " + websocket_accept_key(std::string_view(key.data(), key.size())) +
+      "\r\nServer: roomwire\r\n\r\n";
+  const unsigned char no_header[1] = {0};
+  sock_.append_frame(no_header, 0, response, 0);
+  on_accept();
 }
 
-void ws_session::on_accept(error_code ec) {
-  if (ec) {
-    log(log_level::debug, "websocket accept: " + ec.message());
-    return;
-  }
+void ws_session::on_accept() {
   accepted_ = true;
   while (!outbox_.empty()) {
     auto o = std::move(outbox_.front());
@@ -129,98 +112,195 @@ void ws_session::on_accept(error_code ec) {
 
 void ws_session::do_read() {
   reading_ = true;
-  if (!partial_) {
-    // A message's first bytes land in the session's small inline buffer: a connection
-    // waiting for its next message holds no read buffer at all.
-    ws_.async_read_some(net::buffer(first_), beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
-    return;
-  }
-  // The rest of a message goes straight into its string, about a frame's worth at a time.
-  read_at_ = message_.size();
-  std::size_t want = std::clamp<std::size_t>(ws_.read_size_hint(4096), 256, 64 * 1024);
-  message_.resize(read_at_ + want);
-  ws_.async_read_some(net::buffer(message_.data() + read_at_, want),
-                      beast::bind_front_handler(&ws_session::on_read, shared_from_this()));
+  sock_.async_wait_readable([self = shared_from_this()](error_code ec) { self->on_readable(ec); });
 }
 
-void ws_session::on_read(error_code ec, std::size_t bytes) {
+void ws_session::on_readable(error_code ec) {
   reading_ = false;
-  if (partial_) message_.resize(read_at_ + (ec ? 0 : bytes));
-  else if (!ec) message_.assign(first_, bytes);
-  if (ec) {
-    read_done_ = true;
-    log(log_level::debug, "websocket read ended: " + ec.message());
-    // Our own close handshake cancels the read; its completion finishes the session.
-    if (ec == net::error::operation_aborted && close_pending_) return;
-    if (ec == websocket::error::closed) {
-      closed_code_ = ws_.reason().code;
-      closed_reason_ = std::string(ws_.reason().reason.c_str());
-    } else if (close_requested_) {
-      // We were closing it (idle, backpressure, rate limit, the app) when the socket went:
-      // report our code, not an abnormal closure.
-      closed_code_ = static_cast<int>(close_code_);
-      closed_reason_ = close_text_;
-    } else {
-      err_type type{};
-      std::string type_name;
-      int code = protocol_close_code(ec, type, type_name);
-      if (code != 0) {
-        closed_code_ = code;
-        closed_reason_ = ec.message();
-        server_.stats().error(type);
-        if (route_->has(cb_error)) {
-          event ev = make_event(event_kind::error);
-          ev.error_type = type_name;
-          ev.reason = ec.message();
-          server_.sink().emit(std::move(ev));
-        }
-      }
-    }
-    process();
-    return;
-  }
-  server_.stats().bytes_in(bytes);
-  double now = now_ms();
-  last_seen_ms_.store(now, std::memory_order_relaxed);
-  partial_ = !ws_.is_message_done();
-  if (partial_) return do_read();
-  // Once the server is closing this connection it stops taking new frames: everything
-  // read before that point is still handled and answered.
-  if (close_requested_) {
-    server_.stats().dropped(drop_reason::closing);
-  } else if (admit(now)) {
-    inbox_.push_back({std::move(message_), !ws_.got_text(), {}});
-  }
-  message_ = std::string();  // a large message's memory goes with it
+  if (read_done_) return process();
+  std::size_t n = 0;
+  if (!ec) n = sock_.read_some(read_buffer(), ec);
+  if (ec == net::error::would_block) return do_read();
+  if (!ec && n == 0) ec = net::error::eof;
+  if (ec) return on_read_error(ec);
+  server_.stats().bytes_in(n);
+  last_seen_ms_.store(now_ms(), std::memory_order_relaxed);
+  const char* p = static_cast<const char*>(read_buffer().data());
+  const char* stop = consume(p, p + n);
+  if (stop != p + n && !read_done_) unparsed_.assign(stop, p + n);  // parsed once the queue has room
   process();
 }
 
-void ws_session::process() {
-  while (!busy_ && !inbox_.empty()) {
-    inbound item = std::move(inbox_.front());
-    inbox_.pop_front();
-    if (item.job) {
-      item.job();
-    } else if (!item.binary) {
-      handle_text(std::move(item.data));
-    } else {
-      server_.stats().received(rx_type::binary);
-      if (route_->has(cb_binary)) {
-        event ev = make_event(event_kind::binary);
-        ev.data = std::move(item.data);
-        ev.binary = true;
-        server_.sink().emit(std::move(ev));
-      } else {
-        server_.stats().dropped(drop_reason::no_handler);
+void ws_session::resume_unparsed() {
+  const char* p = unparsed_.data() + unparsed_at_;
+  const char* end = unparsed_.data() + unparsed_.size();
+  const char* stop = consume(p, end);
+  if (stop == end || read_done_) {
+    unparsed_ = std::string();
+    unparsed_at_ = 0;
+  } else {
+    unparsed_at_ = static_cast<std::size_t>(stop - unparsed_.data());
+  }
+}
+
+const char* ws_session::consume(const char* p, const char* end) {
+  const double now = now_ms();
+  for (;;) {
+    switch (ws_read r = parser_.parse(p, end)) {
+      case ws_read::need_more:
+        return end;
+      case ws_read::text:
+      case ws_read::binary: {
+        std::string message = parser_.take_message();
+        // Once the server is closing this connection it stops taking new frames:
+        // everything read before that point is still handled and answered.
+        if (close_requested_)
+          server_.stats().dropped(drop_reason::closing);
+        else if (admit(now))
+          inbox_.push_back({std::move(message), r == ws_read::binary, {}});
+        if (inbox_.size() >= server_.options().max_pending_frames) return p;
+        break;
       }
+      case ws_read::ping:
+        put_control(op_pong, parser_.control());
+        break;
+      case ws_read::pong:
+        break;
+      case ws_read::close:
+        on_peer_close();
+        return end;
+      case ws_read::fail:
+        fail_connection();
+        return end;
     }
   }
-  if (read_done_) {
-    if (!busy_ && inbox_.empty() && !close_pending_) finish();
-    return;
+}
+
+void ws_session::on_read_error(error_code ec) {
+  read_done_ = true;
+  close_pending_ = false;
+  log(log_level::debug, "websocket read ended: " + ec.message());
+  if (close_requested_) {
+    // We were closing it (idle, backpressure, rate limit, the app) when the socket went:
+    // report our code, not an abnormal closure.
+    closed_code_ = close_code_;
+    closed_reason_ = close_text_;
   }
-  // Keep reading ahead of a pending verdict, up to a bound.
-  if (!reading_ && accepted_ && inbox_.size() < server_.options().max_pending_frames) do_read();
+  process();
+}
+
+void ws_session::on_peer_close() {
+  read_done_ = true;
+  const int code = parser_.close_code();
+  if (close_sent_) {
+    // The answer to our close: the code it echoed, or ours when it named none.
+    close_pending_ = false;
+    closed_code_ = code != 1005 ? code : close_code_;
+  } else {
+    closed_code_ = code;
+    // Echo the code (none for a close that had none) and end the connection.
+    char payload[2] = {static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
+    put_control(op_close, code == 1005 ? std::string_view() : std::string_view(payload, 2));
+    close_sent_ = true;
+  }
+  closed_reason_ = std::string(parser_.close_reason());
+  teardown();
+}
+
+void ws_session::fail_connection() {
+  read_done_ = true;
+  close_pending_ = false;
+  const int code = parser_.fail_code();
+  const char* why = parser_.fail_reason();
+  if (close_requested_) {
+    closed_code_ = close_code_;
+    closed_reason_ = close_text_;
+  } else {
+    closed_code_ = code;
+    closed_reason_ = why;
+    err_type type = code == 1009   ? err_type::message_too_big
+                    : code == 1007 ? err_type::invalid_utf8
+                                   : err_type::protocol_error;
+    server_.stats().error(type);
+    if (route_->has(cb_error)) {
+      event ev = make_event(event_kind::error);
+      ev.error_type = code == 1009 ? "message_too_big" : code == 1007 ? "invalid_utf8" : "protocol_error";
+      ev.reason = why;
+      server_.sink().emit(std::move(ev));
+    }
+  }
+  if (!close_sent_) {
+    std::string payload{static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
+    payload += why;
+    put_control(op_close, payload);
+    close_sent_ = true;
+  }
+  teardown();
+}
+
+void ws_session::teardown() {
+  tearing_down_ = true;
+  teardown_.expires_after(server_.options().request_timeout);
+  teardown_.async_wait([self = shared_from_this()](error_code ec) {
+    if (!ec) self->close_socket();
+  });
+  sock_.async_drain([self = shared_from_this()](error_code ec) {
+    error_code ignored;
+    self->sock_.next_layer().shutdown(tcp::socket::shutdown_send, ignored);
+    if (ec) return self->close_socket();
+    self->discard_input();
+  });
+}
+
+void ws_session::discard_input() {
+  sock_.async_wait_readable([self = shared_from_this()](error_code ec) {
+    // A bounded number of reads per wake-up, so a peer that keeps sending shares the thread.
+    for (int i = 0; i < 16 && !ec; ++i) {
+      std::size_t n = self->sock_.read_some(read_buffer(), ec);
+      if (!ec && n == 0) ec = net::error::eof;
+    }
+    if (!ec || ec == net::error::would_block) return self->discard_input();
+    self->close_socket();
+  });
+}
+
+void ws_session::close_socket() {
+  teardown_.cancel();
+  error_code ignored;
+  sock_.next_layer().close(ignored);
+}
+
+void ws_session::process() {
+  for (;;) {
+    while (!busy_ && !inbox_.empty()) {
+      inbound item = std::move(inbox_.front());
+      inbox_.pop_front();
+      if (item.job) {
+        item.job();
+      } else if (!item.binary) {
+        handle_text(std::move(item.data));
+      } else {
+        server_.stats().received(rx_type::binary);
+        if (route_->has(cb_binary)) {
+          event ev = make_event(event_kind::binary);
+          ev.data = std::move(item.data);
+          ev.binary = true;
+          server_.sink().emit(std::move(ev));
+        } else {
+          server_.stats().dropped(drop_reason::no_handler);
+        }
+      }
+    }
+    if (read_done_) {
+      if (!busy_ && inbox_.empty() && !close_pending_) finish();
+      return;
+    }
+    // Keep reading ahead of a pending verdict, up to a bound: first what an earlier read
+    // brought past it, then the socket.
+    if (reading_ || !accepted_ || inbox_.size() >= server_.options().max_pending_frames) return;
+    if (unparsed_.empty()) return do_read();
+    resume_unparsed();
+  }
 }
 
 void ws_session::handle_text(std::string text) {
@@ -567,18 +647,14 @@ bool ws_session::admit(double now) {
 }
 
 void ws_session::sweep(double now, double idle_ms, bool ping) {
-  net::post(ws_.get_executor(), [self = shared_from_this(), now, idle_ms, ping] {
+  net::post(sock_.get_executor(), [self = shared_from_this(), now, idle_ms, ping] {
     if (!self->accepted_ || self->finished_ || self->close_requested_) return;
     if (idle_ms > 0 && now - self->last_seen_ms_.load(std::memory_order_relaxed) > idle_ms) {
       self->close_with(1001, "idle timeout", true);
       return;
     }
     if (!ping) return;
-    if (!self->ping_pending_) {
-      // Beast sends it after the frame being written, never in the middle of one.
-      self->ping_pending_ = true;
-      self->ws_.async_ping({}, [self](error_code) { self->ping_pending_ = false; });
-    }
+    self->put_control(op_ping, {});  // whole frames only in the cork: never inside another
     self->ping_sent_ms_ = now_ms();
     self->write_text(protocol::ping(timestamp_now()), tx_type::ping);
   });
@@ -590,7 +666,7 @@ void ws_session::close_with(int code, std::string reason, bool urgent) {
   // Through post_to, like sends: a close after a send in the same callback comes after it.
   server_.post_to(io_index_, [self = shared_from_this(), code, reason = std::move(reason), urgent] {
     if (self->close_requested_ || self->finished_) return;
-    self->close_code_ = static_cast<websocket::close_code>(code);
+    self->close_code_ = code;
     self->close_text_ = reason;
     self->close_requested_ = true;
     if (urgent) {
@@ -599,12 +675,10 @@ void ws_session::close_with(int code, std::string reason, bool urgent) {
         self->buffered_.fetch_sub(self->outbox_.back().data->size(), std::memory_order_relaxed);
         self->outbox_.pop_back();
       }
-      self->buffered_.fetch_sub(self->ws_.next_layer().discard_corked(), std::memory_order_relaxed);
+      self->buffered_.fetch_sub(self->sock_.discard_corked(), std::memory_order_relaxed);
       self->teardown_.expires_after(self->server_.options().request_timeout);
       self->teardown_.async_wait([self](error_code ec) {
-        if (ec || self->finished_) return;
-        error_code ignored;
-        beast::get_lowest_layer(self->ws_).close(ignored);
+        if (!ec) self->close_socket();
       });
     }
     if (!self->accepted_) return;
@@ -659,33 +733,37 @@ void ws_session::enqueue(std::shared_ptr<const std::string> data, bool binary) {
 
 void ws_session::put_frame(std::string_view payload, bool binary) {
   // A server frame is unmasked and never fragmented here: the header is all there is to
-  // add, and Beast's own frames (pings, pongs, the close) only ever land between ours.
+  // add, and control frames (pings, pongs, the close) only ever land between whole ones.
   unsigned char head[14];
   std::size_t n = frame_header(head, binary ? 0x2 : 0x1, payload.size());
-  ws_.next_layer().append_frame(head, n, payload, payload.size());
+  sock_.append_frame(head, n, payload, payload.size());
+}
+
+void ws_session::put_control(unsigned opcode, std::string_view payload) {
+  if (close_sent_) return;
+  unsigned char head[14];
+  std::size_t n = frame_header(head, opcode, payload.size());
+  sock_.append_frame(head, n, payload, 0);
 }
 
 void ws_session::do_close_frame() {
   if (close_sent_ || read_done_) return;
+  std::string payload{static_cast<char>(close_code_ >> 8), static_cast<char>(close_code_ & 0xff)};
+  payload.append(close_text_, 0, 123);  // a close frame holds at most 123 reason bytes
+  put_control(op_close, payload);
   close_sent_ = true;
   close_pending_ = true;
-  websocket::close_reason why(close_code_);
-  why.reason = close_text_.substr(0, 123);  // a close frame holds at most 123 reason bytes
-  ws_.async_close(why, [self = shared_from_this()](error_code ec) {
-    self->close_pending_ = false;
-    self->read_done_ = true;
-    // The code the peer echoed, or ours when it never answered.
-    auto echoed = self->ws_.reason().code;
-    self->closed_code_ = !ec && echoed != websocket::close_code::none ? echoed : self->close_code_;
-    self->closed_reason_ = std::string(self->ws_.reason().reason.c_str());
-    self->process();
+  // The client's answer ends it; a client that never answers is cut off.
+  teardown_.expires_after(server_.options().request_timeout);
+  teardown_.async_wait([self = shared_from_this()](error_code ec) {
+    if (!ec) self->close_socket();
   });
 }
 
 void ws_session::finish() {
   if (finished_) return;
   finished_ = true;
-  teardown_.cancel();
+  if (!tearing_down_) teardown_.cancel();
   server_.remove_session(*this);
   // Leave every room; the members who remain see presence `leave`.
   for (auto& [room_id, member] : server_.rooms().leave_all(connection_id_)) {

@@ -17,6 +17,7 @@
 #include "options.hpp"
 #include "room_registry.hpp"
 #include "server.hpp"
+#include "ws_parser.hpp"
 
 namespace roomwire {
 
@@ -30,8 +31,9 @@ class ws_session : public closeable,
              std::string metadata);
   ~ws_session() override;
 
-  /// Completes the upgrade for `req`, sends `welcome` and starts reading.
-  void run(http::request<http::string_body> req);
+  /// Completes the upgrade for `req` (already checked by the HTTP session: a WebSocket
+  /// upgrade with a valid key and version 13), sends `welcome` and starts reading.
+  void run(const http::request<http::string_body>& req);
   /// Queues one frame from any thread. The status is decided at once from the
   /// buffered byte count: ok, backpressure (queued past the limit) or dropped.
   send_status send(std::shared_ptr<const std::string> data, bool binary,
@@ -81,9 +83,25 @@ class ws_session : public closeable,
     bool binary;
   };
 
-  void on_accept(error_code ec);
+  void on_accept();
   void do_read();
-  void on_read(error_code ec, std::size_t bytes);
+  void on_readable(error_code ec);
+  /// Parses bytes read; returns where it stopped: `end`, or earlier once the inbound
+  /// queue is full.
+  const char* consume(const char* p, const char* end);
+  /// Parses on from unparsed_.
+  void resume_unparsed();
+  void on_read_error(error_code ec);
+  /// The client's close frame: the answer to ours, or its own close, which is echoed.
+  void on_peer_close();
+  /// The client broke the protocol: close with the parser's code and report it.
+  void fail_connection();
+  /// After the closing handshake: what is corked goes out, the socket is shut down for
+  /// sending, and what the client still sends is read and dropped until it closes too
+  /// (bounded by the request timeout).
+  void teardown();
+  void discard_input();
+  void close_socket();
   void process();
   void handle_text(std::string text);
   void dispatch_frame(std::string text);
@@ -105,6 +123,8 @@ class ws_session : public closeable,
   void enqueue(std::shared_ptr<const std::string> data, bool binary);
   /// Appends one data frame to the cork (the session's own thread).
   void put_frame(std::string_view payload, bool binary);
+  /// Appends a ping, pong or close frame, unless the close went already.
+  void put_control(unsigned opcode, std::string_view payload);
   void do_close_frame();
   void finish();
   /// Counts `size` more unsent bytes (`before`: the count until now); false, with the drop
@@ -114,11 +134,10 @@ class ws_session : public closeable,
   bool admit(double now);
 
   server& server_;
-  websocket::stream<corked_socket> ws_;
-  char first_[64];          // each message's first bytes
-  std::string message_;     // the message being read
-  std::size_t read_at_ = 0; // where the pending read writes into message_
-  bool partial_ = false;    // message_ holds the start of an unfinished message
+  corked_socket sock_;
+  ws_parser parser_;
+  std::string unparsed_;    // bytes read but not parsed while the inbound queue was full
+  std::size_t unparsed_at_ = 0;  // how far into unparsed_ parsing got
   std::shared_ptr<const ws_route> route_;
   std::string connection_id_;
   std::string client_id_;
@@ -135,15 +154,15 @@ class ws_session : public closeable,
   fifo<outbound> outbox_;  // frames sent before the upgrade completed
   bool close_requested_ = false;
   bool close_sent_ = false;
-  bool close_pending_ = false;  // our async_close is in flight
+  bool close_pending_ = false;  // our close frame went, the client's answer has not come
+  bool tearing_down_ = false;   // teardown() runs: the timer bounds it past finish()
   std::atomic<std::size_t> buffered_{0};
 
-  websocket::close_code close_code_ = websocket::close_code::going_away;
+  int close_code_ = 1001;
   std::string close_text_;
   int closed_code_ = 1006;
   std::string closed_reason_;
   double ping_sent_ms_ = -1;
-  bool ping_pending_ = false;          // a protocol ping is queued or in flight
   std::atomic<double> last_seen_ms_;   // last frame (data or control) from the peer
   double tokens_ = 0;                  // rate limit bucket
   double tokens_at_ = 0;

@@ -98,7 +98,7 @@ const cases: Case[] = [
   frameCase('reserved close code 1005', () => encodeFrame(8, closePayload(1005)), 1002),
   frameCase('close payload of one byte', () => encodeFrame(8, Buffer.from([3])), 1002),
   frameCase('invalid UTF-8 in a text frame', () => encodeFrame(1, Buffer.from([0xff, 0xfe])), 1007),
-  // Beast fails a close frame whose reason is not UTF-8 as a protocol error.
+  // A close frame whose reason is not UTF-8 fails the connection as a protocol error.
   frameCase('invalid UTF-8 in a close reason', () => encodeFrame(8, Buffer.concat([closePayload(1000), Buffer.from([0xc3, 0x28])])), 1002),
   frameCase('length far over maxPayload', () => encodeFrame(2, Buffer.alloc(4), { length: 2n ** 62n }), 1009),
   {

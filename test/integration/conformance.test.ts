@@ -1,5 +1,5 @@
 /**
- * RFC 6455 behaviour that Beast gives and our settings must not break.
+ * RFC 6455 behaviour of the server's own frame reader and writer.
  */
 import { App } from '../../lib';
 import { RawClient, closePayload } from '../raw-ws';

@@ -1,6 +1,7 @@
 import { App } from '../../lib';
 import type { WebSocketEventData } from '../../types/index';
 import { Client, connect, refusedUpgrade, sleep, startApp, until } from '../helpers';
+import { RawClient } from '../raw-ws';
 
 describe('app.websocket', () => {
   let app: App | undefined;
@@ -209,6 +210,19 @@ describe('app.websocket', () => {
       await until(() => closes.length === 1);
       expect(closes[0]).toMatchObject({ type: 'close', code: 4001, reason: 'bye now', connectionId: welcome.connection_id });
       await until(() => app!.getWebSocketConnections() === 0);
+    });
+
+    it('reports 1005 for a close frame without a code, and echoes it empty', async () => {
+      const closes: WebSocketEventData[] = [];
+      const { url } = await serve({ onClose: (e) => void closes.push(e) });
+      const c = await RawClient.open(Number(url.split(':')[1]), '/chat');
+      c.send(8, Buffer.alloc(0));
+      const echo = await c.readFrame();
+      expect(echo.opcode).toBe(8);
+      expect(echo.payload.length).toBe(0);
+      await c.tcpClosed();
+      await until(() => closes.length === 1);
+      expect(closes[0]).toMatchObject({ type: 'close', code: 1005, reason: '' });
     });
 
     it('fires onError and closes with 1009 for an oversize message, other connections unharmed', async () => {
