@@ -61,8 +61,7 @@ ws_session::ws_session(server& srv, tcp::socket&& socket, std::shared_ptr<const 
       metadata_(std::move(metadata)),
       connected_at_(now_ms()),
       io_index_(srv.context_index(sock_.get_executor())),
-      last_seen_ms_(now_ms()),
-      teardown_(sock_.get_executor()) {}
+      last_seen_ms_(now_ms()) {}
 
 ws_session::~ws_session() { server_.untrack(this); }
 
@@ -90,11 +89,6 @@ void ws_session::run(const http::request<http::string_body>& req) {
 
 void ws_session::on_accept() {
   accepted_ = true;
-  while (!outbox_.empty()) {
-    auto o = std::move(outbox_.front());
-    outbox_.pop_front();
-    enqueue(std::move(o.data), o.binary);
-  }
   server_.add_session(shared_from_this());
   server_.stats().connection_opened();
 
@@ -240,10 +234,7 @@ void ws_session::fail_connection() {
 
 void ws_session::teardown() {
   tearing_down_ = true;
-  teardown_.expires_after(server_.options().request_timeout);
-  teardown_.async_wait([self = shared_from_this()](error_code ec) {
-    if (!ec) self->close_socket();
-  });
+  arm_teardown();
   sock_.async_drain([self = shared_from_this()](error_code ec) {
     error_code ignored;
     self->sock_.next_layer().shutdown(tcp::socket::shutdown_send, ignored);
@@ -264,8 +255,17 @@ void ws_session::discard_input() {
   });
 }
 
+void ws_session::arm_teardown() {
+  // Made on first use: a connection that never closes holds no timer.
+  if (!teardown_) teardown_ = std::make_unique<net::steady_timer>(sock_.get_executor());
+  teardown_->expires_after(server_.options().request_timeout);
+  teardown_->async_wait([self = shared_from_this()](error_code ec) {
+    if (!ec) self->close_socket();
+  });
+}
+
 void ws_session::close_socket() {
-  teardown_.cancel();
+  if (teardown_) teardown_->cancel();
   error_code ignored;
   sock_.next_layer().close(ignored);
 }
@@ -671,15 +671,8 @@ void ws_session::close_with(int code, std::string reason, bool urgent) {
     self->close_requested_ = true;
     if (urgent) {
       // Keep only what is being written; bound the wait for the close to get out.
-      while (!self->outbox_.empty()) {
-        self->buffered_.fetch_sub(self->outbox_.back().data->size(), std::memory_order_relaxed);
-        self->outbox_.pop_back();
-      }
       self->buffered_.fetch_sub(self->sock_.discard_corked(), std::memory_order_relaxed);
-      self->teardown_.expires_after(self->server_.options().request_timeout);
-      self->teardown_.async_wait([self](error_code ec) {
-        if (!ec) self->close_socket();
-      });
+      self->arm_teardown();
     }
     if (!self->accepted_) return;
     self->do_close_frame();
@@ -724,10 +717,6 @@ void ws_session::enqueue(std::shared_ptr<const std::string> data, bool binary) {
     buffered_.fetch_sub(data->size(), std::memory_order_relaxed);
     return;
   }
-  if (!accepted_) {
-    outbox_.push_back({std::move(data), binary});  // written once the upgrade is done
-    return;
-  }
   put_frame(*data, binary);
 }
 
@@ -754,16 +743,13 @@ void ws_session::do_close_frame() {
   close_sent_ = true;
   close_pending_ = true;
   // The client's answer ends it; a client that never answers is cut off.
-  teardown_.expires_after(server_.options().request_timeout);
-  teardown_.async_wait([self = shared_from_this()](error_code ec) {
-    if (!ec) self->close_socket();
-  });
+  arm_teardown();
 }
 
 void ws_session::finish() {
   if (finished_) return;
   finished_ = true;
-  if (!tearing_down_) teardown_.cancel();
+  if (teardown_ && !tearing_down_) teardown_->cancel();
   server_.remove_session(*this);
   // Leave every room; the members who remain see presence `leave`.
   for (auto& [room_id, member] : server_.rooms().leave_all(connection_id_)) {

@@ -78,10 +78,6 @@ class ws_session : public closeable,
     bool binary = false;
     std::function<void()> job;  // an app operation queued in order with the frames
   };
-  struct outbound {
-    std::shared_ptr<const std::string> data;
-    bool binary;
-  };
 
   void on_accept();
   void do_read();
@@ -101,6 +97,8 @@ class ws_session : public closeable,
   /// (bounded by the request timeout).
   void teardown();
   void discard_input();
+  /// Closes the socket once the request timeout passes (a closing handshake's bound).
+  void arm_teardown();
   void close_socket();
   void process();
   void handle_text(std::string text);
@@ -151,7 +149,6 @@ class ws_session : public closeable,
   bool read_done_ = false;
   bool finished_ = false;
 
-  fifo<outbound> outbox_;  // frames sent before the upgrade completed
   bool close_requested_ = false;
   bool close_sent_ = false;
   bool close_pending_ = false;  // our close frame went, the client's answer has not come
@@ -167,7 +164,7 @@ class ws_session : public closeable,
   double tokens_ = 0;                  // rate limit bucket
   double tokens_at_ = 0;
   fifo<double> refused_at_;      // recent refusals, for the 1008 rule
-  net::steady_timer teardown_;
+  std::unique_ptr<net::steady_timer> teardown_;
   std::atomic<double> latency_ms_{-1};
   const double connected_at_;
   const std::size_t io_index_;
