@@ -26,6 +26,24 @@ void js_dispatcher::emit(event&& ev) {
   if (status != napi_ok) log(log_level::debug, "event delivery refused: the environment is closing");
 }
 
+void js_dispatcher::emit_many(std::vector<event>& events) {
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!open_) return events.clear();
+    wake = queue_.empty();
+    if (wake) {
+      queue_.swap(events);
+    } else {
+      for (auto& ev : events) queue_.push_back(std::move(ev));
+    }
+  }
+  events.clear();
+  if (!wake) return;
+  napi_status status = tsfn_.NonBlockingCall();
+  if (status != napi_ok) log(log_level::debug, "event delivery refused: the environment is closing");
+}
+
 void js_dispatcher::release() {
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -26,6 +26,7 @@ class js_dispatcher : public event_sink, public std::enable_shared_from_this<js_
   void start(Napi::Env env, Napi::Function fn);
   /// Queues an event; wakes the JS thread only when the queue was empty.
   void emit(event&& ev) override;
+  void emit_many(std::vector<event>& events) override;
   /// Last call: no event is accepted after it; queued ones are still delivered.
   void release();
   /// Hooks run on the JS thread around each batch (the server gathers its cross-thread

@@ -89,7 +89,14 @@ struct verdict {
 class event_sink {
  public:
   virtual ~event_sink() = default;
+  /// Takes one event.
   virtual void emit(event&& ev) = 0;
+  /// Takes every event in `events`, in order, and leaves it empty. A host that can take
+  /// them at once (one lock, one wake-up) overrides this.
+  virtual void emit_many(std::vector<event>& events) {
+    for (auto& ev : events) emit(std::move(ev));
+    events.clear();
+  }
 };
 
 }  // namespace roomwire

@@ -112,7 +112,7 @@ void http_session::on_read(error_code ec, std::size_t) {
       self->on_http_reply(std::move(v));
     });
   });
-  server_.sink().emit(std::move(ev));
+  server_.emit(std::move(ev));
 }
 
 void http_session::on_http_reply(verdict&& v) {
@@ -157,7 +157,7 @@ void http_session::handle_upgrade(std::shared_ptr<const ws_route> route, std::st
                                              std::move(v));
                   });
       });
-  server_.sink().emit(std::move(ev));
+  server_.emit(std::move(ev));
 }
 
 void http_session::on_connect_verdict(std::shared_ptr<const ws_route> route, std::string path,

@@ -68,6 +68,11 @@ void server::post_to(std::size_t io_index, std::function<void()> fn) {
   net::post(ctx, std::move(fn));
 }
 
+void server::emit(event&& ev) {
+  if (io_owner == this) return io_[io_self]->events.push_back(std::move(ev));
+  sink_->emit(std::move(ev));
+}
+
 net::io_context& server::next_context() {
   return io_[next_io_.fetch_add(1, std::memory_order_relaxed) % io_.size()]->ioc;
 }
@@ -124,6 +129,7 @@ unsigned short server::listen(const std::string& host, unsigned short port, erro
       io_owner = this;
       io_self = i;
       auto send_gathered = [this, i] {
+        if (!io_[i]->events.empty()) sink_->emit_many(io_[i]->events);
         auto& out = io_[i]->outgoing;
         for (std::size_t t = 0; t < out.size(); ++t) {
           if (out[t].empty()) continue;

@@ -148,6 +148,10 @@ class server : public std::enable_shared_from_this<server> {
   std::string metrics_text() const;
   const server_options& options() const { return options_; }
   event_sink& sink() { return *sink_; }
+  /// Hands `ev` to the host: on an I/O thread, gathered with the thread's other events and
+  /// handed over together when it runs out of work (one lock and at most one wake-up of the
+  /// host per round instead of one per event); elsewhere at once.
+  void emit(event&& ev);
   /// The io_context that gets the next accepted connection (round robin): each connection
   /// lives on one thread, so its handlers never run concurrently without a strand.
   net::io_context& next_context();
@@ -213,6 +217,8 @@ class server : public std::enable_shared_from_this<server> {
     /// target when the thread goes idle: the fan-outs of several messages reach a thread
     /// together and leave its sockets in one write each.
     std::vector<std::vector<std::function<void()>>> outgoing;
+    /// Events for the host gathered the same way.
+    std::vector<event> events;
     std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
     std::thread thread;
   };

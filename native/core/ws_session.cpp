@@ -220,7 +220,7 @@ void ws_session::fail_connection() {
       event ev = make_event(event_kind::error);
       ev.error_type = code == 1009 ? "message_too_big" : code == 1007 ? "invalid_utf8" : "protocol_error";
       ev.reason = why;
-      server_.sink().emit(std::move(ev));
+      server_.emit(std::move(ev));
     }
   }
   if (!close_sent_) {
@@ -285,7 +285,7 @@ void ws_session::process() {
           event ev = make_event(event_kind::binary);
           ev.data = std::move(item.data);
           ev.binary = true;
-          server_.sink().emit(std::move(ev));
+          server_.emit(std::move(ev));
         } else {
           server_.stats().dropped(drop_reason::no_handler);
         }
@@ -566,7 +566,7 @@ void ws_session::ask(std::uint32_t bit, event&& ev, std::function<void(verdict&&
           self->process();
         });
       });
-  server_.sink().emit(std::move(ev));
+  server_.emit(std::move(ev));
 }
 
 event ws_session::make_event(event_kind kind) const {
@@ -762,7 +762,7 @@ void ws_session::finish() {
     event ev = make_event(event_kind::close);
     ev.code = closed_code_;
     ev.reason = closed_reason_;
-    server_.sink().emit(std::move(ev));
+    server_.emit(std::move(ev));
   }
 }
 
