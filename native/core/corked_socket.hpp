@@ -157,6 +157,10 @@ class corked_socket {
                     std::size_t credit) {
     impl_->append_frame(head, head_size, payload, credit);
   }
+  /// Tells the cork whether its owner is still handling frames it read (waiting for a
+  /// verdict, say) even though a socket read is waiting: what those frames produce can
+  /// join the next write, within the same bound as when no read waits.
+  void set_handling(bool handling) { impl_->handling = handling; }
   /// Sets the callback that gets back the credit of frames written (or lost with the socket).
   void on_written(std::function<void(std::size_t)> f) { impl_->written = std::move(f); }
   /// Drops the frames corked but not yet being written; returns their credit.
@@ -168,9 +172,9 @@ class corked_socket {
 
     bool flush_corked() override {
       if (!flush_scheduled) return true;
-      // Frames read earlier are still being handled (Beast has not asked the socket for
-      // more): their replies can join this write, within a bound.
-      if (!reading && ++deferrals < max_deferrals) return false;
+      // Frames read earlier are still being handled (no read waits, or the owner says
+      // so): their replies can join this write, within a bound.
+      if ((!reading || handling) && ++deferrals < max_deferrals) return false;
       flush();
       return true;
     }
@@ -285,7 +289,8 @@ class corked_socket {
     std::size_t flying_credit = 0;   // ... and in `flying`
     std::function<void(std::size_t)> written;
     bool writing = false;
-    bool reading = false;  // a socket read is waiting: nothing read is still being handled
+    bool reading = false;  // a socket read is waiting: nothing read is still being handled,
+    bool handling = false; // unless the owner says otherwise
     int deferrals = 0;     // idle points passed over since the flush was scheduled
     bool flush_scheduled = false;
     error_code failed;

@@ -271,6 +271,12 @@ void ws_session::close_socket() {
 }
 
 void ws_session::process() {
+  handle_inbox();
+  // Replies to frames still queued or awaiting a verdict may join the next write.
+  sock_.set_handling(busy_ || !inbox_.empty());
+}
+
+void ws_session::handle_inbox() {
   for (;;) {
     while (!busy_ && !inbox_.empty()) {
       inbound item = std::move(inbox_.front());

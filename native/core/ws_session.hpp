@@ -100,7 +100,9 @@ class ws_session : public closeable,
   /// Closes the socket once the request timeout passes (a closing handshake's bound).
   void arm_teardown();
   void close_socket();
+  /// Handles queued frames until one awaits a verdict, then reads on if there is room.
   void process();
+  void handle_inbox();
   void handle_text(std::string text);
   void dispatch_frame(std::string text);
   void acknowledge(std::string text);

@@ -172,3 +172,20 @@ TEST(CorkedSocket, FramesCorkedBeforeAHandlerThrewAreStillWritten) {
   EXPECT_EQ(p.read_exactly(5), std::string("\x81\x00" "aaa", 5));
   EXPECT_EQ(p.thrown.load(), 1);
 }
+
+TEST(CorkedSocket, AnOwnerStillHandlingFramesLetsLaterRepliesJoinTheWrite) {
+  // A read waits in both cases; only the owner's word differs. The second frame comes two
+  // idle points after the first (100 handlers in between, 64 per round).
+  for (bool handling : {false, true}) {
+    corked_pair p(true);
+    net::post(p.ioc, [&p, handling] {
+      p.cork->async_wait_readable([](error_code) {});
+      p.cork->set_handling(handling);
+      p.append("aaa");
+      for (int i = 0; i < 100; ++i) net::post(p.ioc, [] {});
+      net::post(p.ioc, [&p] { p.append("bbb"); });
+    });
+    auto expected = handling ? std::vector<std::size_t>{6} : std::vector<std::size_t>{3, 3};
+    EXPECT_EQ(p.wait_written(6), expected) << (handling ? "handling" : "not handling");
+  }
+}
