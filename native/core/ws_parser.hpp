@@ -51,6 +51,11 @@ class ws_parser {
   int fail_code() const { return fail_code_; }
   /// Why, in words (sent as the close reason and reported to onError).
   const char* fail_reason() const { return fail_reason_; }
+  /// Gives back the memory of the last control frame's payload (up to 125 bytes) unless a
+  /// control frame is half read: a connection between messages keeps no buffer.
+  void release_control() {
+    if (control_.capacity() > 15 && (!in_frame_ || opcode_ < 8)) std::string().swap(control_);
+  }
   /// Whether the parser is between messages (no fragment or partial frame pending).
   bool idle() const { return !in_message_ && !in_frame_ && head_len_ == 0; }
 

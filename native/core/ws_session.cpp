@@ -142,6 +142,7 @@ const char* ws_session::consume(const char* p, const char* end) {
   for (;;) {
     switch (ws_read r = parser_.parse(p, end)) {
       case ws_read::need_more:
+        parser_.release_control();
         return end;
       case ws_read::text:
       case ws_read::binary: {

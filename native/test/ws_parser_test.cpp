@@ -189,3 +189,21 @@ TEST(WsParser, HandshakeKeyAndAccept) {
   EXPECT_FALSE(valid_websocket_key("dGhlIHNhbXBsZSBub25j!!=="));    // not base64
   EXPECT_FALSE(valid_websocket_key("dGhlIHNhbXBsZSBub25jZSE="));    // 17 bytes
 }
+
+TEST(WsParser, ReleasesAControlPayloadOnceHandled) {
+  ws_parser parser(1024);
+  std::string ping = frame(9, std::string(100, 'p'));
+  std::string half = frame(10, std::string(100, 'q'));
+  std::string bytes = ping + half.substr(0, 50);
+  const char* p = bytes.data();
+  const char* end = bytes.data() + bytes.size();
+  ASSERT_EQ(parser.parse(p, end), ws_read::ping);
+  ASSERT_EQ(parser.parse(p, end), ws_read::need_more);
+  parser.release_control();  // the pong is half read: its bytes stay
+  std::string rest = half.substr(50);
+  p = rest.data();
+  ASSERT_EQ(parser.parse(p, rest.data() + rest.size()), ws_read::pong);
+  EXPECT_EQ(parser.control(), std::string(100, 'q'));
+  parser.release_control();
+  EXPECT_TRUE(parser.control().empty());
+}
