@@ -16,6 +16,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <list>
 #include <memory>
@@ -203,6 +204,9 @@ class corked_socket {
         if (written) written(credit);
         return;
       }
+      // A cork gives its buffer back after each write; the first frame of the next one
+      // sizes it for a few more, so a burst does not grow it step by step.
+      if (pending.empty()) pending.reserve(std::max<std::size_t>(first_reserve, head_size + payload.size()));
       pending.append(reinterpret_cast<const char*>(head), head_size);
       pending.append(payload.data(), payload.size());
       pending_credit += credit;
@@ -227,6 +231,8 @@ class corked_socket {
     /// for a read's worth of frames, few enough that a connection paused behind a verdict
     /// still writes almost at once.
     static constexpr int max_deferrals = 8;
+    /// What the first frame after a write reserves: a few small frames' worth.
+    static constexpr std::size_t first_reserve = 1024;
 
     void schedule() {
       if (flush_scheduled || writing) return;
@@ -249,7 +255,28 @@ class corked_socket {
       flush_scheduled = false;
       deferrals = 0;
       if (writing || pending.empty() || failed) return;
+      // At once first: a socket with room in its send buffer takes the whole cork in one
+      // system call, with no write operation or completion handler.
+      error_code ec;
+      if (!socket.non_blocking()) socket.non_blocking(true, ec);
+      std::size_t n = ec ? 0 : socket.write_some(net::buffer(pending), ec);
+      if (ec && ec != net::error::would_block) {
+        failed = ec;
+        pending.clear();
+        std::size_t credit = std::exchange(pending_credit, 0);
+        if (credit != 0 && written) written(credit);
+        return post_after_write();
+      }
+      if (n == pending.size()) {
+        std::string().swap(pending);
+        std::size_t credit = std::exchange(pending_credit, 0);
+        if (credit != 0 && written) written(credit);
+        if (!waiting.empty() || !drained.empty()) post_after_write();
+        return;
+      }
+      // The rest waits for the socket: one asynchronous write, completed by a handler.
       writing = true;
+      pending.erase(0, n);
       flying.swap(pending);
       pending.clear();
       flying_credit = std::exchange(pending_credit, 0);
@@ -267,6 +294,14 @@ class corked_socket {
         }
         if (credit != 0 && self->written) self->written(credit);
         self->after_write();
+      });
+    }
+
+    /// Completes what waited on a write from a handler of its own, never from inside the
+    /// flush (a drain's continuation may flush again).
+    void post_after_write() {
+      net::post(socket.get_executor(), [self = shared_from_this()] {
+        if (!self->writing) self->after_write();
       });
     }
 

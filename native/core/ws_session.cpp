@@ -719,7 +719,7 @@ json::object ws_session::info() const {
   return o;
 }
 
-void ws_session::enqueue(std::shared_ptr<const std::string> data, bool binary) {
+void ws_session::enqueue(const std::shared_ptr<const std::string>& data, bool binary) {
   if (finished_ || close_sent_) {
     buffered_.fetch_sub(data->size(), std::memory_order_relaxed);
     return;

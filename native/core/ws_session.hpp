@@ -120,7 +120,9 @@ class ws_session : public closeable,
   void ask(std::uint32_t bit, event&& ev, std::function<void(verdict&&)> then);
   event make_event(event_kind kind) const;
   void write_text(std::string text, tx_type type);
-  void enqueue(std::shared_ptr<const std::string> data, bool binary);
+  /// Frames `data` into the cork (its bytes are copied: a fan-out frame's count is not
+  /// touched per recipient).
+  void enqueue(const std::shared_ptr<const std::string>& data, bool binary);
   /// Appends one data frame to the cork (the session's own thread).
   void put_frame(std::string_view payload, bool binary);
   /// Appends a ping, pong or close frame, unless the close went already.
