@@ -189,3 +189,24 @@ TEST(CorkedSocket, AnOwnerStillHandlingFramesLetsLaterRepliesJoinTheWrite) {
     EXPECT_EQ(p.wait_written(6), expected) << (handling ? "handling" : "not handling");
   }
 }
+
+TEST(CorkedSocket, WhatTheSocketCannotTakeAtOnceFollowsInOrder) {
+  // 4 MiB is far past the 64 KiB socket buffers set here: the write made at once takes
+  // part, the rest goes in the background, and a frame appended later comes after it.
+  corked_pair p(true);
+  p.cork->next_layer().set_option(net::socket_base::send_buffer_size(64 * 1024));
+  p.peer.set_option(net::socket_base::receive_buffer_size(64 * 1024));
+  std::string big(4 << 20, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 23);
+  net::post(p.ioc, [&p, &big] {
+    p.append(big);
+    net::post(p.ioc, [&p] { p.append("zzz"); });
+  });
+  std::string got = p.read_exactly(2 + big.size() + 5);
+  EXPECT_EQ(got.compare(2, big.size(), big), 0);
+  EXPECT_EQ(got.substr(2 + big.size()), std::string("\x81\x00" "zzz", 5));
+  auto writes = p.wait_written(big.size() + 3);
+  std::size_t credited = 0;
+  for (auto w : writes) credited += w;
+  EXPECT_EQ(credited, big.size() + 3);
+}
