@@ -79,10 +79,14 @@ struct totals {
 };
 
 /// A JSON frame of exactly `size` bytes (at least the envelope), optionally stamped with
-/// `#T<ns>#` so its echo or its message_ack can be timed.
+/// `#T<ns>#` (19 digits) so its echo or its message_ack can be timed.
 std::string make_payload(const settings& s, const char* type, long long stamp) {
   std::string head = std::string("{\"type\":\"") + type + "\",\"data\":\"";
-  if (stamp >= 0) head += "#T" + std::to_string(stamp) + "#";
+  if (stamp >= 0) {
+    char digits[32];
+    std::snprintf(digits, sizeof digits, "#T%019lld#", stamp);
+    head += digits;
+  }
   std::size_t envelope = head.size() + 2;
   std::size_t pad = s.size > static_cast<int>(envelope) ? s.size - envelope : 0;
   return head + std::string(pad, 'x') + "\"}";
@@ -112,6 +116,9 @@ class client : public std::enable_shared_from_this<client> {
       message_ = framed(s_, "room_message", room_message);
     } else {
       message_ = framed(s_, "echo", make_payload(s_, "echo", -1));
+      // Latency mode stamps a copy of one frame in place: no allocation per frame.
+      stamped_ = framed(s_, "echo", make_payload(s_, "echo", 0));
+      stamp_at_ = stamped_.find("#T") + 2;
     }
   }
 
@@ -144,7 +151,8 @@ class client : public std::enable_shared_from_this<client> {
   /// Sends one stamped frame (latency mode).
   void send_stamped() {
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t_.epoch).count();
-    send(framed(s_, "echo", make_payload(s_, "echo", ns)));
+    for (std::size_t i = stamp_at_ + 19; i-- > stamp_at_; ns /= 10) stamped_[i] = static_cast<char>('0' + ns % 10);
+    send(stamped_);
   }
 
   void stop() {
@@ -273,8 +281,9 @@ class client : public std::enable_shared_from_this<client> {
     }
     if (s_.mode == "latency") {
       auto at = text.find("#T");
-      if (at == std::string_view::npos) return;
-      long long sent = std::atoll(std::string(text.substr(at + 2, 20)).c_str());
+      if (at == std::string_view::npos || text.size() < at + 2 + 19) return;
+      long long sent = 0;
+      for (std::size_t i = at + 2; i < at + 2 + 19; ++i) sent = sent * 10 + (text[i] - '0');
       auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t_.epoch).count();
       if (t_.counting) {
         ++t_.received;
@@ -291,6 +300,8 @@ class client : public std::enable_shared_from_this<client> {
     sock_.append_frame(head, roomwire::frame_header(head, opcode, payload.size(), true), payload, 0);
   }
 
+  std::string stamped_;        // latency mode: the frame whose stamp is rewritten per send
+  std::size_t stamp_at_ = 0;   // where its 19 digits start
   // Corked like the server's: frames queued in one turn leave in one write.
   roomwire::corked_socket sock_;
   std::vector<char> in_;
