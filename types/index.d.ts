@@ -60,7 +60,7 @@ export interface WebSocketEventData {
   message?: string;
   error?: string;
   error_type?: string;
-  /** Close code (`close`). */
+  /** Close code (`close`): the peer's, the server's own, 1005 for a close frame without one, 1006 when the socket ended without a close. */
   code?: number;
   /** Close reason (`close`). */
   reason?: string;

@@ -46,6 +46,22 @@ struct corked_thread {
 /// runs it again, the sockets already corked are still written.
 inline thread_local corked_thread corked_thread_state;
 inline thread_local corked_thread* this_corked_thread = nullptr;
+
+/// std::allocator under another name: Asio recycles operation memory for handlers whose
+/// allocator is std::allocator (its default), but allocates exactly for any other.
+template <class T>
+struct plain_allocator {
+  using value_type = T;
+  plain_allocator() noexcept = default;
+  template <class U>
+  plain_allocator(const plain_allocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+  void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>().deallocate(p, n); }
+  template <class U>
+  bool operator==(const plain_allocator<U>&) const noexcept { return true; }
+  template <class U>
+  bool operator!=(const plain_allocator<U>&) const noexcept { return false; }
+};
 }  // namespace detail
 
 /// Runs `ioc` on this thread like io_context::run(), writing the thread's corked sockets
@@ -126,11 +142,15 @@ class corked_socket {
   void async_wait_readable(Handler&& handler) {
     impl_->flush();
     impl_->reading = true;
+    // With the plain allocator the wait takes a block of its own size: Asio's per-thread
+    // recycling would hand it any larger block freed before (an HTTP read's, ~600 bytes),
+    // held for as long as the connection waits.
     impl_->socket.async_wait(tcp::socket::wait_read,
-                             [self = impl_, h = std::forward<Handler>(handler)](error_code ec) mutable {
-                               self->reading = false;
-                               std::move(h)(ec);
-                             });
+                             net::bind_allocator(detail::plain_allocator<void>(),
+                                                 [self = impl_, h = std::forward<Handler>(handler)](error_code ec) mutable {
+                                                   self->reading = false;
+                                                   std::move(h)(ec);
+                                                 }));
   }
 
   /// Reads what the socket holds into `b` without blocking (would_block when nothing).
@@ -204,9 +224,12 @@ class corked_socket {
         if (written) written(credit);
         return;
       }
-      // A cork gives its buffer back after each write; the first frame of the next one
-      // sizes it for a few more, so a burst does not grow it step by step.
-      if (pending.empty()) pending.reserve(std::max<std::size_t>(first_reserve, head_size + payload.size()));
+      // A cork gives its buffer back after each write. A lone frame gets a buffer of its
+      // size; the second frame of a burst sizes it for several more, so the burst does not
+      // grow it step by step.
+      const std::size_t need = pending.size() + head_size + payload.size();
+      if (!pending.empty() && need > pending.capacity() && pending.capacity() < first_reserve)
+        pending.reserve(std::max(first_reserve, need));
       pending.append(reinterpret_cast<const char*>(head), head_size);
       pending.append(payload.data(), payload.size());
       pending_credit += credit;
