@@ -1,7 +1,7 @@
-// The layer under each WebSocket stream: everything Beast writes (data frames, pongs,
-// pings, the close frame) is appended to a cork buffer and written to the socket in one
-// system call once the connection's thread has nothing more to do right now:
-// - when Beast asks the socket for more bytes (the frames already read are all handled,
+// The socket under each WebSocket connection: every frame (data, pongs, pings, the close)
+// is appended whole to a cork buffer and written to the socket in one system call once the
+// connection's thread has nothing more to do right now:
+// - when the connection waits for more input (the frames already read are all handled,
 //   so their replies leave together);
 // - on a thread running run_corked(): when the thread runs out of ready handlers, or
 //   after a bounded number of them, every socket corked on it is written;
@@ -14,11 +14,9 @@
 #pragma once
 
 #include <boost/asio/any_completion_handler.hpp>
-#include <boost/beast/websocket/teardown.hpp>
 
 #include <algorithm>
 #include <functional>
-#include <list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -99,17 +97,13 @@ inline void run_corked(net::io_context& ioc, const std::function<void()>& on_idl
   }
 }
 
-/// A tcp::socket whose writes are corked; usable as Beast's NextLayer.
+/// A tcp::socket whose writes are corked.
 class corked_socket {
   struct impl;
 
  public:
   using executor_type = tcp::socket::executor_type;
   using next_layer_type = tcp::socket;
-
-  /// 64 KiB held in the cork before Beast's writes wait for the socket: enough to gather a
-  /// burst, small enough that backpressure shows in the connection's own queue.
-  static constexpr std::size_t cork_limit = 64 * 1024;
 
   explicit corked_socket(tcp::socket&& socket) : impl_(std::make_shared<impl>(std::move(socket))) {}
 
@@ -158,20 +152,10 @@ class corked_socket {
     return impl_->socket.read_some(b, ec);
   }
 
-  /// Appends `buffers` to the cork and completes as soon as the cork has room.
-  template <class ConstBufferSequence, class WriteToken>
-  auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
-    return net::async_initiate<WriteToken, void(error_code, std::size_t)>(
-        [](auto handler, std::shared_ptr<impl> self, const ConstBufferSequence& b) {
-          self->append(b, net::any_completion_handler<void(error_code, std::size_t)>(std::move(handler)));
-        },
-        token, impl_, buffers);
-  }
-
   /// Runs `done` once everything corked has been written (or the socket failed).
   void async_drain(net::any_completion_handler<void(error_code)> done) { impl_->drain(std::move(done)); }
 
-  /// Appends one whole frame (`head`, then `payload`) outside Beast, from the socket's own
+  /// Appends one whole frame (`head`, then `payload`), from the socket's own
   /// thread. `credit` is what the owner counts as buffered for it: it comes back through
   /// the on_written callback once the frame is on the wire, or will never be.
   void append_frame(const unsigned char* head, std::size_t head_size, std::string_view payload,
@@ -198,24 +182,6 @@ class corked_socket {
       if ((!reading || handling) && ++deferrals < max_deferrals) return false;
       flush();
       return true;
-    }
-
-    template <class ConstBufferSequence>
-    void append(const ConstBufferSequence& b, net::any_completion_handler<void(error_code, std::size_t)> h) {
-      if (failed) {
-        net::post(socket.get_executor(), [h = std::move(h), ec = failed]() mutable { std::move(h)(ec, 0); });
-        return;
-      }
-      std::size_t n = net::buffer_size(b);
-      std::size_t at = pending.size();
-      pending.resize(at + n);
-      net::buffer_copy(net::buffer(pending.data() + at, n), b);
-      schedule();
-      if (pending.size() <= cork_limit) {
-        net::post(socket.get_executor(), [h = std::move(h), n]() mutable { std::move(h)(error_code{}, n); });
-      } else {
-        waiting.emplace_back(std::move(h), n);  // completes when the cork drains below the limit
-      }
     }
 
     void append_frame(const unsigned char* head, std::size_t head_size, std::string_view payload,
@@ -294,7 +260,7 @@ class corked_socket {
         std::string().swap(pending);
         std::size_t credit = std::exchange(pending_credit, 0);
         if (credit != 0 && written) written(credit);
-        if (!waiting.empty() || !drained.empty()) post_after_write();
+        if (!drained.empty()) post_after_write();
         return;
       }
       // The rest waits for the socket: one asynchronous write, completed by a handler.
@@ -329,11 +295,6 @@ class corked_socket {
     }
 
     void after_write() {
-      while (!waiting.empty() && (failed || pending.size() <= cork_limit)) {
-        auto [h, n] = std::move(waiting.front());
-        waiting.pop_front();
-        std::move(h)(failed, failed ? 0 : n);
-      }
       if (!failed && !pending.empty()) return flush();
       auto done = std::move(drained);
       drained.clear();
@@ -352,26 +313,10 @@ class corked_socket {
     int deferrals = 0;     // idle points passed over since the flush was scheduled
     bool flush_scheduled = false;
     error_code failed;
-    // Only used when the cork overflows; a list allocates nothing while empty.
-    std::list<std::pair<net::any_completion_handler<void(error_code, std::size_t)>, std::size_t>> waiting;
     std::vector<net::any_completion_handler<void(error_code)>> drained;
   };
 
   std::shared_ptr<impl> impl_;
 };
-
-/// Beast's teardown for the corked layer: what is corked goes out first.
-inline void teardown(beast::role_type role, corked_socket& s, error_code& ec) {
-  websocket::teardown(role, s.next_layer(), ec);
-}
-
-/// Beast's asynchronous teardown for the corked layer: drains the cork, then shuts the
-/// socket down the usual way.
-template <class TeardownHandler>
-void async_teardown(beast::role_type role, corked_socket& s, TeardownHandler&& handler) {
-  s.async_drain([&s, role, h = std::forward<TeardownHandler>(handler)](error_code) mutable {
-    websocket::async_teardown(role, s.next_layer(), std::move(h));
-  });
-}
 
 }  // namespace roomwire
