@@ -79,12 +79,15 @@ struct totals {
 };
 
 /// A JSON frame of exactly `size` bytes (at least the envelope), optionally stamped with
-/// `#T<ns>#` (19 digits) so its echo or its message_ack can be timed.
+/// Digits of a frame's send-time stamp (nanoseconds since the run began, zero-padded).
+constexpr std::size_t stamp_digits = 19;
+
+/// `#T<ns>#` (stamp_digits digits) so its echo or its message_ack can be timed.
 std::string make_payload(const settings& s, const char* type, long long stamp) {
   std::string head = std::string("{\"type\":\"") + type + "\",\"data\":\"";
   if (stamp >= 0) {
     char digits[32];
-    std::snprintf(digits, sizeof digits, "#T%019lld#", stamp);
+    std::snprintf(digits, sizeof digits, "#T%0*lld#", static_cast<int>(stamp_digits), stamp);
     head += digits;
   }
   std::size_t envelope = head.size() + 2;
@@ -151,7 +154,7 @@ class client : public std::enable_shared_from_this<client> {
   /// Sends one stamped frame (latency mode).
   void send_stamped() {
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t_.epoch).count();
-    for (std::size_t i = stamp_at_ + 19; i-- > stamp_at_; ns /= 10) stamped_[i] = static_cast<char>('0' + ns % 10);
+    for (std::size_t i = stamp_at_ + stamp_digits; i-- > stamp_at_; ns /= 10) stamped_[i] = static_cast<char>('0' + ns % 10);
     send(stamped_);
   }
 
@@ -281,9 +284,9 @@ class client : public std::enable_shared_from_this<client> {
     }
     if (s_.mode == "latency") {
       auto at = text.find("#T");
-      if (at == std::string_view::npos || text.size() < at + 2 + 19) return;
+      if (at == std::string_view::npos || text.size() < at + 2 + stamp_digits) return;
       long long sent = 0;
-      for (std::size_t i = at + 2; i < at + 2 + 19; ++i) sent = sent * 10 + (text[i] - '0');
+      for (std::size_t i = at + 2; i < at + 2 + stamp_digits; ++i) sent = sent * 10 + (text[i] - '0');
       auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t_.epoch).count();
       if (t_.counting) {
         ++t_.received;
@@ -301,7 +304,7 @@ class client : public std::enable_shared_from_this<client> {
   }
 
   std::string stamped_;        // latency mode: the frame whose stamp is rewritten per send
-  std::size_t stamp_at_ = 0;   // where its 19 digits start
+  std::size_t stamp_at_ = 0;   // where its stamp's digits start
   // Corked like the server's: frames queued in one turn leave in one write.
   roomwire::corked_socket sock_;
   std::vector<char> in_;

@@ -19,7 +19,10 @@ void js_dispatcher::emit(event&& ev) {
     wake = queue_.empty();
     queue_.push_back(std::move(ev));
   }
-  if (!wake) return;
+  if (wake) wake_js();
+}
+
+void js_dispatcher::wake_js() {
   // The queue is unbounded (size 0), so napi_queue_full cannot happen; napi_closing means
   // the environment is going away and the events can no longer be delivered.
   napi_status status = tsfn_.NonBlockingCall();
@@ -39,9 +42,7 @@ void js_dispatcher::emit_many(std::vector<event>& events) {
     }
   }
   events.clear();
-  if (!wake) return;
-  napi_status status = tsfn_.NonBlockingCall();
-  if (status != napi_ok) log(log_level::debug, "event delivery refused: the environment is closing");
+  if (wake) wake_js();
 }
 
 void js_dispatcher::release() {

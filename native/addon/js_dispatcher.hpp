@@ -37,6 +37,8 @@ class js_dispatcher : public event_sink, public std::enable_shared_from_this<js_
   void run_stopper(std::function<void()> job);
 
  private:
+  /// Calls the thread-safe function once: the JS thread will drain the queue.
+  void wake_js();
   struct finalize_data {
     std::shared_ptr<js_dispatcher> self;
   };

@@ -187,7 +187,7 @@ class corked_socket {
     void append_frame(const unsigned char* head, std::size_t head_size, std::string_view payload,
                       std::size_t credit) {
       if (failed) {
-        if (written) written(credit);
+        credit_back(credit);
         return;
       }
       // A cork gives its buffer back after each write. A lone frame gets a buffer of its
@@ -253,13 +253,13 @@ class corked_socket {
         failed = ec;
         pending.clear();
         std::size_t credit = std::exchange(pending_credit, 0);
-        if (credit != 0 && written) written(credit);
+        credit_back(credit);
         return post_after_write();
       }
       if (n == pending.size()) {
         std::string().swap(pending);
         std::size_t credit = std::exchange(pending_credit, 0);
-        if (credit != 0 && written) written(credit);
+        credit_back(credit);
         if (!drained.empty()) post_after_write();
         return;
       }
@@ -281,9 +281,14 @@ class corked_socket {
           self->pending.clear();
           credit += std::exchange(self->pending_credit, 0);
         }
-        if (credit != 0 && self->written) self->written(credit);
+        self->credit_back(credit);
         self->after_write();
       });
+    }
+
+    /// Hands the owner back the credit of frames written or lost.
+    void credit_back(std::size_t credit) {
+      if (credit != 0 && written) written(credit);
     }
 
     /// Completes what waited on a write from a handler of its own, never from inside the

@@ -15,6 +15,12 @@ const char* err_names[] = {"invalid_format", "room_join_error", "room_leave_erro
                            "protocol_error", "rate_limited"};
 const char* drop_names[] = {"backpressure", "cancelled", "no_handler", "rate_limited", "closing"};
 
+}  // namespace
+
+const char* err_type_name(err_type t) { return err_names[idx(t)]; }
+
+namespace {
+
 void header(std::string& out, const char* name, const char* type, const char* help) {
   out += "# HELP ";
   out += name;

@@ -23,6 +23,8 @@ enum class err_type : std::uint8_t {
   invalid_format, room_join_error, room_leave_error, not_in_room, client_not_found,
   room_not_found, message_too_big, invalid_utf8, protocol_error, rate_limited, count_
 };
+/// The `error_type` string for `t`, as clients and the metrics see it.
+const char* err_type_name(err_type t);
 /// Why a message was not delivered.
 enum class drop_reason : std::uint8_t { backpressure, cancelled, no_handler, rate_limited, closing, count_ };
 

@@ -88,7 +88,6 @@ void ws_session::run(const http::request<http::string_body>& req) {
 }
 
 void ws_session::on_accept() {
-  accepted_ = true;
   server_.add_session(shared_from_this());
   server_.stats().connection_opened();
 
@@ -101,7 +100,6 @@ void ws_session::on_accept() {
     write_text(v.has_modified ? std::move(v.modified) : std::move(welcome), tx_type::welcome);
   });
   process();
-  if (close_requested_) do_close_frame();
 }
 
 void ws_session::do_read() {
@@ -111,16 +109,15 @@ void ws_session::do_read() {
 
 void ws_session::on_readable(error_code ec) {
   reading_ = false;
-  if (read_done_) return process();
   std::size_t n = 0;
   if (!ec) n = sock_.read_some(read_buffer(), ec);
   if (ec == net::error::would_block) return do_read();
-  if (!ec && n == 0) ec = net::error::eof;
-  if (ec) return on_read_error(ec);
+  if (ec) return on_read_error(ec);  // eof included: Asio reports a read of nothing as eof
   server_.stats().bytes_in(n);
-  last_seen_ms_.store(now_ms(), std::memory_order_relaxed);
+  const double now = now_ms();
+  last_seen_ms_.store(now, std::memory_order_relaxed);
   const char* p = static_cast<const char*>(read_buffer().data());
-  const char* stop = consume(p, p + n);
+  const char* stop = consume(p, p + n, now);
   if (stop != p + n && !read_done_) unparsed_.assign(stop, p + n);  // parsed once the queue has room
   process();
 }
@@ -128,7 +125,7 @@ void ws_session::on_readable(error_code ec) {
 void ws_session::resume_unparsed() {
   const char* p = unparsed_.data() + unparsed_at_;
   const char* end = unparsed_.data() + unparsed_.size();
-  const char* stop = consume(p, end);
+  const char* stop = consume(p, end, now_ms());
   if (stop == end || read_done_) {
     unparsed_ = std::string();
     unparsed_at_ = 0;
@@ -137,8 +134,7 @@ void ws_session::resume_unparsed() {
   }
 }
 
-const char* ws_session::consume(const char* p, const char* end) {
-  const double now = now_ms();
+const char* ws_session::consume(const char* p, const char* end, double now) {
   for (;;) {
     switch (ws_read r = parser_.parse(p, end)) {
       case ws_read::need_more:
@@ -193,10 +189,7 @@ void ws_session::on_peer_close() {
     closed_code_ = code != 1005 ? code : close_code_;
   } else {
     closed_code_ = code;
-    // Echo the code (none for a close that had none) and end the connection.
-    char payload[2] = {static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
-    put_control(op_close, code == 1005 ? std::string_view() : std::string_view(payload, 2));
-    close_sent_ = true;
+    put_close(code, {});  // the echo, with the code (none for a close that had none)
   }
   closed_reason_ = std::string(parser_.close_reason());
   teardown();
@@ -219,17 +212,12 @@ void ws_session::fail_connection() {
     server_.stats().error(type);
     if (route_->has(cb_error)) {
       event ev = make_event(event_kind::error);
-      ev.error_type = code == 1009 ? "message_too_big" : code == 1007 ? "invalid_utf8" : "protocol_error";
+      ev.error_type = err_type_name(type);
       ev.reason = why;
       server_.emit(std::move(ev));
     }
   }
-  if (!close_sent_) {
-    std::string payload{static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
-    payload += why;
-    put_control(op_close, payload);
-    close_sent_ = true;
-  }
+  put_close(code, why);
   teardown();
 }
 
@@ -247,10 +235,7 @@ void ws_session::teardown() {
 void ws_session::discard_input() {
   sock_.async_wait_readable([self = shared_from_this()](error_code ec) {
     // A bounded number of reads per wake-up, so a peer that keeps sending shares the thread.
-    for (int i = 0; i < 16 && !ec; ++i) {
-      std::size_t n = self->sock_.read_some(read_buffer(), ec);
-      if (!ec && n == 0) ec = net::error::eof;
-    }
+    for (int i = 0; i < 16 && !ec; ++i) self->sock_.read_some(read_buffer(), ec);
     if (!ec || ec == net::error::would_block) return self->discard_input();
     self->close_socket();
   });
@@ -304,7 +289,7 @@ void ws_session::handle_inbox() {
     }
     // Keep reading ahead of a pending verdict, up to a bound: first what an earlier read
     // brought past it, then the socket.
-    if (reading_ || !accepted_ || inbox_.size() >= server_.options().max_pending_frames) return;
+    if (reading_ || inbox_.size() >= server_.options().max_pending_frames) return;
     if (unparsed_.empty()) return do_read();
     resume_unparsed();
   }
@@ -328,12 +313,8 @@ void ws_session::handle_text(std::string text) {
 }
 
 void ws_session::send_error(err_type type, std::string_view message) {
-  static const char* names[] = {"invalid_format", "room_join_error", "room_leave_error",
-                                "not_in_room", "client_not_found", "room_not_found",
-                                "message_too_big", "invalid_utf8", "protocol_error",
-                                "rate_limited"};
   server_.stats().error(type);
-  write_text(protocol::error(names[static_cast<int>(type)], message, timestamp_now()),
+  write_text(protocol::error(err_type_name(type), message, timestamp_now()),
              tx_type::error);
 }
 
@@ -655,7 +636,7 @@ bool ws_session::admit(double now) {
 
 void ws_session::sweep(double now, double idle_ms, bool ping) {
   net::post(sock_.get_executor(), [self = shared_from_this(), now, idle_ms, ping] {
-    if (!self->accepted_ || self->finished_ || self->close_requested_) return;
+    if (self->finished_ || self->close_requested_) return;
     if (idle_ms > 0 && now - self->last_seen_ms_.load(std::memory_order_relaxed) > idle_ms) {
       self->close_with(1001, "idle timeout", true);
       return;
@@ -681,7 +662,6 @@ void ws_session::close_with(int code, std::string reason, bool urgent) {
       self->buffered_.fetch_sub(self->sock_.discard_corked(), std::memory_order_relaxed);
       self->arm_teardown();
     }
-    if (!self->accepted_) return;
     self->do_close_frame();
   });
 }
@@ -735,6 +715,17 @@ void ws_session::put_frame(std::string_view payload, bool binary) {
   sock_.append_frame(head, n, payload, payload.size());
 }
 
+void ws_session::put_close(int code, std::string_view reason) {
+  if (close_sent_) return;
+  std::string payload;
+  if (code != 1005) {  // 1005 means no code: an empty close
+    payload = {static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
+    payload.append(reason.substr(0, 123));  // a close frame holds at most 123 reason bytes
+  }
+  put_control(op_close, payload);
+  close_sent_ = true;
+}
+
 void ws_session::put_control(unsigned opcode, std::string_view payload) {
   if (close_sent_) return;
   unsigned char head[14];
@@ -744,10 +735,7 @@ void ws_session::put_control(unsigned opcode, std::string_view payload) {
 
 void ws_session::do_close_frame() {
   if (close_sent_ || read_done_) return;
-  std::string payload{static_cast<char>(close_code_ >> 8), static_cast<char>(close_code_ & 0xff)};
-  payload.append(close_text_, 0, 123);  // a close frame holds at most 123 reason bytes
-  put_control(op_close, payload);
-  close_sent_ = true;
+  put_close(close_code_, close_text_);
   close_pending_ = true;
   // The client's answer ends it; a client that never answers is cut off.
   arm_teardown();

@@ -84,7 +84,7 @@ class ws_session : public closeable,
   void on_readable(error_code ec);
   /// Parses bytes read; returns where it stopped: `end`, or earlier once the inbound
   /// queue is full.
-  const char* consume(const char* p, const char* end);
+  const char* consume(const char* p, const char* end, double now);
   /// Parses on from unparsed_.
   void resume_unparsed();
   void on_read_error(error_code ec);
@@ -127,6 +127,9 @@ class ws_session : public closeable,
   void put_frame(std::string_view payload, bool binary);
   /// Appends a ping, pong or close frame, unless the close went already.
   void put_control(unsigned opcode, std::string_view payload);
+  /// Appends the close frame with `code` (none for 1005) and up to 123 bytes of `reason`;
+  /// nothing is sent after it.
+  void put_close(int code, std::string_view reason);
   void do_close_frame();
   void finish();
   /// Counts `size` more unsent bytes (`before`: the count until now); false, with the drop
@@ -147,7 +150,6 @@ class ws_session : public closeable,
   std::string metadata_;
 
   fifo<inbound> inbox_;
-  bool accepted_ = false;
   bool busy_ = false;        // waiting for a callback verdict
   bool reading_ = false;
   bool read_done_ = false;
