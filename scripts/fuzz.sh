@@ -23,12 +23,12 @@ fi
 cmake --build "$dir" --parallel 2 --target $(printf 'fuzz_%s ' "${targets[@]}")
 for t in "${targets[@]}"; do
   work="$dir/corpus-$t"
-  mkdir -p "$work"
+  mkdir -p "$work" "$dir/artifacts-$t"
   echo "== fuzz_$t: $runs runs"
   start=$(date +%s)
   log="$dir/fuzz_$t.log"
   status=0
-  ASAN_OPTIONS=detect_leaks=1 "$dir/fuzz_$t" -runs="$runs" -max_len=4096 -timeout=10 -print_final_stats=1 \
+  ASAN_OPTIONS=detect_leaks=1 "$dir/fuzz_$t" -runs="$runs" -max_len=4096 -timeout=10 -print_final_stats=1 -artifact_prefix="$dir/artifacts-$t/" \
     "$work" "native/fuzz/corpus/$t" >"$log" 2>&1 || status=$?
   grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY)' "$log" || true
   echo "fuzz_$t: exit $status after $(( $(date +%s) - start )) s"
