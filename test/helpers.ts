@@ -180,3 +180,9 @@ export function rawHttp(port: number, bytes: string | Buffer, o: { untilHead?: b
     sock.write(bytes);
   });
 }
+
+/**
+ * How many times a race-prone scenario runs in one test: 1 normally, more under
+ * scripts/contention.sh (ROOMWIRE_REPEAT), where a rare interleaving must show up.
+ */
+export const repeats = Math.max(1, Number(process.env.ROOMWIRE_REPEAT ?? 1) || 1);

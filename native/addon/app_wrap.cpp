@@ -136,7 +136,7 @@ Napi::Value app_wrap::listen(const Napi::CallbackInfo& info) {
   Napi::Function dispatch = info[2].As<Napi::Function>();
 
   auto dispatcher = std::make_shared<js_dispatcher>();
-  auto srv = std::make_shared<server>(options_, dispatcher, rooms_);
+  auto srv = std::make_shared<server>(options_, dispatcher, rooms_, event_ids_);
   for (const auto& r : ws_routes_) srv->add_ws_route(r);
   for (const auto& r : http_routes_) srv->add_http_route(r);
   if (!room_api_prefix_.empty()) srv->enable_room_api(room_api_prefix_);
@@ -175,6 +175,9 @@ Napi::Value app_wrap::listen(const Napi::CallbackInfo& info) {
 Napi::Value app_wrap::close(const Napi::CallbackInfo& info) {
   if (!server_ || closing_) return Napi::Boolean::New(info.Env(), false);
   closing_ = true;
+  // Called from a callback, the sends and verdicts it made so far are still gathered on
+  // this thread: they go ahead of the closes.
+  server_->post_deferred();
   auto timeout = std::chrono::milliseconds(info[0].As<Napi::Number>().Int64Value());
   std::shared_ptr<server> srv = server_;
   std::shared_ptr<js_dispatcher> dispatcher = dispatcher_;

@@ -4,6 +4,7 @@
 
 #include <napi.h>
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -53,6 +54,9 @@ class app_wrap : public Napi::ObjectWrap<app_wrap> {
   std::vector<ws_route_options> ws_routes_;
   std::vector<http_route_options> http_routes_;
   std::shared_ptr<room_registry> rooms_ = std::make_shared<room_registry>();
+  /// Event ids for every server this app runs: never repeated, so a verdict still pending
+  /// when one server stopped cannot reach a connection of the next.
+  std::shared_ptr<std::atomic<std::uint64_t>> event_ids_ = std::make_shared<std::atomic<std::uint64_t>>(1);
   std::string room_api_prefix_;
   bool metrics_ = false;
   std::shared_ptr<server> server_;

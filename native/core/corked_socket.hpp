@@ -168,6 +168,9 @@ class corked_socket {
   void set_handling(bool handling) { impl_->handling = handling; }
   /// Sets the callback that gets back the credit of frames written (or lost with the socket).
   void on_written(std::function<void(std::size_t)> f) { impl_->written = std::move(f); }
+  /// Writes what is corked now, as far as the socket takes it without waiting (the rest
+  /// waits for an asynchronous write, which needs the thread to run).
+  void flush_now() { impl_->flush(); }
   /// Drops the frames corked but not yet being written; returns their credit.
   std::size_t discard_corked() { return impl_->discard(); }
 

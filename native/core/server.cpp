@@ -14,9 +14,10 @@
 namespace roomwire {
 
 server::server(server_options options, std::shared_ptr<event_sink> sink,
-               std::shared_ptr<room_registry> rooms)
+               std::shared_ptr<room_registry> rooms, std::shared_ptr<std::atomic<std::uint64_t>> ids)
     : options_(std::move(options)),
       sink_(std::move(sink)),
+      next_id_(ids ? std::move(ids) : std::make_shared<std::atomic<std::uint64_t>>(1)),
       rooms_(rooms ? std::move(rooms) : std::make_shared<room_registry>()),
       io_(make_contexts(options_.threads)),
       sweep_(io_.front()->ioc) {}
@@ -50,7 +51,12 @@ void server::defer_begin() {
 }
 
 void server::defer_end() {
+  post_deferred();
   deferring = nullptr;
+}
+
+void server::post_deferred() {
+  if (deferring != this) return;
   for (std::size_t i = 0; i < deferred_.size(); ++i) {
     if (deferred_[i].empty()) continue;
     net::post(io_[i]->ioc, [work = std::move(deferred_[i])]() mutable {
@@ -128,21 +134,10 @@ unsigned short server::listen(const std::string& host, unsigned short port, erro
     io_[i]->thread = std::thread([this, i] {
       io_owner = this;
       io_self = i;
-      auto send_gathered = [this, i] {
-        if (!io_[i]->events.empty()) sink_->emit_many(io_[i]->events);
-        auto& out = io_[i]->outgoing;
-        for (std::size_t t = 0; t < out.size(); ++t) {
-          if (out[t].empty()) continue;
-          net::post(io_[t]->ioc, [work = std::move(out[t])]() mutable {
-            for (auto& fn : work) fn();
-          });
-          out[t].clear();
-        }
-      };
       // No exception may escape a thread: log it and keep serving.
       for (;;) {
         try {
-          run_corked(io_[i]->ioc, send_gathered);
+          run_corked(io_[i]->ioc, [this, i] { send_gathered(i); });
           return;
         } catch (const std::exception& e) {
           log(log_level::error, std::string("uncaught exception on an I/O thread: ") + e.what());
@@ -152,6 +147,39 @@ unsigned short server::listen(const std::string& host, unsigned short port, erro
   }
   running_ = true;
   return bound;
+}
+
+void server::send_gathered(std::size_t i) {
+  if (!io_[i]->events.empty()) sink_->emit_many(io_[i]->events);
+  auto& out = io_[i]->outgoing;
+  for (std::size_t t = 0; t < out.size(); ++t) {
+    if (out[t].empty()) continue;
+    net::post(io_[t]->ioc, [work = std::move(out[t])]() mutable {
+      for (auto& fn : work) fn();
+    });
+    out[t].clear();
+  }
+}
+
+bool server::on_every_thread(const std::function<void()>& fn, std::chrono::steady_clock::time_point until) {
+  // Shared with the handlers: a thread that gets to it after the wait gave up finds it still there.
+  struct countdown {
+    std::mutex mutex;
+    std::condition_variable done;
+    std::size_t left;
+  };
+  auto state = std::make_shared<countdown>();
+  state->left = io_.size();
+  for (std::size_t i = 0; i < io_.size(); ++i) {
+    net::post(io_[i]->ioc, [this, i, fn, state] {
+      fn();
+      send_gathered(i);
+      std::lock_guard<std::mutex> lock(state->mutex);
+      if (--state->left == 0) state->done.notify_all();
+    });
+  }
+  std::unique_lock<std::mutex> lock(state->mutex);
+  return state->done.wait_until(lock, until, [&] { return state->left == 0; });
 }
 
 void server::start_sweep() {
@@ -190,9 +218,14 @@ void server::stop(std::chrono::milliseconds timeout) {
   stopped_ = true;
   stopping_.store(true, std::memory_order_release);
   if (!running_) return;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
 
   listener_->close();
-  net::post(io_.front()->ioc, [this] { sweep_.cancel(); });
+  // Every thread first hands over the fan-outs it gathered for the others (and the sweep
+  // stops): each batch is then queued ahead of the closes posted below.
+  on_every_thread([this] {
+    if (io_owner == this && io_self == 0) sweep_.cancel();
+  }, deadline);
   std::vector<std::shared_ptr<closeable>> open;
   {
     std::lock_guard<std::mutex> lock(tracked_mutex_);
@@ -202,11 +235,11 @@ void server::stop(std::chrono::milliseconds timeout) {
   for (const auto& c : open) c->shutdown();
   open.clear();
 
-  // Give sessions until the deadline to flush and close, then cut the rest off.
+  // Give sessions until the deadline to answer, flush and close, then cut the rest off.
   bool drained;
   {
     std::unique_lock<std::mutex> lock(tracked_mutex_);
-    drained = tracked_empty_.wait_for(lock, timeout, [this] { return tracked_.empty(); });
+    drained = tracked_empty_.wait_until(lock, deadline, [this] { return tracked_.empty(); });
   }
   for (auto& t : io_) t->work.reset();
   if (!drained)
@@ -214,13 +247,16 @@ void server::stop(std::chrono::milliseconds timeout) {
   for (auto& t : io_) t->thread.join();
   running_ = false;
 
-  // Sessions cut off by the deadline never finished: take them out of every room.
-  std::vector<std::string> unfinished;
+  // Connections the deadline cut off: the close goes out if the socket takes it, they
+  // leave their rooms, and each is reported closed like the others. The threads are
+  // joined, so this thread may act for them.
+  std::vector<std::shared_ptr<ws_session>> unfinished;
   {
     std::shared_lock lock(sessions_mutex_);
-    for (const auto& [id, weak] : sessions_) unfinished.push_back(id);
+    for (const auto& [id, weak] : sessions_)
+      if (auto s = weak.lock()) unfinished.push_back(std::move(s));
   }
-  for (const auto& id : unfinished) rooms_->leave_all(id);
+  for (const auto& s : unfinished) s->cut_off();
 
   std::unordered_map<std::uint64_t, pending_verdict> orphaned;
   {
@@ -230,7 +266,7 @@ void server::stop(std::chrono::milliseconds timeout) {
 }
 
 std::uint64_t server::await_verdict(std::function<void(verdict&&)> resume) {
-  std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  std::uint64_t id = next_id_->fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(pending_mutex_);
   pending_.emplace(id, pending_verdict{std::move(resume), std::chrono::steady_clock::now()});
   return id;

@@ -53,9 +53,11 @@ struct http_route {
 /// Owns the I/O threads and everything they share.
 class server : public std::enable_shared_from_this<server> {
  public:
-  /// `rooms` may be shared with the host so rooms outlive one listen/close cycle.
+  /// `rooms` may be shared with the host so rooms outlive one listen/close cycle, and
+  /// `ids` (the event id counter) so event ids never repeat across them.
   server(server_options options, std::shared_ptr<event_sink> sink,
-         std::shared_ptr<room_registry> rooms = nullptr);
+         std::shared_ptr<room_registry> rooms = nullptr,
+         std::shared_ptr<std::atomic<std::uint64_t>> ids = nullptr);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -69,8 +71,11 @@ class server : public std::enable_shared_from_this<server> {
   /// (nothing started) when the address cannot be bound.
   unsigned short listen(const std::string& host, unsigned short port, error_code& ec);
 
-  /// Stops accepting, closes every session (1001 for WebSockets), waits up to `timeout`
-  /// for them to finish, then stops and joins the threads. Blocks; idempotent.
+  /// Stops accepting; lets every I/O thread hand over the fan-outs it gathered, so what
+  /// was sent before the call is written before any close; closes every session (1001 for
+  /// WebSockets, after the answers to the frames it took); waits up to `timeout` for them
+  /// to finish; then cuts off the rest (each still reported closed, with 1001) and joins
+  /// the threads. Blocks; idempotent.
   void stop(std::chrono::milliseconds timeout);
 
   /// Delivers the verdict for event `id`; unknown or stale ids are ignored.
@@ -134,6 +139,10 @@ class server : public std::enable_shared_from_this<server> {
   void defer_begin();
   /// Posts what was gathered since defer_begin(): one handler per I/O thread.
   void defer_end();
+  /// Posts what this thread gathered so far and goes on deferring (nothing when it is not
+  /// deferring): work that must reach the I/O threads before something posted from
+  /// another thread (stop(), say).
+  void post_deferred();
   /// Runs `fn` on I/O thread `io_index`: inline when already there, gathered when this
   /// thread is deferring or is another of this server's I/O threads, else posted.
   void post_to(std::size_t io_index, std::function<void()> fn);
@@ -175,6 +184,12 @@ class server : public std::enable_shared_from_this<server> {
  private:
   void start_sweep();
   void on_sweep(error_code ec);
+  /// Hands over what I/O thread `i` gathered: its events to the host, its work for the
+  /// other threads as one post each. On thread `i` only.
+  void send_gathered(std::size_t i);
+  /// Runs `fn` on every I/O thread, then hands over what that thread gathered; waits until
+  /// all have, or until `until`. False when some thread did not get to it in time.
+  bool on_every_thread(const std::function<void()>& fn, std::chrono::steady_clock::time_point until);
 
   // Declaration order is destruction order in reverse: the io_context (and with it any
   // session it still holds) goes before the maps those sessions unregister from.
@@ -191,7 +206,9 @@ class server : public std::enable_shared_from_this<server> {
     std::chrono::steady_clock::time_point since;
   };
   std::unordered_map<std::uint64_t, pending_verdict> pending_;
-  std::atomic<std::uint64_t> next_id_{1};
+  /// Event ids, shared by every server of one host: an id never repeats, so a verdict
+  /// meant for an earlier server's connection never lands on a later one's.
+  std::shared_ptr<std::atomic<std::uint64_t>> next_id_;
 
   mutable std::shared_mutex sessions_mutex_;
   std::unordered_map<std::string, std::weak_ptr<ws_session>> sessions_;

@@ -183,16 +183,17 @@ void ws_session::on_read_error(error_code ec) {
 void ws_session::on_peer_close() {
   read_done_ = true;
   const int code = parser_.close_code();
+  closed_reason_ = std::string(parser_.close_reason());
   if (close_sent_) {
     // The answer to our close: the code it echoed, or ours when it named none.
     close_pending_ = false;
     closed_code_ = code != 1005 ? code : close_code_;
-  } else {
-    closed_code_ = code;
-    put_close(code, {});  // the echo, with the code (none for a close that had none)
+    return teardown();
   }
-  closed_reason_ = std::string(parser_.close_reason());
-  teardown();
+  // The client's own close: echoed with its code (none for a close that had none) once
+  // the frames it sent before it are answered.
+  closed_code_ = code;
+  owe_close(code, {});
 }
 
 void ws_session::fail_connection() {
@@ -217,8 +218,14 @@ void ws_session::fail_connection() {
       server_.emit(std::move(ev));
     }
   }
-  put_close(code, why);
-  teardown();
+  // Frames before the bad one were valid: their answers go first.
+  owe_close(code, why);
+}
+
+void ws_session::owe_close(int code, std::string reason) {
+  owed_close_ = true;
+  owed_code_ = code;
+  owed_reason_ = std::move(reason);
 }
 
 void ws_session::teardown() {
@@ -283,10 +290,19 @@ void ws_session::handle_inbox() {
         }
       }
     }
+    const bool answered = !busy_ && inbox_.empty();
     if (read_done_) {
-      if (!busy_ && inbox_.empty() && !close_pending_) finish();
+      if (!answered) return;
+      if (owed_close_) {
+        owed_close_ = false;
+        put_close(owed_code_, owed_reason_);  // nothing when ours went already
+        teardown();
+      }
+      if (!close_pending_) finish();
       return;
     }
+    // Our close waits for the answers to the frames taken before it.
+    if (close_requested_ && !close_sent_ && answered) do_close_frame();
     // Keep reading ahead of a pending verdict, up to a bound: first what an earlier read
     // brought past it, then the socket.
     if (reading_ || inbox_.size() >= server_.options().max_pending_frames) return;
@@ -627,9 +643,12 @@ bool ws_session::admit(double now) {
   if (refused_at_.size() > rate) {
     // Persistent abuse: more frames refused within 5 s than a second's allowance.
     server_.stats().error(err_type::rate_limited);
-    close_with(1008, "rate limit exceeded", true);
+    close_with(1008, "rate limit exceeded");
   } else {
-    send_error(err_type::rate_limited, "Too many messages: the limit is " + std::to_string(rate) + " per second");
+    // Answered in frame order: after the frames taken before it.
+    inbox_.push_back({{}, false, [this, rate] {
+      send_error(err_type::rate_limited, "Too many messages: the limit is " + std::to_string(rate) + " per second");
+    }});
   }
   return false;
 }
@@ -650,6 +669,29 @@ void ws_session::sweep(double now, double idle_ms, bool ping) {
 
 void ws_session::shutdown() { close_with(1001, {}); }
 
+void ws_session::cut_off() {
+  if (finished_) return;
+  if (!read_done_) {
+    closed_code_ = close_requested_ ? close_code_ : 1001;
+    closed_reason_ = close_requested_ ? close_text_ : std::string();
+  }
+  if (!close_requested_) {
+    close_code_ = 1001;
+    close_requested_ = true;
+  }
+  put_close(owed_close_ ? owed_code_ : close_code_, owed_close_ ? owed_reason_ : close_text_);
+  sock_.flush_now();  // best effort: what the socket takes without waiting
+  // Shut down for sending, not closed: the client's answer to the close still finds an
+  // open socket; the descriptor goes with the session.
+  error_code ignored;
+  sock_.next_layer().shutdown(tcp::socket::shutdown_send, ignored);
+  if (teardown_) teardown_->cancel();
+  read_done_ = true;
+  busy_ = false;
+  inbox_.clear();
+  finish();
+}
+
 void ws_session::close_with(int code, std::string reason, bool urgent) {
   // Through post_to, like sends: a close after a send in the same callback comes after it.
   server_.post_to(io_index_, [self = shared_from_this(), code, reason = std::move(reason), urgent] {
@@ -661,8 +703,9 @@ void ws_session::close_with(int code, std::string reason, bool urgent) {
       // Keep only what is being written; bound the wait for the close to get out.
       self->buffered_.fetch_sub(self->sock_.discard_corked(), std::memory_order_relaxed);
       self->arm_teardown();
+      return self->do_close_frame();
     }
-    self->do_close_frame();
+    self->process();  // the close frame goes once what was taken is answered
   });
 }
 

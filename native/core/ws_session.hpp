@@ -50,9 +50,11 @@ class ws_session : public closeable,
   join_result join_now(const std::string& room_id);
   /// Tells the client it left `room_id` (after the app removed it); any thread.
   void notify_left(const std::string& room_id);
-  /// Closes with `code` and `reason` after what is queued; any thread. With `urgent`, what
-  /// is queued is dropped instead, and the socket is torn down if the close cannot be sent
-  /// within the request timeout (a peer that stopped reading).
+  /// Closes with `code` and `reason`; any thread. Frames already taken are answered first,
+  /// in order, then the close frame goes; frames arriving meanwhile are dropped. With
+  /// `urgent`, what is queued is dropped instead and the close goes at once, and the socket
+  /// is torn down if the close cannot be sent within the request timeout (a peer that
+  /// stopped reading).
   void close_with(int code, std::string reason, bool urgent = false);
   /// The app's close: like close_with, but in order with the connection's frames and the
   /// app operations queued with them (it waits for the frame being handled); any thread.
@@ -63,8 +65,12 @@ class ws_session : public closeable,
   /// past `idle_ms` (0: never); with `ping`, sends a protocol ping and the JSON heartbeat
   /// ping (whose answer times the round trip).
   void sweep(double now, double idle_ms, bool ping);
-  /// Flushes what is queued and closes with 1001; any thread.
+  /// Stops taking frames, answers those already taken, then closes with 1001; any thread.
   void shutdown() override;
+  /// The server's deadline passed: the close frame (1001) goes out if the socket takes it
+  /// at once, the socket is closed and the connection reported closed. Only on the
+  /// session's thread, or once the I/O threads have stopped.
+  void cut_off();
 
   const std::string& connection_id() const { return connection_id_; }
   const std::string& client_id() const { return client_id_; }
@@ -92,6 +98,8 @@ class ws_session : public closeable,
   void on_peer_close();
   /// The client broke the protocol: close with the parser's code and report it.
   void fail_connection();
+  /// Remembers the close frame to send once the frames taken before it are answered.
+  void owe_close(int code, std::string reason);
   /// After the closing handshake: what is corked goes out, the socket is shut down for
   /// sending, and what the client still sends is read and dropped until it closes too
   /// (bounded by the request timeout).
@@ -158,6 +166,11 @@ class ws_session : public closeable,
   bool close_requested_ = false;
   bool close_sent_ = false;
   bool close_pending_ = false;  // our close frame went, the client's answer has not come
+  // A close frame owed once the frames taken before it are answered: the echo of the
+  // client's close, or ours after a protocol error.
+  bool owed_close_ = false;
+  int owed_code_ = 1005;
+  std::string owed_reason_;
   bool tearing_down_ = false;   // teardown() runs: the timer bounds it past finish()
   std::atomic<std::size_t> buffered_{0};
 

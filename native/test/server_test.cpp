@@ -17,6 +17,7 @@
 #include "net.hpp"
 #include "log.hpp"
 #include "server.hpp"
+#include "ws_session.hpp"
 
 using namespace roomwire;
 namespace json = boost::json;
@@ -273,4 +274,113 @@ TEST(Server, CompletesManyVerdictsAtOnceIgnoringUnknownIds) {
   auto ack = b.read_json();
   EXPECT_EQ(ack.at("type").as_string(), "message_ack");
   EXPECT_EQ(ack.at("message").as_string(), R"({"type":"from-b"})");
+}
+
+namespace {
+/// Reads text frames until the server's close; returns them, and the close code.
+std::vector<std::string> read_until_close(client& c, int& code) {
+  std::vector<std::string> out;
+  for (int i = 0; i < 10000; ++i) {
+    beast::flat_buffer b;
+    error_code ec;
+    c.ws.read(b, ec);
+    if (ec) {
+      code = ec == websocket::error::closed ? static_cast<int>(c.ws.reason().code) : -1;
+      return out;
+    }
+    out.push_back(beast::buffers_to_string(b.data()));
+  }
+  code = -2;
+  return out;
+}
+
+std::string connection_id_of(client& c) {
+  return std::string(c.read_json().at("connection_id").as_string());
+}
+}  // namespace
+
+TEST(Server, StopWritesFanOutsGatheredOnAnotherThreadBeforeTheClose) {
+  // A fan-out made on one I/O thread reaches the other thread's members in a batch that
+  // thread 0 posts when it goes idle. stop() called meanwhile must not close those members
+  // before the batch arrives.
+  fixture f(0, false);
+  client a(f.port), b(f.port);
+  std::string ida = connection_id_of(a), idb = connection_id_of(b);
+  const std::size_t thread_a = f.srv->find(ida)->io_index(), thread_b = f.srv->find(idb)->io_index();
+  ASSERT_NE(thread_a, thread_b);
+  std::string room = f.srv->rooms().create("r", "", 0, "{}", false);
+  ASSERT_EQ(f.srv->join_room_now(ida, room), 0);
+  ASSERT_EQ(f.srv->join_room_now(idb, room), 0);
+  auto frame = std::make_shared<const std::string>("fanned-out");
+  std::promise<void> gathered, release;
+  std::shared_future<void> released = release.get_future().share();
+  f.srv->post_to(0, [&, released] {
+    f.srv->fan_out_batched(room, frame, tx_type::room_message);
+    gathered.set_value();
+    released.wait();  // thread 0 holds its batch for thread 1 until released
+  });
+  ASSERT_EQ(gathered.get_future().wait_for(5s), std::future_status::ready);
+  std::thread stopper([&] { f.srv->stop(3000ms); });
+  std::this_thread::sleep_for(100ms);  // time for a stop() that does not wait to overtake it
+  release.set_value();
+  for (client* c : {&a, &b}) {
+    int code = 0;
+    auto frames = read_until_close(*c, code);
+    EXPECT_EQ(code, 1001);
+    EXPECT_NE(std::find(frames.begin(), frames.end(), "fanned-out"), frames.end())
+        << "member on thread " << (c == &a ? thread_a : thread_b);
+  }
+  stopper.join();
+}
+
+TEST(Server, StopPastItsDeadlineStillReportsEveryClose) {
+  // A connection whose callback never answers cannot finish by the deadline: it is cut off
+  // with 1001 and still gets its one close event.
+  fixture f(cb_message | cb_close);
+  client c(f.port);
+  c.read_json();  // welcome
+  c.write(R"({"type":"stuck"})");
+  f.sink->next(event_kind::message);  // never completed
+  std::thread stopper([&] { f.srv->stop(200ms); });
+  int code = 0;
+  read_until_close(c, code);
+  stopper.join();
+  EXPECT_EQ(code, 1001);
+  auto closed = f.sink->next(event_kind::close, 1s);
+  EXPECT_EQ(closed.code, 1001);
+}
+
+TEST(Server, AnswersFramesAcceptedBeforeAPeerCloseOrAProtocolError) {
+  // The client's frame awaits its verdict when its close (or a bad frame) arrives: the
+  // answer still goes out, then the close.
+  for (bool bad_frame : {false, true}) {
+    fixture f(cb_message);
+    client c(f.port);
+    c.read_json();  // welcome
+    c.write(R"({"type":"first"})");
+    auto ev = f.sink->next(event_kind::message);
+    if (bad_frame) {
+      // An unmasked text frame from a client: a protocol error (1002).
+      const unsigned char raw[] = {0x81, 0x02, 'h', 'i'};
+      net::write(c.ws.next_layer(), net::buffer(raw, sizeof raw));
+    } else {
+      const unsigned char close[] = {0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2};  // masked close 1000
+      net::write(c.ws.next_layer(), net::buffer(close, sizeof close));
+    }
+    std::this_thread::sleep_for(50ms);  // the close reaches the server before the verdict
+    f.srv->complete(ev.id, verdict{});
+    // Read the raw bytes back: the ack frame must come before the close frame.
+    std::string bytes;
+    char buf[4096];
+    for (int i = 0; i < 100; ++i) {
+      error_code ec;
+      std::size_t n = c.ws.next_layer().read_some(net::buffer(buf), ec);
+      bytes.append(buf, n);
+      if (ec) break;
+    }
+    auto ack = bytes.find("message_ack");
+    ASSERT_NE(ack, std::string::npos) << (bad_frame ? "after a protocol error" : "after a close");
+    auto close_at = bytes.find("\x88", ack);
+    EXPECT_NE(close_at, std::string::npos);
+  }
 }

@@ -97,6 +97,26 @@ describe('limits and timeouts', () => {
     other.client.close();
   });
 
+  it('answers every frame taken before a rate-limit close, in frame order, then closes', async () => {
+    // Each connection sends 20 frames in one burst at 5 per second: 5 are taken and acked,
+    // the next 5 get rate_limited, the 11th refusal closes with 1008. Nothing taken is lost.
+    const s = await startApp((a) => a.websocket('/ws', { maxMessagesPerSecond: 5 }));
+    app = s.app;
+    const clients = await Promise.all(Array.from({ length: 20 }, () => connect(`ws://${s.url}/ws`)));
+    const received = clients.map(() => [] as string[]);
+    clients.forEach(({ client }, n) => {
+      client.ws.on('message', (d) => {
+        const m = JSON.parse(String(d));
+        received[n].push(m.type === 'message_ack' ? `ack:${JSON.parse(m.message).i}` : m.error_type ?? m.type);
+      });
+      for (let i = 0; i < 20; i++) client.send({ type: 'm', i });
+    });
+    const codes = await Promise.all(clients.map(({ client }) => client.closed));
+    expect(codes.every((c) => c === 1008)).toBe(true);
+    const expected = ['ack:0', 'ack:1', 'ack:2', 'ack:3', 'ack:4', ...new Array(5).fill('rate_limited')];
+    for (const r of received) expect(r).toEqual(expected);
+  });
+
   it('lets a well-behaved client keep sending at the rate forever', async () => {
     const s = await startApp((a) => a.websocket('/ws', { maxMessagesPerSecond: 50 }));
     app = s.app;
