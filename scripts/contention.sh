@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 repeats=${1:-30}
 shift || true
 # The tests whose scenarios race between I/O threads, the JS thread and close().
-tests=(test/integration/graceful.test.ts test/integration/ordering.test.ts)
+tests=(test/integration/graceful.test.ts test/integration/races.test.ts)
 [ $# -gt 0 ] && tests=("$@")
 
 busy=()

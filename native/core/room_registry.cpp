@@ -63,7 +63,8 @@ bool room_registry::remove(const std::string& id, std::vector<member_info>* evic
   return erase_locked(id, evicted);
 }
 
-join_result room_registry::join(const std::string& room_id, member_info member, bool auto_create) {
+join_result room_registry::join(const std::string& room_id, member_info member, bool auto_create,
+                                member_list* before) {
   std::unique_lock lock(mutex_);
   auto it = rooms_.find(room_id);
   if (it == rooms_.end()) {
@@ -80,6 +81,7 @@ join_result room_registry::join(const std::string& room_id, member_info member, 
   if (view.max_connections != 0 && view.members->size() >= view.max_connections)
     return join_result::full;
   auto next = std::make_shared<std::vector<member_info>>(*view.members);
+  if (before) *before = view.members;
   rooms_by_connection_[member.connection_id].insert(room_id);
   next->push_back(std::move(member));
   view.members = std::move(next);
@@ -88,7 +90,7 @@ join_result room_registry::join(const std::string& room_id, member_info member, 
 }
 
 std::optional<member_info> room_registry::leave(const std::string& room_id,
-                                                const std::string& connection_id) {
+                                                const std::string& connection_id, member_list* after) {
   std::unique_lock lock(mutex_);
   auto it = rooms_.find(room_id);
   if (it == rooms_.end()) return std::nullopt;
@@ -102,6 +104,7 @@ std::optional<member_info> room_registry::leave(const std::string& room_id,
   for (const auto& m : *view.members)
     if (m.connection_id != connection_id) next->push_back(m);
   view.members = std::move(next);
+  if (after) *after = view.members;
   --memberships_;
   auto links = rooms_by_connection_.find(connection_id);
   if (links != rooms_by_connection_.end()) {
@@ -112,13 +115,14 @@ std::optional<member_info> room_registry::leave(const std::string& room_id,
   return removed;
 }
 
-std::vector<std::pair<std::string, member_info>> room_registry::leave_all(
-    const std::string& connection_id) {
+std::vector<departure> room_registry::leave_all(const std::string& connection_id) {
   std::vector<std::string> ids = rooms_of(connection_id);
-  std::vector<std::pair<std::string, member_info>> out;
+  std::vector<departure> out;
   out.reserve(ids.size());
   for (auto& id : ids) {
-    if (auto m = leave(id, connection_id)) out.emplace_back(std::move(id), std::move(*m));
+    member_list remaining;
+    if (auto m = leave(id, connection_id, &remaining))
+      out.push_back({std::move(id), std::move(*m), std::move(remaining)});
   }
   return out;
 }

@@ -51,6 +51,13 @@ struct room_view {
 
 enum class join_result { ok, unknown_room, full, already_member };
 
+/// A connection's departure from one room, as leave_all reports it.
+struct departure {
+  std::string room_id;
+  member_info member;
+  member_list remaining;  // the members left behind, to be told
+};
+
 /// Thread-safe registry of rooms.
 class room_registry {
  public:
@@ -61,12 +68,17 @@ class room_registry {
   /// Deletes a room; its former members are returned through `evicted`. False if unknown.
   bool remove(const std::string& id, std::vector<member_info>* evicted = nullptr);
   /// Adds a member. With `auto_create`, an unknown id creates an ephemeral room first.
-  join_result join(const std::string& room_id, member_info member, bool auto_create = false);
+  /// `before` gets the members the room had just before this one joined, taken under the
+  /// same lock: they, and only they, are told of the join (with joins racing, each pair
+  /// of members is then told of each other once).
+  join_result join(const std::string& room_id, member_info member, bool auto_create = false,
+                   member_list* before = nullptr);
   /// Removes a member; returns it, or nullopt when it was not in the room. An ephemeral
-  /// room left empty is deleted.
-  std::optional<member_info> leave(const std::string& room_id, const std::string& connection_id);
-  /// Removes a connection from every room; returns (room id, member) for each.
-  std::vector<std::pair<std::string, member_info>> leave_all(const std::string& connection_id);
+  /// room left empty is deleted. `after` gets the members that remain, taken under the same lock.
+  std::optional<member_info> leave(const std::string& room_id, const std::string& connection_id,
+                                   member_list* after = nullptr);
+  /// Removes a connection from every room; one departure for each.
+  std::vector<departure> leave_all(const std::string& connection_id);
 
   /// The current member list (shared, immutable), or null for an unknown room.
   member_list members(const std::string& room_id) const;

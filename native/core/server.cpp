@@ -389,6 +389,13 @@ bool server::fan_out_batched(const std::string& room_id, std::shared_ptr<const s
                              tx_type type, const std::string& exclude) {
   member_list members = rooms_->members(room_id);
   if (!members) return false;
+  fan_out_batched(members, std::move(frame), type, exclude);
+  return true;
+}
+
+void server::fan_out_batched(const member_list& members, std::shared_ptr<const std::string> frame,
+                             tx_type type, const std::string& exclude) {
+  if (!members || members->empty()) return;
   // Which I/O threads have recipients: only those get a batch.
   std::bitset<256> present;
   for (const auto& m : *members)
@@ -406,7 +413,6 @@ bool server::fan_out_batched(const std::string& room_id, std::shared_ptr<const s
       metrics_.sent(type, sent);
     });
   }
-  return true;
 }
 
 std::optional<send_status> server::send_room_message(const std::string& room_id,
@@ -443,10 +449,11 @@ int server::join_room_now(const std::string& connection_id, const std::string& r
 boost::json::object server::client_info(const ws_session& s) const { return s.info(); }
 
 bool server::leave_room(const std::string& connection_id, const std::string& room_id) {
-  auto removed = rooms_->leave(room_id, connection_id);
+  member_list remaining;
+  auto removed = rooms_->leave(room_id, connection_id, &remaining);
   if (!removed) return false;
   if (auto s = find(connection_id)) s->notify_left(room_id);
-  fan_out_batched(room_id,
+  fan_out_batched(remaining,
                   std::make_shared<const std::string>(protocol::presence("leave", room_id, *removed, timestamp_now())),
                   tx_type::presence);
   return true;

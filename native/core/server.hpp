@@ -105,6 +105,10 @@ class server : public std::enable_shared_from_this<server> {
   /// own members; no per-recipient post. False for an unknown room.
   bool fan_out_batched(const std::string& room_id, std::shared_ptr<const std::string> frame,
                        tx_type type, const std::string& exclude = {});
+  /// The same to the members of `members` (a list the registry handed out: those to tell
+  /// of a join or a leave).
+  void fan_out_batched(const member_list& members, std::shared_ptr<const std::string> frame,
+                       tx_type type, const std::string& exclude = {});
   /// The `room_message` envelope without a sender, to every member.
   std::optional<send_status> send_room_message(const std::string& room_id, const std::string& message);
   /// A `direct_message` without a sender to a connection id, or else to every connection of

@@ -444,8 +444,9 @@ join_result ws_session::enter_room(const std::string& room_id, std::string user_
   m.io_index = io_index_;
   m.sink = std::static_pointer_cast<room_member>(shared_from_this());
   auto announce = std::make_shared<const std::string>(protocol::presence("join", room_id, m, timestamp_now()));
-  auto result = server_.rooms().join(room_id, std::move(m), route_->options.auto_create_rooms);
-  if (result == join_result::ok) server_.fan_out_batched(room_id, announce, tx_type::presence, connection_id_);
+  member_list before;
+  auto result = server_.rooms().join(room_id, std::move(m), route_->options.auto_create_rooms, &before);
+  if (result == join_result::ok) server_.fan_out_batched(before, announce, tx_type::presence);
   return result;
 }
 
@@ -481,10 +482,11 @@ void ws_session::handle_leave(const json::object& body) {
   ev.room_id = room_id;
   ask(cb_leave_room, std::move(ev), [this, room_id](verdict&& v) {
     if (v.cancel) return send_error(err_type::room_leave_error, v.has_error ? v.error : "Leave rejected");
-    auto removed = server_.rooms().leave(room_id, connection_id_);
+    member_list remaining;
+    auto removed = server_.rooms().leave(room_id, connection_id_, &remaining);
     if (!removed) return send_error(err_type::room_leave_error, "Not in room");
     write_text(protocol::room_left(room_id, timestamp_now()), tx_type::room_left);
-    server_.fan_out_batched(room_id,
+    server_.fan_out_batched(remaining,
                     std::make_shared<const std::string>(
                         protocol::presence("leave", room_id, *removed, timestamp_now())),
                     tx_type::presence);
@@ -790,11 +792,11 @@ void ws_session::finish() {
   if (teardown_ && !tearing_down_) teardown_->cancel();
   server_.remove_session(*this);
   // Leave every room; the members who remain see presence `leave`.
-  for (auto& [room_id, member] : server_.rooms().leave_all(connection_id_)) {
-    server_.fan_out_batched(room_id,
-                    std::make_shared<const std::string>(
-                        protocol::presence("leave", room_id, member, timestamp_now())),
-                    tx_type::presence);
+  for (auto& gone : server_.rooms().leave_all(connection_id_)) {
+    server_.fan_out_batched(gone.remaining,
+                            std::make_shared<const std::string>(
+                                protocol::presence("leave", gone.room_id, gone.member, timestamp_now())),
+                            tx_type::presence);
   }
   if (route_->has(cb_close)) {
     event ev = make_event(event_kind::close);

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "room_registry.hpp"
@@ -164,4 +165,36 @@ TEST(RoomRegistry, SurvivesConcurrentJoinsLeavesAndFanOuts) {
   EXPECT_EQ(reg.membership_count(), 0u);
   EXPECT_EQ(reg.member_connection_count(), 0u);
   EXPECT_EQ(reg.members(id)->size(), 0u);
+}
+
+TEST(RoomRegistry, JoinAndLeaveReportTheMembersToTellUnderTheSameLock) {
+  // Whoever joins is announced to the members before it, whoever leaves to those after
+  // it: with joins racing, each pair of members is announced exactly once.
+  room_registry reg;
+  std::string id = reg.create("r", "", 0, "", false);
+  const int n = 64;
+  std::vector<member_list> before(n);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 4; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = t; i < n; i += 4) reg.join(id, member("c" + std::to_string(i)), false, &before[i]);
+    });
+  }
+  for (auto& w : workers) w.join();
+  std::set<std::pair<std::string, std::string>> told;
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(before[i]);
+    for (const auto& m : *before[i]) {
+      std::string self = "c" + std::to_string(i);
+      auto pair = m.connection_id < self ? std::make_pair(m.connection_id, self) : std::make_pair(self, m.connection_id);
+      EXPECT_TRUE(told.insert(pair).second) << pair.first << " and " << pair.second << " told twice";
+    }
+  }
+  EXPECT_EQ(told.size(), static_cast<std::size_t>(n * (n - 1) / 2));
+  member_list after;
+  ASSERT_TRUE(reg.leave(id, "c0", &after));
+  EXPECT_EQ(after->size(), static_cast<std::size_t>(n - 1));
+  auto gone = reg.leave_all("c1");
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_EQ(gone[0].remaining->size(), static_cast<std::size_t>(n - 2));
 }

@@ -1,0 +1,54 @@
+/**
+ * Scenarios where threads race: joins at once, upgrades at once. Each runs `repeats`
+ * times; scripts/contention.sh runs them under load, where rare interleavings show.
+ */
+import type { App } from '../../lib';
+import { Client, connect, repeats, sleep, startApp, until } from '../helpers';
+
+describe('races', () => {
+  let app: App | undefined;
+  afterEach(async () => {
+    await app?.close({ timeoutMs: 1000 });
+    app = undefined;
+  });
+
+  it('tells each member of each other member exactly once when 200 join at once', async () => {
+    for (let run = 0; run < repeats; run++) {
+      const s = await startApp((a) => a.websocket('/ws'));
+      app = s.app;
+      const room = s.app.createRoom('r');
+      const members: Array<{ client: Client; id: string; told: string[]; joined: boolean }> = [];
+      for (let i = 0; i < 200; i++) {
+        const { client, welcome } = await connect(`ws://${s.url}/ws`);
+        const m = { client, id: welcome.connection_id as string, told: [] as string[], joined: false };
+        client.ws.on('message', (d) => {
+          const f = JSON.parse(String(d));
+          if (f.type === 'presence' && f.event === 'join') m.told.push(f.connection_id);
+          if (f.type === 'room_joined') m.joined = true;
+        });
+        members.push(m);
+      }
+      for (const m of members) m.client.send({ type: 'join_room', room_id: room });
+      await until(() => members.every((m) => m.joined), 10000, 'every join answered');
+      await until(() => members.reduce((n, m) => n + m.told.length, 0) >= 19900, 10000, 'presence events');
+      await sleep(50);  // any duplicate still on its way
+      const pairs = new Set<string>();
+      let duplicates = 0;
+      for (const m of members) {
+        for (const other of m.told) {
+          const key = [m.id, other].sort().join('|');
+          if (pairs.has(key)) duplicates++;
+          pairs.add(key);
+        }
+      }
+      expect({ run, duplicates, pairs: pairs.size }).toEqual({ run, duplicates: 0, pairs: 19900 });
+      // The snapshot completes the picture: every member is listed.
+      members[0].client.send({ type: 'presence_list', room_id: room });
+      const state = await members[0].client.nextOfType('presence_state');
+      expect(state.members).toHaveLength(200);
+      for (const m of members) m.client.ws.terminate();
+      await s.app.close({ timeoutMs: 1000 });
+      app = undefined;
+    }
+  }, 30000 + repeats * 10000);
+});
