@@ -128,9 +128,10 @@ void http_session::handle_upgrade(std::shared_ptr<const ws_route> route, std::st
     if (k == "clientId" && !v.empty()) client_id = v;
   if (client_id.empty()) client_id = make_client_id();
 
-  const std::size_t cap = server_.options().max_connections;
-  if (cap != 0 && server_.connection_count() >= cap)
-    return reply_error(503, "Too many connections", true);
+  // The place is taken now, not when onConnect answers: upgrades racing through an async
+  // onConnect cannot all get in.
+  slot_ = server_.take_slot();
+  if (!slot_) return reply_error(503, "Too many connections", true);
 
   if (!route->has(cb_connect)) {
     return on_connect_verdict(std::move(route), std::move(path), std::move(connection_id),
@@ -164,16 +165,20 @@ void http_session::on_connect_verdict(std::shared_ptr<const ws_route> route, std
                                       std::string connection_id, std::string client_id,
                                       verdict&& v) {
   if (v.cancel) {
+    slot_.release();
     unsigned status = v.status >= 400 && v.status <= 599 ? static_cast<unsigned>(v.status) : 403;
     return reply_error(status, v.has_error ? v.error : "Connection refused", true);
   }
-  if (stop_requested_ || server_.stopping()) return reply_error(503, "Server is shutting down", true);
+  if (stop_requested_ || server_.stopping()) {
+    slot_.release();
+    return reply_error(503, "Server is shutting down", true);
+  }
   if (v.has_client_id && !v.client_id.empty()) client_id = std::move(v.client_id);
   std::string metadata = v.has_modified ? std::move(v.modified) : std::string();
   stream_.expires_never();
   auto session = std::make_shared<ws_session>(server_, stream_.release_socket(), std::move(route),
                                               std::move(connection_id), std::move(client_id),
-                                              std::move(path), std::move(metadata));
+                                              std::move(path), std::move(metadata), std::move(slot_));
   session->run(std::move(req_));
 }
 

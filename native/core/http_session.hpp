@@ -40,6 +40,7 @@ class http_session : public closeable, public std::enable_shared_from_this<http_
   std::optional<http::request_parser<http::string_body>> parser_;
   http::request<http::string_body> req_;
   std::shared_ptr<http::response<http::string_body>> res_;
+  connection_slot slot_;      // the upgrade's place among maxConnections
   bool busy_ = false;          // a request is being answered
   bool stop_requested_ = false;
 };

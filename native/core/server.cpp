@@ -329,6 +329,16 @@ std::size_t server::connection_count() const {
   return sessions_.size();
 }
 
+connection_slot server::take_slot() {
+  const std::size_t cap = options_.max_connections;
+  const std::size_t before = slots_taken_->fetch_add(1, std::memory_order_relaxed);
+  if (cap != 0 && before >= cap) {
+    slots_taken_->fetch_sub(1, std::memory_order_relaxed);
+    return {};
+  }
+  return connection_slot(slots_taken_);
+}
+
 void server::add_session(const std::shared_ptr<ws_session>& s) {
   std::unique_lock lock(sessions_mutex_);
   sessions_[s->connection_id()] = s;

@@ -37,6 +37,30 @@ class closeable {
   virtual void shutdown() = 0;
 };
 
+/// One place among `maxConnections`, held from the start of an upgrade until the
+/// connection ends (moved from the HTTP session to the WebSocket session); given back when
+/// destroyed or released. Empty when no place was free.
+class connection_slot {
+ public:
+  connection_slot() = default;
+  explicit connection_slot(std::shared_ptr<std::atomic<std::size_t>> taken) : taken_(std::move(taken)) {}
+  connection_slot(connection_slot&& o) noexcept = default;
+  connection_slot& operator=(connection_slot&& o) noexcept {
+    release();
+    taken_ = std::move(o.taken_);
+    return *this;
+  }
+  ~connection_slot() { release(); }
+  void release() {
+    if (taken_) taken_->fetch_sub(1, std::memory_order_relaxed);
+    taken_.reset();
+  }
+  explicit operator bool() const { return taken_ != nullptr; }
+
+ private:
+  std::shared_ptr<std::atomic<std::size_t>> taken_;
+};
+
 /// A matched WebSocket route.
 struct ws_route {
   ws_route_options options;
@@ -93,6 +117,9 @@ class server : public std::enable_shared_from_this<server> {
 
   /// Live WebSocket connections.
   std::size_t connection_count() const;
+  /// Takes a place for an upgrade that is starting; empty when `maxConnections` are taken
+  /// (connections and upgrades still awaiting onConnect count alike).
+  connection_slot take_slot();
 
   // --- rooms, direct messages, connections (any thread) ---
   room_registry& rooms() { return *rooms_; }
@@ -199,6 +226,8 @@ class server : public std::enable_shared_from_this<server> {
   // session it still holds) goes before the maps those sessions unregister from.
   server_options options_;
   std::shared_ptr<event_sink> sink_;
+  /// Places taken among maxConnections (shared with the slots, which may outlive the server).
+  std::shared_ptr<std::atomic<std::size_t>> slots_taken_ = std::make_shared<std::atomic<std::size_t>>(0);
 
   mutable std::shared_mutex routes_mutex_;
   std::vector<std::shared_ptr<const ws_route>> ws_routes_;

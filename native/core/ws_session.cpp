@@ -50,11 +50,12 @@ std::string string_field(const json::object& body, const char* key) {
 
 ws_session::ws_session(server& srv, tcp::socket&& socket, std::shared_ptr<const ws_route> route,
                        std::string connection_id, std::string client_id, std::string path,
-                       std::string metadata)
+                       std::string metadata, connection_slot slot)
     : server_(srv),
       sock_(std::move(socket)),
       parser_(srv.options().max_payload),
       route_(std::move(route)),
+      slot_(std::move(slot)),
       connection_id_(std::move(connection_id)),
       client_id_(std::move(client_id)),
       path_(std::move(path)),
@@ -791,6 +792,7 @@ void ws_session::finish() {
   finished_ = true;
   if (teardown_ && !tearing_down_) teardown_->cancel();
   server_.remove_session(*this);
+  slot_.release();
   // Leave every room; the members who remain see presence `leave`.
   for (auto& gone : server_.rooms().leave_all(connection_id_)) {
     server_.fan_out_batched(gone.remaining,

@@ -28,7 +28,7 @@ class ws_session : public closeable,
  public:
   ws_session(server& srv, tcp::socket&& socket, std::shared_ptr<const ws_route> route,
              std::string connection_id, std::string client_id, std::string path,
-             std::string metadata);
+             std::string metadata, connection_slot slot = {});
   ~ws_session() override;
 
   /// Completes the upgrade for `req` (already checked by the HTTP session: a WebSocket
@@ -152,6 +152,7 @@ class ws_session : public closeable,
   std::string unparsed_;    // bytes read but not parsed while the inbound queue was full
   std::size_t unparsed_at_ = 0;  // how far into unparsed_ parsing got
   std::shared_ptr<const ws_route> route_;
+  connection_slot slot_;  // given back when the connection ends
   std::string connection_id_;
   std::string client_id_;
   std::string path_;

@@ -2,12 +2,15 @@
  * Scenarios where threads race: joins at once, upgrades at once. Each runs `repeats`
  * times; scripts/contention.sh runs them under load, where rare interleavings show.
  */
+import WebSocket from 'ws';
 import type { App } from '../../lib';
 import { Client, connect, repeats, sleep, startApp, until } from '../helpers';
 
 describe('races', () => {
   let app: App | undefined;
+  const sockets: WebSocket[] = [];
   afterEach(async () => {
+    for (const ws of sockets.splice(0)) ws.terminate();
     await app?.close({ timeoutMs: 1000 });
     app = undefined;
   });
@@ -51,4 +54,29 @@ describe('races', () => {
       app = undefined;
     }
   }, 30000 + repeats * 10000);
+
+  it('holds maxConnections with an async onConnect: 20 upgrades at once, 5 places', async () => {
+    for (let run = 0; run < repeats; run++) {
+      const s = await startApp((a) => a.websocket('/ws', { onConnect: () => sleep(50) }), { maxConnections: 5 });
+      app = s.app;
+      const outcomes = await Promise.all(Array.from({ length: 20 }, () => new Promise<string>((resolve) => {
+        const ws = new WebSocket(`ws://${s.url}/ws`);
+        const timer = setTimeout(() => resolve('no answer'), 5000);
+        ws.on('open', () => { clearTimeout(timer); resolve('open'); });
+        ws.on('unexpected-response', (_req, res) => { clearTimeout(timer); resolve(String(res.statusCode)); });
+        ws.on('error', () => undefined);
+        sockets.push(ws);
+      })));
+      expect({ run, open: outcomes.filter((o) => o === 'open').length, refused: outcomes.filter((o) => o === '503').length })
+        .toEqual({ run, open: 5, refused: 15 });
+      expect(s.app.getWebSocketConnections()).toBe(5);
+      // A place frees when a connection leaves.
+      for (const ws of sockets.splice(0)) ws.terminate();
+      await until(() => s.app.getWebSocketConnections() === 0);
+      const again = await connect(`ws://${s.url}/ws`);
+      again.client.close();
+      await s.app.close({ timeoutMs: 1000 });
+      app = undefined;
+    }
+  }, 30000 + repeats * 5000);
 });
