@@ -147,6 +147,7 @@ export class WsDispatcher {
         break;
       case Kind.directMessage:
         data.target_client_id = ev.target;
+        if (ev.targetConnection !== undefined) data.target_connection_id = ev.targetConnection;
         data.message = ev.message;
         data.from_client_id = ev.clientId;
         data.data = ev.data;

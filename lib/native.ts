@@ -22,6 +22,7 @@ export interface NativeEvent {
   method?: string;
   roomId?: string;
   target?: string;
+  targetConnection?: string;
   message?: string;
   params?: string[];
   query?: string[];

@@ -55,7 +55,10 @@ export interface WebSocketEventData {
    */
   data?: unknown;
   room_id?: string;
+  /** A direct message's target client (for one addressed by connection id, the client that connection belongs to). */
   target_client_id?: string;
+  /** A direct message's target connection, when the sender addressed it by connection id. */
+  target_connection_id?: string;
   from_client_id?: string;
   message?: string;
   error?: string;
@@ -120,7 +123,7 @@ export interface WebSocketOptions {
   onLeaveRoom?: WebSocketCallback;
   /** Before a room fan-out (`room_id`, `message`): cancel blocks it (`message_blocked`); `modifiedEvent.message` is delivered instead. */
   onRoomMessage?: WebSocketCallback;
-  /** Before a direct delivery (`target_client_id`, `message`): cancel blocks it; `modifiedEvent.message` is delivered instead. */
+  /** Before a direct delivery (`target_client_id`, plus `target_connection_id` when addressed by connection id; `message`): cancel blocks it; `modifiedEvent.message` is delivered instead. */
   onDirectMessage?: WebSocketCallback;
   /** A `join_room` for an unknown id creates that room (ephemeral: deleted when empty). Default false. */
   autoCreateRooms?: boolean;

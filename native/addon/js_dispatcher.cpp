@@ -75,6 +75,7 @@ event_keys::event_keys(Napi::Env env)
       method(Napi::String::New(env, "method")),
       room_id(Napi::String::New(env, "roomId")),
       target(Napi::String::New(env, "target")),
+      target_connection(Napi::String::New(env, "targetConnection")),
       message(Napi::String::New(env, "message")),
       params(Napi::String::New(env, "params")),
       query(Napi::String::New(env, "query")),
@@ -109,6 +110,8 @@ Napi::Value event_extras(Napi::Env env, std::optional<event_keys>& keys, const e
   if (!ev.method.empty()) set(&event_keys::method, Napi::String::New(env, ev.method));
   if (!ev.room_id.empty()) set(&event_keys::room_id, Napi::String::New(env, ev.room_id));
   if (!ev.target_client_id.empty()) set(&event_keys::target, Napi::String::New(env, ev.target_client_id));
+  if (!ev.target_connection_id.empty())
+    set(&event_keys::target_connection, Napi::String::New(env, ev.target_connection_id));
   if (ev.kind == event_kind::room_message || ev.kind == event_kind::direct_message)
     set(&event_keys::message, Napi::String::New(env, ev.message));
   auto flat = [&](Napi::String event_keys::*name, const string_pairs& pairs) {

@@ -58,7 +58,7 @@ class js_dispatcher : public event_sink, public std::enable_shared_from_this<js_
 /// look each name up again for every event).
 struct event_keys {
   explicit event_keys(Napi::Env env);
-  Napi::String code, reason, error_type, method, room_id, target, message, params, query, headers;
+  Napi::String code, reason, error_type, method, room_id, target, target_connection, message, params, query, headers;
 };
 
 /// The fields of an event beyond kind, id, route, time, connectionId, clientId, path and

@@ -65,7 +65,8 @@ struct event {
   std::string reason;            // close reason or error message
   std::string error_type;
   std::string room_id;
-  std::string target_client_id;
+  std::string target_client_id;      // a direct message's target client
+  std::string target_connection_id;  // ... and connection, when addressed by connection id
   std::string message;           // room / direct message text
   std::string method;            // HTTP method
   string_pairs params, query, headers;

@@ -528,11 +528,17 @@ void ws_session::handle_direct_message(const json::object& body, std::string tex
   if ((target_client.empty() && target_connection.empty()) || !protocol::message_text(body, message))
     return send_error(err_type::invalid_format,
                       "direct_message needs target_client_id (or target_connection_id) and message");
+  // Both at once would leave onDirectMessage judging one target while another gets it.
+  if (!target_client.empty() && !target_connection.empty())
+    return send_error(err_type::invalid_format,
+                      "direct_message takes target_client_id or target_connection_id, not both");
   std::string target = target_client.empty() ? target_connection : target_client;
-  if (server_.find_targets(target_client, target_connection).empty())
-    return send_error(err_type::client_not_found, "Client not found: " + target);
+  auto found = server_.find_targets(target_client, target_connection);
+  if (found.empty()) return send_error(err_type::client_not_found, "Client not found: " + target);
   event ev = make_event(event_kind::direct_message);
-  ev.target_client_id = target;
+  // The event names the real target: by connection id, that connection and its client.
+  ev.target_client_id = target_client.empty() ? found.front()->client_id() : target_client;
+  ev.target_connection_id = target_connection;
   ev.message = message;
   ev.data = text;
   ask(cb_direct_message, std::move(ev),

@@ -263,6 +263,34 @@ describe('rooms', () => {
       a.c.send({ type: 'direct_message', target_client_id: 'b', message: 'hi' });
       expect((await b.c.next()).message).toBe('[checked] hi');
     });
+
+    it('onDirectMessage sees the real target of a message addressed by connection id', async () => {
+      const seen: Array<{ client?: string; connection?: string }> = [];
+      await serve({
+        onDirectMessage: (e) => {
+          seen.push({ client: e.target_client_id, connection: e.target_connection_id });
+          return e.target_client_id === 'vip' ? { shouldCancel: true, error: 'do not disturb' } : undefined;
+        },
+      });
+      const a = await client('a');
+      const vip = await client('vip');
+      const b = await client('b');
+      // By connection id alone: the event names the client it belongs to, and the cancel holds.
+      a.c.send({ type: 'direct_message', target_connection_id: vip.id, message: 'hi' });
+      expect(await a.c.next()).toMatchObject({ type: 'message_blocked', reason: 'do not disturb' });
+      await vip.c.expectSilence(100);
+      expect(seen[0]).toEqual({ client: 'vip', connection: vip.id });
+      // Both ids at once is ambiguous: refused before any callback or delivery.
+      a.c.send({ type: 'direct_message', target_client_id: 'b', target_connection_id: vip.id, message: 'hi' });
+      expect(await a.c.next()).toMatchObject({ type: 'error', error_type: 'invalid_format' });
+      await vip.c.expectSilence(100);
+      await b.c.expectSilence(10);
+      expect(seen).toHaveLength(1);
+      // By client id: no connection id in the event (every connection of the client gets it).
+      a.c.send({ type: 'direct_message', target_client_id: 'b', message: 'hi' });
+      expect((await b.c.next()).message).toBe('hi');
+      expect(seen[1]).toEqual({ client: 'b', connection: undefined });
+    });
   });
 
   describe('app API', () => {
