@@ -416,17 +416,22 @@ export class App extends EventEmitter {
     });
     const req = new Request(ev.method ?? 'GET', ev.path ?? '/', pairs(ev.params), pairs(ev.query), pairs(ev.headers),
       (ev.data as Buffer | undefined) ?? Buffer.alloc(0));
+    // Never throws: whatever a handler threw or rejected with, the request is answered.
     const failWith = (err: unknown): void => {
       if (res.sent) {
         this.log('error', `${req.method} ${req.path} failed after responding: ${String(err)}`);
         return;
       }
-      if (err instanceof HttpError) {
-        res.status(err.status).json({ error: err.message });
-        return;
+      try {
+        if (err instanceof HttpError && Number.isInteger(err.status) && err.status >= 400 && err.status <= 599) {
+          res.status(err.status).json({ error: String(err.message) });
+          return;
+        }
+      } catch (inner) {
+        err = inner;
       }
       this.log('error', `${req.method} ${req.path} handler failed: ${(err as Error)?.stack ?? String(err)}`);
-      res.status(500).json({ error: 'Internal Server Error' });
+      if (!res.sent) res.status(500).json({ error: 'Internal Server Error' });
     };
     let result: unknown;
     try {

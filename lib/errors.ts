@@ -28,7 +28,11 @@ export class RoomwireError extends Error {
 export class HttpError extends Error {
   readonly status: number;
   readonly code: string;
+  /** `status` is an error status, an integer from 400 to 599 (RangeError otherwise). */
   constructor(status: number, message: string, code = 'RW_ERR_HTTP') {
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw outOfRange('status', 'an integer from 400 to 599', status);
+    }
     super(message);
     this.name = 'HttpError';
     this.status = status;

@@ -281,10 +281,14 @@ export declare class RoomwireError extends Error {
   readonly code: string;
 }
 
-/** Throw from an HTTP handler to answer with `status` and `{ error: message }`. */
+/**
+ * Throw from an HTTP handler to answer with `status` and `{ error: message }`. Anything
+ * else a handler throws or rejects with is answered 500.
+ */
 export declare class HttpError extends Error {
   readonly status: number;
   readonly code: string;
+  /** @throws RangeError unless `status` is an integer from 400 to 599. */
   constructor(status: number, message: string, code?: string);
 }
 

@@ -31,6 +31,14 @@ describe('HTTP routes', () => {
         throw new HttpError(418, 'short and stout');
       });
       a.get('/silent', () => undefined);
+      // An HttpError whose status was changed after construction: still answered (500).
+      const tampered = (): HttpError => Object.assign(new HttpError(400, 'x'), { status: 1000 });
+      a.get('/bad-status', () => {
+        throw tampered();
+      });
+      a.get('/bad-status-async', async () => {
+        throw tampered();
+      });
     }, { maxBodySize: 1024, callbackTimeoutMs: 200, logLevel: 'silent' });
     app = started.app;
     port = started.port;
@@ -96,6 +104,17 @@ describe('HTTP routes', () => {
     const r = await fetch(`${base}/teapot`);
     expect(r.status).toBe(418);
     expect(await r.json()).toEqual({ error: 'short and stout' });
+  });
+
+  it('answers 500 to whatever a handler throws, and keeps serving', async () => {
+    for (let i = 0; i < 50; i++) {
+      for (const path of ['/bad-status', '/bad-status-async']) {
+        const r = await fetch(`${base}${path}`);
+        expect(r.status).toBe(500);
+        await r.arrayBuffer();
+      }
+    }
+    expect((await fetch(`${base}/users/1/posts/2`)).status).toBe(200);
   });
 
   it('answers 500 when a handler never responds within callbackTimeoutMs', async () => {

@@ -13,6 +13,16 @@ describe('Request', () => {
   });
 });
 
+describe('HttpError', () => {
+  it('takes a 4xx or 5xx status and refuses any other at construction', () => {
+    expect(new HttpError(404, 'gone').status).toBe(404);
+    expect(new HttpError(599, 'odd').status).toBe(599);
+    for (const bad of [99, 200, 399, 600, 1000, 404.5, NaN]) {
+      expect(() => new HttpError(bad, 'x')).toThrow(expect.objectContaining({ name: 'RangeError', code: codes.OUT_OF_RANGE }));
+    }
+  });
+});
+
 describe('Response', () => {
   it('sends once, with a default content type', () => {
     const sent: unknown[][] = [];
