@@ -37,7 +37,7 @@ function normaliseOptions(options: unknown): { nativeOptions: Record<string, num
   const o = options as AppOptions;
   const known = new Set(['threads', 'host', 'logLevel', 'callbackTimeoutMs', 'maxBodySize', 'maxHeaderSize',
     'maxPayload', 'maxBackpressure', 'heartbeatInterval', 'idleTimeout', 'requestTimeout', 'metrics',
-    'maxConnections', 'backpressurePolicy']);
+    'maxConnections', 'backpressurePolicy', 'maxRoomsPerConnection', 'maxIdLength', 'maxPresenceSize']);
   if (o.metrics !== undefined && typeof o.metrics !== 'boolean') throw invalidArg('options.metrics', 'a boolean', o.metrics);
   for (const key of Object.keys(o)) if (!known.has(key)) throw invalidArg(`options.${key}`, 'a known option', key);
   const nativeOptions: Record<string, number> = {};
@@ -50,6 +50,11 @@ function normaliseOptions(options: unknown): { nativeOptions: Record<string, num
   if (o.idleTimeout !== undefined) nativeOptions.idleTimeout = is.integer('options.idleTimeout', o.idleTimeout, 0, maxMs);
   if (o.requestTimeout !== undefined) nativeOptions.requestTimeout = is.integer('options.requestTimeout', o.requestTimeout, 1, maxMs);
   if (o.maxConnections !== undefined) nativeOptions.maxConnections = is.integer('options.maxConnections', o.maxConnections, 0, 2 ** 31 - 1);
+  if (o.maxRoomsPerConnection !== undefined) {
+    nativeOptions.maxRoomsPerConnection = is.integer('options.maxRoomsPerConnection', o.maxRoomsPerConnection, 0, 2 ** 31 - 1);
+  }
+  if (o.maxIdLength !== undefined) nativeOptions.maxIdLength = is.integer('options.maxIdLength', o.maxIdLength, 1, 2 ** 20);
+  if (o.maxPresenceSize !== undefined) nativeOptions.maxPresenceSize = is.integer('options.maxPresenceSize', o.maxPresenceSize, 0, maxBytes);
   if (o.backpressurePolicy !== undefined) {
     if (o.backpressurePolicy !== 'drop' && o.backpressurePolicy !== 'close') {
       throw invalidArg('options.backpressurePolicy', "'drop' | 'close'", o.backpressurePolicy);

@@ -31,8 +31,14 @@ export interface AppOptions {
   requestTimeout?: number;
   /** Serve Prometheus text at `GET /metrics`. Default false. */
   metrics?: boolean;
-  /** Cap on open WebSocket connections; upgrades past it get 503. Default 0 (no cap: the fd limit bounds it). */
+  /** Cap on open WebSocket connections (upgrades awaiting `onConnect` count); upgrades past it get 503. Default 0 (no cap: the fd limit bounds it). */
   maxConnections?: number;
+  /** Rooms one connection may be in; a join past it gets `room_join_error`. Default 256; 0 disables. */
+  maxRoomsPerConnection?: number;
+  /** Longest room id or client id, in bytes: a longer `clientId` gets 400 at the upgrade, a longer `room_id` `room_join_error`. Default 256. */
+  maxIdLength?: number;
+  /** Largest `presence` object of a `join_room`, in bytes of JSON; larger gets `room_join_error`. Default 4096; 0 disables. */
+  maxPresenceSize?: number;
   /** A connection past `maxBackpressure`: drop its frames (counted), or close it with 1013. Default `'drop'`. */
   backpressurePolicy?: 'drop' | 'close';
 }

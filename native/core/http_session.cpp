@@ -91,7 +91,7 @@ void http_session::on_read(error_code ec, std::size_t) {
   }
 
   std::string method(req_.method_string());
-  if (auto builtin = builtin_endpoint(server_, method, segments, req_.body()))
+  if (auto builtin = builtin_endpoint(server_, method, segments, req_.body(), query))
     return reply(builtin->status, std::move(builtin->body),
                  {{"Content-Type", builtin->content_type}}, false);
   auto route = server_.match_http(method, segments, params);
@@ -126,6 +126,9 @@ void http_session::handle_upgrade(std::shared_ptr<const ws_route> route, std::st
   std::string client_id;
   for (const auto& [k, v] : query)
     if (k == "clientId" && !v.empty()) client_id = v;
+  const std::size_t max_id = server_.options().max_id_length;
+  if (max_id != 0 && client_id.size() > max_id)
+    return reply_error(400, "clientId is longer than " + std::to_string(max_id) + " bytes (maxIdLength)", true);
   if (client_id.empty()) client_id = make_client_id();
 
   // The place is taken now, not when onConnect answers: upgrades racing through an async
@@ -174,6 +177,12 @@ void http_session::on_connect_verdict(std::shared_ptr<const ws_route> route, std
     return reply_error(503, "Server is shutting down", true);
   }
   if (v.has_client_id && !v.client_id.empty()) client_id = std::move(v.client_id);
+  const std::size_t max_id = server_.options().max_id_length;
+  if (max_id != 0 && client_id.size() > max_id) {
+    slot_.release();
+    log(log_level::error, "onConnect's modifiedEvent.client_id is longer than maxIdLength; upgrade refused");
+    return reply_error(500, "client_id is longer than maxIdLength", true);
+  }
   std::string metadata = v.has_modified ? std::move(v.modified) : std::string();
   stream_.expires_never();
   auto session = std::make_shared<ws_session>(server_, stream_.release_socket(), std::move(route),

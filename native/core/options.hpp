@@ -35,6 +35,15 @@ struct server_options {
   /// What happens to a connection whose unsent bytes pass max_backpressure: its frames are
   /// dropped (and counted), or it is closed with 1013.
   bool close_on_backpressure = false;
+  /// 256 rooms per connection: a chat client follows a few dozen; one connection cannot
+  /// auto-create rooms without bound (each costs ~4.5 KB). 0: no limit.
+  std::size_t max_rooms_per_connection = 256;
+  /// 256 bytes for a room id or a client id: a UUID or a readable name fits many times;
+  /// ids are copied into every frame and event that names them.
+  std::size_t max_id_length = 256;
+  /// 4 KiB of presence JSON per member: a name, an avatar URL, a status; it is copied into
+  /// every presence event and presence_state listing.
+  std::size_t max_presence_size = 4096;
 };
 
 /// One `app.websocket(path, options)` registration.

@@ -54,16 +54,38 @@ const json::value* field(const json::object& o, const char* key) {
   return it == o.end() || it->value().is_null() ? nullptr : &it->value();
 }
 
+/// A query parameter as a decimal integer: nullopt when absent, `bad` set when malformed.
+std::optional<std::uint64_t> number_param(const string_pairs& query, const char* name, bool& bad) {
+  for (const auto& [k, v] : query) {
+    if (k != name) continue;
+    if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos) {
+      bad = true;
+      return std::nullopt;
+    }
+    return std::stoull(v);
+  }
+  return std::nullopt;
+}
+
 std::optional<http_answer> rooms_endpoint(server& srv, const std::string& method,
                                           const std::vector<std::string>& rest,
-                                          const std::string& body) {
+                                          const std::string& body, const string_pairs& query) {
   room_registry& rooms = srv.rooms();
   if (rest.size() == 1 && method == "GET") {
+    bool bad_limit = false, bad_cursor = false;
+    auto limit = number_param(query, "limit", bad_limit);
+    auto cursor = number_param(query, "cursor", bad_cursor);
+    if (bad_limit || (limit && (*limit < 1 || *limit > max_rooms_per_page)))
+      return fail(400, "limit must be an integer from 1 to " + std::to_string(max_rooms_per_page));
+    if (bad_cursor) return fail(400, "cursor must be a nextCursor this endpoint returned");
+    room_page page = rooms.page(cursor, limit ? static_cast<std::size_t>(*limit) : max_rooms_per_page);
     json::array list;
-    for (const auto& r : rooms.all()) list.push_back(protocol::room_object(r));
+    for (const auto& r : page.rooms) list.push_back(protocol::room_object(r));
     json::object o;
     o["count"] = list.size();
+    o["total"] = page.total;
     o["rooms"] = std::move(list);
+    o["nextCursor"] = page.next ? json::value(std::to_string(*page.next)) : json::value(nullptr);
     return ok(std::move(o));
   }
   if (rest.size() == 1 && method == "POST") {
@@ -133,6 +155,7 @@ std::optional<http_answer> rooms_endpoint(server& srv, const std::string& method
       case static_cast<int>(join_result::ok): return ok();
       case static_cast<int>(join_result::unknown_room): return fail(404, "Room not found");
       case static_cast<int>(join_result::full): return fail(409, "Room is full");
+      case static_cast<int>(join_result::too_many_rooms): return fail(409, "Too many rooms for this connection");
       default: return fail(409, "Already in room");
     }
   }
@@ -161,7 +184,7 @@ std::optional<http_answer> clients_endpoint(server& srv, const std::string& meth
 
 std::optional<http_answer> builtin_endpoint(server& srv, const std::string& method,
                                             const std::vector<std::string>& segments,
-                                            const std::string& body) {
+                                            const std::string& body, const string_pairs& query) {
   if (srv.metrics_enabled() && method == "GET" && segments.size() == 1 && segments[0] == "metrics")
     return http_answer{200, srv.metrics_text(), "text/plain; version=0.0.4; charset=utf-8"};
 
@@ -176,7 +199,7 @@ std::optional<http_answer> builtin_endpoint(server& srv, const std::string& meth
     if (segments[i] != prefix_segments[i]) return std::nullopt;
   std::vector<std::string> rest(segments.begin() + static_cast<std::ptrdiff_t>(prefix_segments.size()),
                                 segments.end());
-  if (rest[0] == "rooms") return rooms_endpoint(srv, method, rest, body);
+  if (rest[0] == "rooms") return rooms_endpoint(srv, method, rest, body, query);
   if (rest[0] == "clients") return clients_endpoint(srv, method, rest);
   return std::nullopt;
 }

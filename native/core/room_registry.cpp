@@ -18,6 +18,12 @@ std::string make_room_id() {
 
 }  // namespace
 
+void room_registry::set_limits(std::size_t max_rooms_per_connection, std::size_t max_id_length) {
+  std::unique_lock lock(mutex_);
+  max_rooms_per_connection_ = max_rooms_per_connection;
+  max_id_length_ = max_id_length;
+}
+
 std::string room_registry::create(std::string name, std::string description,
                                   std::size_t max_connections, std::string metadata,
                                   bool ephemeral, std::string id) {
@@ -38,6 +44,7 @@ std::string room_registry::create(std::string name, std::string description,
   r.view.ephemeral = ephemeral;
   r.view.members = std::make_shared<const std::vector<member_info>>();
   r.seq = next_seq_++;
+  by_seq_.emplace(r.seq, id);
   rooms_.emplace(id, std::move(r));
   return id;
 }
@@ -54,6 +61,7 @@ bool room_registry::erase_locked(const std::string& id, std::vector<member_info>
     --memberships_;
     if (evicted) evicted->push_back(m);
   }
+  by_seq_.erase(it->second.seq);
   rooms_.erase(it);
   return true;
 }
@@ -66,9 +74,15 @@ bool room_registry::remove(const std::string& id, std::vector<member_info>* evic
 join_result room_registry::join(const std::string& room_id, member_info member, bool auto_create,
                                 member_list* before) {
   std::unique_lock lock(mutex_);
+  if (max_rooms_per_connection_ != 0) {
+    auto links = rooms_by_connection_.find(member.connection_id);
+    if (links != rooms_by_connection_.end() && links->second.size() >= max_rooms_per_connection_)
+      return links->second.count(room_id) != 0 ? join_result::already_member : join_result::too_many_rooms;
+  }
   auto it = rooms_.find(room_id);
   if (it == rooms_.end()) {
     if (!auto_create) return join_result::unknown_room;
+    if (max_id_length_ != 0 && room_id.size() > max_id_length_) return join_result::id_too_long;
     lock.unlock();
     create(room_id, "", 0, "{}", true, room_id);
     lock.lock();
@@ -111,7 +125,10 @@ std::optional<member_info> room_registry::leave(const std::string& room_id,
     links->second.erase(room_id);
     if (links->second.empty()) rooms_by_connection_.erase(links);
   }
-  if (view.ephemeral && view.members->empty()) rooms_.erase(it);
+  if (view.ephemeral && view.members->empty()) {
+    by_seq_.erase(it->second.seq);
+    rooms_.erase(it);
+  }
   return removed;
 }
 
@@ -164,6 +181,16 @@ std::vector<room_view> room_registry::all() const {
   std::vector<room_view> out;
   out.reserve(ordered.size());
   for (const room* r : ordered) out.push_back(r->view);
+  return out;
+}
+
+room_page room_registry::page(std::optional<std::uint64_t> after, std::size_t limit) const {
+  std::shared_lock lock(mutex_);
+  room_page out;
+  out.total = rooms_.size();
+  auto it = after ? by_seq_.lower_bound(*after) : by_seq_.begin();
+  for (; it != by_seq_.end() && out.rooms.size() < limit; ++it) out.rooms.push_back(rooms_.at(it->second).view);
+  if (it != by_seq_.end()) out.next = it->first;
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -49,7 +50,7 @@ struct room_view {
   member_list members;
 };
 
-enum class join_result { ok, unknown_room, full, already_member };
+enum class join_result { ok, unknown_room, full, already_member, too_many_rooms, id_too_long };
 
 /// A connection's departure from one room, as leave_all reports it.
 struct departure {
@@ -58,9 +59,19 @@ struct departure {
   member_list remaining;  // the members left behind, to be told
 };
 
+/// One page of the room listing.
+struct room_page {
+  std::vector<room_view> rooms;
+  std::size_t total = 0;              // rooms in all
+  std::optional<std::uint64_t> next;  // the cursor of the next page, if any
+};
+
 /// Thread-safe registry of rooms.
 class room_registry {
  public:
+  /// Limits every join checks: rooms one connection may be in, and the longest room id a
+  /// join may auto-create (0: no limit).
+  void set_limits(std::size_t max_rooms_per_connection, std::size_t max_id_length);
   /// Creates a room and returns its id (`room_<32 hex>` unless `id` is given). Returns an
   /// empty string when `id` is given and already taken.
   std::string create(std::string name, std::string description, std::size_t max_connections,
@@ -86,6 +97,9 @@ class room_registry {
   std::vector<std::string> rooms_of(const std::string& connection_id) const;
   std::optional<room_view> info(const std::string& room_id) const;
   std::vector<room_view> all() const;
+  /// Up to `limit` rooms in creation order, from the one the cursor `after` names
+  /// (nullopt: from the first).
+  room_page page(std::optional<std::uint64_t> after, std::size_t limit) const;
 
   std::size_t room_count() const;
   /// Sum of all rooms' member counts.
@@ -103,8 +117,11 @@ class room_registry {
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, room> rooms_;
   std::unordered_map<std::string, std::unordered_set<std::string>> rooms_by_connection_;
+  std::map<std::uint64_t, std::string> by_seq_;  // room ids in creation order
   std::size_t memberships_ = 0;
   std::uint64_t next_seq_ = 0;
+  std::size_t max_rooms_per_connection_ = 0;
+  std::size_t max_id_length_ = 0;
 };
 
 }  // namespace roomwire

@@ -20,7 +20,9 @@ server::server(server_options options, std::shared_ptr<event_sink> sink,
       next_id_(ids ? std::move(ids) : std::make_shared<std::atomic<std::uint64_t>>(1)),
       rooms_(rooms ? std::move(rooms) : std::make_shared<room_registry>()),
       io_(make_contexts(options_.threads)),
-      sweep_(io_.front()->ioc) {}
+      sweep_(io_.front()->ioc) {
+  rooms_->set_limits(options_.max_rooms_per_connection, options_.max_id_length);
+}
 
 
 std::vector<std::unique_ptr<server::io_thread>> server::make_contexts(unsigned threads) {

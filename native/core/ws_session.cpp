@@ -19,12 +19,14 @@ const char* join_error_text(int result) {
     case join_result::unknown_room: return "Room not found";
     case join_result::full: return "Room is full";
     case join_result::already_member: return "Already in room";
+    case join_result::too_many_rooms: return "Too many rooms: the connection is in as many as maxRoomsPerConnection allows";
+    case join_result::id_too_long: return "room_id is longer than maxIdLength allows";
     default: return "Join rejected";
   }
 }
 
-/// Result code for a join refused by onJoinRoom (after the join_result values).
-constexpr int join_rejected = 4;
+/// Result code for a join refused by onJoinRoom (past the join_result values).
+constexpr int join_rejected = 16;
 
 /// WebSocket opcodes the server writes.
 enum : unsigned { op_close = 0x8, op_ping = 0x9, op_pong = 0xA };
@@ -409,6 +411,10 @@ void ws_session::handle_join(const json::object& body) {
     if (!it->value().is_object())
       return send_error(err_type::room_join_error, "presence must be an object");
     presence = json::serialize(it->value());
+    const std::size_t limit = server_.options().max_presence_size;
+    if (limit != 0 && presence.size() > limit)
+      return send_error(err_type::room_join_error,
+                        "presence is larger than " + std::to_string(limit) + " bytes (maxPresenceSize)");
   }
   join(room_id, std::move(presence), [this, room_id](int result, std::string error) {
     if (result == static_cast<int>(join_result::ok))
@@ -421,6 +427,13 @@ void ws_session::handle_join(const json::object& body) {
 void ws_session::join(std::string room_id, std::string presence,
                       std::function<void(int, std::string)> done) {
   // Cheap refusals first: no callback for a join that cannot succeed.
+  const server_options& limits = server_.options();
+  if (limits.max_id_length != 0 && room_id.size() > limits.max_id_length)
+    return done(static_cast<int>(join_result::id_too_long), join_error_text(static_cast<int>(join_result::id_too_long)));
+  if (limits.max_rooms_per_connection != 0 &&
+      server_.rooms().rooms_of(connection_id_).size() >= limits.max_rooms_per_connection &&
+      !server_.rooms().is_member(room_id, connection_id_))
+    return done(static_cast<int>(join_result::too_many_rooms), join_error_text(static_cast<int>(join_result::too_many_rooms)));
   if (!route_->options.auto_create_rooms && !server_.rooms().info(room_id))
     return done(static_cast<int>(join_result::unknown_room), join_error_text(1));
   if (server_.rooms().is_member(room_id, connection_id_))

@@ -1,5 +1,5 @@
 import * as net from 'net';
-import { App } from '../../lib';
+import { App, createApp } from '../../lib';
 import type { WebSocketEventData } from '../../types/index';
 import { RawClient } from '../raw-ws';
 import { connect, refusedUpgrade, sleep, startApp, until } from '../helpers';
@@ -115,6 +115,65 @@ describe('limits and timeouts', () => {
     expect(codes.every((c) => c === 1008)).toBe(true);
     const expected = ['ack:0', 'ack:1', 'ack:2', 'ack:3', 'ack:4', ...new Array(5).fill('rate_limited')];
     for (const r of received) expect(r).toEqual(expected);
+  });
+
+  it('bounds rooms per connection, room and client id length and presence size, with clear errors', async () => {
+    const s = await startApp((a) => a.websocket('/ws', { autoCreateRooms: true }).enableRoomApi('/api'));
+    app = s.app;
+    const { client, welcome } = await connect(`ws://${s.url}/ws`);
+    // Default maxRoomsPerConnection: 256.
+    for (let i = 0; i < 257; i++) client.send({ type: 'join_room', room_id: `auto-${i}` });
+    const answers: string[] = [];
+    for (let i = 0; i < 257; i++) {
+      const m = await client.next();
+      answers.push(m.type === 'room_joined' ? 'joined' : m.error);
+    }
+    expect(answers.filter((a) => a === 'joined')).toHaveLength(256);
+    expect(answers[256]).toMatch(/^Too many rooms/);
+    expect(s.app.getUserRooms(welcome.connection_id)).toHaveLength(256);
+    // The REST API and the app are held to it too.
+    const room = s.app.createRoom('one more');
+    const rest = await fetch(`http://${s.url}/api/rooms/${room}/join`, { method: 'POST', body: JSON.stringify({ connectionId: welcome.connection_id }) });
+    expect(rest.status).toBe(409);
+    expect(await s.app.joinRoom(welcome.connection_id, room)).toBe(false);
+    // Room id of more than 256 bytes (default maxIdLength), up to 1 MB: refused, nothing created.
+    const { client: other } = await connect(`ws://${s.url}/ws`);
+    const roomsBefore = s.app.getAllRooms().length;
+    for (const size of [257, 1 << 20]) {
+      other.send({ type: 'join_room', room_id: 'r'.repeat(size) });
+      expect(await other.next()).toMatchObject({ type: 'error', error_type: 'room_join_error', error: expect.stringMatching(/room_id is longer/) });
+    }
+    expect(s.app.getAllRooms()).toHaveLength(roomsBefore);
+    // Presence over 4096 bytes of JSON (default maxPresenceSize).
+    other.send({ type: 'join_room', room_id: 'p', presence: { bio: 'x'.repeat(5000) } });
+    expect(await other.next()).toMatchObject({ error_type: 'room_join_error', error: expect.stringMatching(/presence is larger than 4096/) });
+    other.send({ type: 'join_room', room_id: 'p', presence: { bio: 'x'.repeat(100) } });
+    expect((await other.next()).type).toBe('room_joined');
+    // A clientId of more than 256 bytes at the upgrade.
+    const refused = await refusedUpgrade(`ws://${s.url}/ws?clientId=${'c'.repeat(257)}`);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatch(/clientId is longer/);
+    client.close();
+    other.close();
+  });
+
+  it('takes other limits as options', async () => {
+    const s = await startApp((a) => a.websocket('/ws', { autoCreateRooms: true }),
+      { maxRoomsPerConnection: 2, maxIdLength: 8, maxPresenceSize: 0 });
+    app = s.app;
+    const { client } = await connect(`ws://${s.url}/ws?clientId=12345678`);
+    client.send({ type: 'join_room', room_id: 'a', presence: { bio: 'x'.repeat(10000) } });
+    client.send({ type: 'join_room', room_id: 'b' });
+    client.send({ type: 'join_room', room_id: 'c' });
+    client.send({ type: 'join_room', room_id: '123456789' });
+    expect((await client.next()).type).toBe('room_joined');
+    expect((await client.next()).type).toBe('room_joined');
+    expect((await client.next()).error).toMatch(/^Too many rooms/);
+    expect((await client.next()).error).toMatch(/room_id is longer/);
+    expect((await refusedUpgrade(`ws://${s.url}/ws?clientId=123456789`)).status).toBe(400);
+    expect(() => createApp({ maxRoomsPerConnection: -1 })).toThrow(RangeError);
+    expect(() => createApp({ maxIdLength: 0 })).toThrow(RangeError);
+    client.close();
   });
 
   it('lets a well-behaved client keep sending at the rate forever', async () => {

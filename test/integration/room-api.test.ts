@@ -43,6 +43,33 @@ describe('REST room API', () => {
     expect((await call(base, 'DELETE', `/rooms/${id}`)).status).toBe(404);
   });
 
+  it('lists rooms a page at a time: limit, cursor, total, nextCursor', async () => {
+    const before = app.getAllRooms().map((r) => r.id);
+    const made: string[] = [];
+    for (let i = 0; i < 1005; i++) made.push(app.createRoom(`page-${i}`));
+    const all = [...before, ...made];
+    // Without a limit, the first 1,000 rooms and the cursor of the rest.
+    const first = await call(base, 'GET', '/rooms');
+    expect(first.json).toMatchObject({ success: true, count: 1000, total: all.length });
+    expect(typeof first.json.nextCursor).toBe('string');
+    const walked: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 200; page++) {
+      const r = await call(base, 'GET', `/rooms?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(r.status).toBe(200);
+      expect(r.json.count).toBe(r.json.rooms.length);
+      expect(r.json.count).toBeLessThanOrEqual(100);
+      walked.push(...r.json.rooms.map((x: any) => x.id));
+      cursor = r.json.nextCursor;
+      if (cursor === null) break;
+    }
+    expect(walked).toEqual(all);
+    for (const bad of ['limit=0', 'limit=1001', 'limit=ten', 'cursor=x1', 'cursor=']) {
+      expect((await call(base, 'GET', `/rooms?${bad}`)).status).toBe(400);
+    }
+    for (const id of made) app.deleteRoom(id);
+  });
+
   it('rejects bad bodies with 400 and changes nothing', async () => {
     const before = app.getAllRooms().length;
     for (const body of ['{"name":', '[1]', '{}', '{"name":""}', '{"name":5}', '{"name":"x","maxConnections":-1}',
