@@ -1,4 +1,5 @@
-// Accepts TCP connections and hands each to an http_session on its own strand.
+// Accepts TCP connections and hands each to an http_session on its own I/O thread. The
+// listening socket and every accepted one are close-on-exec.
 #pragma once
 
 #include <memory>
@@ -22,11 +23,13 @@ class listener : public std::enable_shared_from_this<listener> {
 
  private:
   void do_accept();
-  void on_accept(error_code ec, tcp::socket socket);
+  void on_readable(error_code ec);
 
   server& server_;
   net::io_context& ioc_;
   tcp::acceptor acceptor_;
+  net::steady_timer backoff_;
+  tcp protocol_ = tcp::v4();
 };
 
 }  // namespace roomwire

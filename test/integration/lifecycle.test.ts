@@ -1,7 +1,8 @@
 import { spawn } from 'child_process';
+import * as fs from 'fs';
 import * as path from 'path';
 import { createApp } from '../../lib';
-import { connect, startApp, until } from '../helpers';
+import { connect, sleep, startApp, until } from '../helpers';
 
 /** Runs the fixture in a child process; resolves with its exit code, time and JSON lines. */
 function runChild(mode: string, timeoutMs = 15000): Promise<{ code: number | null; ms: number; lines: any[] }> {
@@ -48,6 +49,36 @@ describe('App lifecycle', () => {
 
     it('resolves at once when never listening', async () => {
       await createApp().close();
+    });
+
+    it('keeps its sockets out of child processes (close-on-exec): close() frees the port', async () => {
+      /** Sockets a child spawned now holds, read from /proc while it sleeps. */
+      const socketsOfChild = async (): Promise<number> => {
+        const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+        try {
+          await until(() => fs.existsSync(`/proc/${child.pid}/fd`));
+          await sleep(50);  // past the exec
+          return fs.readdirSync(`/proc/${child.pid}/fd`)
+            .filter((fd) => { try { return fs.readlinkSync(`/proc/${child.pid}/fd/${fd}`).startsWith('socket:'); } catch { return false; } })
+            .length;
+        } finally {
+          child.kill('SIGKILL');
+        }
+      };
+      const baseline = await socketsOfChild();
+      const { app, port, url } = await startApp((a) => a.websocket('/ws'));
+      const { client } = await connect(`ws://${url}/ws`);
+      const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+      try {
+        expect(await socketsOfChild()).toBe(baseline);
+        await app.close();
+        await client.closed;
+        // The child still runs: the port must be free all the same.
+        await expect(app.listen(port, '127.0.0.1')).resolves.toBe(port);
+        await app.close();
+      } finally {
+        child.kill('SIGKILL');
+      }
     });
 
     it('can listen again after closing', async () => {
