@@ -91,10 +91,12 @@ void http_session::on_read(error_code ec, std::size_t) {
   }
 
   std::string method(req_.method_string());
-  if (auto builtin = builtin_endpoint(server_, method, segments, req_.body(), query))
+  // HEAD is served by what serves GET; reply() leaves the body out (as Node does).
+  const std::string route_method = req_.method() == http::verb::head ? std::string("GET") : method;
+  if (auto builtin = builtin_endpoint(server_, route_method, segments, req_.body(), query))
     return reply(builtin->status, std::move(builtin->body),
                  {{"Content-Type", builtin->content_type}}, false);
-  auto route = server_.match_http(method, segments, params);
+  auto route = server_.match_http(route_method, segments, params);
   if (!route) return reply_error(404, "Not Found", false);
 
   event ev;
@@ -207,6 +209,12 @@ void http_session::reply(unsigned status, std::string body, const string_pairs& 
   close = close || stop_requested_ || !req_.keep_alive();
   res_->keep_alive(!close);
   res_->prepare_payload();
+  if (req_.method() == http::verb::head) {
+    // The headers GET would send, Content-Length included, and no body.
+    const std::size_t length = res_->body().size();
+    res_->body().clear();
+    res_->content_length(length);
+  }
   http::async_write(stream_, *res_,
                     beast::bind_front_handler(&http_session::on_write, shared_from_this(), close));
 }

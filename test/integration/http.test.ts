@@ -106,6 +106,22 @@ describe('HTTP routes', () => {
     expect(await r.json()).toEqual({ error: 'short and stout' });
   });
 
+  it('answers HEAD like GET without a body, on a connection kept alive', async () => {
+    const get = await fetch(`${base}/users/1/posts/2`);
+    const length = (await get.text()).length;
+    // Two HEADs and a GET on one connection: a body after a HEAD answer would be read as
+    // the start of the next response.
+    const raw = await rawRequest(port, 'HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n' +
+      'HEAD /users/1/posts/2 HTTP/1.1\r\nHost: x\r\n\r\n' +
+      'GET /users/1/posts/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const responses = raw.split(/(?=HTTP\/1\.1 )/);
+    expect(responses.map((r) => r.slice(0, 12))).toEqual(['HTTP/1.1 404', 'HTTP/1.1 200', 'HTTP/1.1 200']);
+    expect(responses[0].endsWith('\r\n\r\n')).toBe(true);
+    expect(responses[1].endsWith('\r\n\r\n')).toBe(true);
+    expect(responses[1]).toMatch(new RegExp(`content-length: ${length}\r\n`, 'i'));
+    expect(responses[2].length).toBeGreaterThan(length);
+  });
+
   it('answers 500 to whatever a handler throws, and keeps serving', async () => {
     for (let i = 0; i < 50; i++) {
       for (const path of ['/bad-status', '/bad-status-async']) {
