@@ -2,6 +2,8 @@
  * The App: validates arguments, owns Promises and hands plain values to the native core.
  */
 import { EventEmitter } from 'events';
+import { promises as dns } from 'dns';
+import * as net from 'net';
 import * as os from 'os';
 import { HttpError, RoomwireError, codes, invalidArg, outOfRange } from './errors';
 import { Request, Response, pairs } from './http';
@@ -85,6 +87,8 @@ export class App extends EventEmitter {
   private readonly wsHandlers: WsHandler[] = [];
   private readonly ws: WsDispatcher;
   private boundPort: number | undefined;
+  /** A host name is being resolved for listen(). */
+  private resolving = false;
   private closing: Promise<void> | undefined;
   private resolveClosed: (() => void) | undefined;
   private level: LogLevel;
@@ -175,32 +179,70 @@ export class App extends EventEmitter {
     return this;
   }
 
-  /** Binds and starts the native threads; resolves with the bound port. */
-  listen(port = 0, host?: string): Promise<number> {
+  /**
+   * Binds and starts the native threads; resolves with the bound port. `host` may be an
+   * address or a name (resolved with dns.lookup); `callback`, when given, is called once
+   * listening, or with the error (the Promise rejects too).
+   */
+  listen(port?: number, host?: string, callback?: (err?: Error) => void): Promise<number>;
+  listen(port: number, callback: (err?: Error) => void): Promise<number>;
+  listen(port = 0, hostOrCallback?: string | ((err?: Error) => void), callback?: (err?: Error) => void): Promise<number> {
+    let host: string | undefined;
+    if (typeof hostOrCallback === 'function') callback = hostOrCallback;
+    else host = hostOrCallback;
+    let started: Promise<number>;
     try {
+      if (callback !== undefined) is.fn('callback', callback);
       is.integer('port', port, 0, 65535);
       const h = host === undefined ? this.host : is.string('host', host);
-      if (this.boundPort !== undefined) {
-        throw new RoomwireError(codes.ALREADY_LISTENING, `already listening on port ${this.boundPort}`);
+      if (this.boundPort !== undefined || this.resolving) {
+        throw new RoomwireError(codes.ALREADY_LISTENING, this.boundPort !== undefined
+          ? `already listening on port ${this.boundPort}` : 'already starting to listen');
       }
       const stack = new Error();
-      try {
-        this.boundPort = this.nativeApp.listen(h, port, (nums, strs, extras) => this.onBatch(toEvents(nums, strs, extras)));
-      } catch (cause) {
-        const errno = (cause as { errno?: number }).errno;
-        const name = errnoName(errno);
-        const err = new RoomwireError(codes.LISTEN, `${(cause as Error).message}${name ? ` (${name})` : ''}`, { cause });
-        (err as RoomwireError & { syscallCode?: string }).syscallCode = name;
-        err.stack = `${err.name}: ${err.message}${stack.stack?.slice(stack.stack.indexOf('\n')) ?? ''}`;
-        throw err;
-      }
-      this.closing = undefined;
-      const bound = this.boundPort;
-      process.nextTick(() => this.emit('listening', bound));
-      return Promise.resolve(bound);
+      started = net.isIP(h) !== 0 ? Promise.resolve(this.bind(h, port, stack)) : this.resolveThenBind(h, port, stack);
     } catch (err) {
-      return Promise.reject(err);
+      started = Promise.reject(err);
     }
+    if (typeof callback === 'function') {
+      const cb = callback;
+      started.then(() => cb(), (err: Error) => cb(err));
+    }
+    return started;
+  }
+
+  private async resolveThenBind(host: string, port: number, stack: Error): Promise<number> {
+    this.resolving = true;
+    let address: string;
+    try {
+      ({ address } = await dns.lookup(host));
+    } catch (cause) {
+      throw withStack(new RoomwireError(codes.LISTEN, `listen ${host}:${port}: cannot resolve ${host} (${(cause as Error).message})`,
+        { cause }), stack);
+    } finally {
+      this.resolving = false;
+    }
+    if (this.boundPort !== undefined) {
+      throw new RoomwireError(codes.ALREADY_LISTENING, `already listening on port ${this.boundPort}`);
+    }
+    return this.bind(address, port, stack);
+  }
+
+  /** Binds `address` (an IP literal) at once; throws RoomwireError LISTEN on failure. */
+  private bind(address: string, port: number, stack: Error): number {
+    try {
+      this.boundPort = this.nativeApp.listen(address, port, (nums, strs, extras) => this.onBatch(toEvents(nums, strs, extras)));
+    } catch (cause) {
+      const errno = (cause as { errno?: number }).errno;
+      const name = errnoName(errno);
+      const err = new RoomwireError(codes.LISTEN, `${(cause as Error).message}${name ? ` (${name})` : ''}`, { cause });
+      (err as RoomwireError & { syscallCode?: string }).syscallCode = name;
+      throw withStack(err, stack);
+    }
+    this.closing = undefined;
+    const bound = this.boundPort;
+    process.nextTick(() => this.emit('listening', bound));
+    return bound;
   }
 
   /** Stops accepting, closes connections with 1001 within the deadline, joins the threads. */
@@ -458,6 +500,12 @@ export class App extends EventEmitter {
       guard();
     }
   }
+}
+
+/** Gives `err` the stack of the caller's frame (`stack`, made where the call began). */
+function withStack<E extends Error>(err: E, stack: Error): E {
+  err.stack = `${err.name}: ${err.message}${stack.stack?.slice(stack.stack.indexOf('\n')) ?? ''}`;
+  return err;
 }
 
 function errnoName(errno: number | undefined): string | undefined {

@@ -237,8 +237,13 @@ export declare class App extends EventEmitter {
   delete(path: string, handler: RouteHandler): this;
   /** Accepts WebSocket upgrades on `path` (which may contain `{param}` segments). */
   websocket(path: string, options?: WebSocketOptions): this;
-  /** Binds and starts the native threads; resolves with the bound port. */
-  listen(port?: number, host?: string): Promise<number>;
+  /**
+   * Binds and starts the native threads; resolves with the bound port. `host` may be an
+   * address or a name (resolved with dns.lookup). `callback`, when given, is called once
+   * listening, or with the error (the Promise rejects too).
+   */
+  listen(port?: number, host?: string, callback?: (err?: Error) => void): Promise<number>;
+  listen(port: number, callback: (err?: Error) => void): Promise<number>;
   /** Stops accepting, closes connections with 1001, joins the threads. */
   close(options?: CloseOptions): Promise<void>;
   /** One raw frame (text for a string, binary for a Buffer) to one connection; false if unknown. */

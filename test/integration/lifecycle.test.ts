@@ -98,6 +98,30 @@ describe('App lifecycle', () => {
       expect(r.lines[0].message).toMatch(/listen 127\.0\.0\.1:\d+: Address already in use/);
     });
 
+    it('resolves host names, and calls a callback the Express way', async () => {
+      const app = createApp({ threads: 1 });
+      app.get('/x', (_req, res) => res.json(1));
+      const port = await app.listen(0, 'localhost');
+      expect((await fetch(`http://localhost:${port}/x`)).status).toBe(200);
+      await app.close();
+      // listen(port, host, callback) and listen(port, callback): the callback runs once listening.
+      const called = await new Promise<unknown[]>((resolve) => void app.listen(0, '127.0.0.1', (...args: unknown[]) => resolve(args)));
+      expect(called).toEqual([]);
+      expect(app.port).toBeGreaterThan(0);
+      const taken = app.port!;
+      const other = createApp({ threads: 1, host: '127.0.0.1' });
+      // A failure reaches the callback as its error; the Promise rejects too, and is handled.
+      const err = await new Promise<Error | undefined>((resolve) => void other.listen(taken, '127.0.0.1', resolve).catch(() => undefined));
+      expect(err).toMatchObject({ code: 'RW_ERR_LISTEN', syscallCode: 'EADDRINUSE' });
+      await app.close();
+      const viaCallback = await new Promise<number | undefined>((resolve) => void other.listen(0, () => resolve(other.port)));
+      expect(viaCallback).toBeGreaterThan(0);
+      await other.close();
+      const bad = await createApp().listen(0, 'no-such-host.invalid').catch((e: Error & { code?: string }) => e);
+      expect(bad).toMatchObject({ code: 'RW_ERR_LISTEN' });
+      await expect(createApp().listen(0, '127.0.0.1', 'nope' as any)).rejects.toThrow(TypeError);
+    });
+
     it('rejects a second listen while listening', async () => {
       const { app } = await startApp(() => undefined);
       await expect(app.listen(0)).rejects.toMatchObject({ code: 'RW_ERR_ALREADY_LISTENING' });
