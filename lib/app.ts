@@ -9,6 +9,7 @@ import { HttpError, RoomwireError, codes, invalidArg, outOfRange } from './error
 import { Request, Response, pairs } from './http';
 import { Kind, NativeApp, NativeEvent, native, toEvents } from './native';
 import { WsDispatcher, WsHandler, callbackBits } from './events';
+import { covers, roomApiRoutes, segmentsOf, shadowing } from './routes';
 import * as is from './validate';
 import type {
   AppOptions, ClientInfo, CloseOptions, CreateRoomOptions, LogLevel, PresenceMember, RoomInfo, RouteHandler,
@@ -71,6 +72,11 @@ function normaliseOptions(options: unknown): { nativeOptions: Record<string, num
   return { nativeOptions, host, logLevel, callbackTimeoutMs, metrics: o.metrics === true };
 }
 
+/** The error for a route that an earlier one would always answer first. */
+function routeConflict(route: string, earlier: string): RoomwireError {
+  return new RoomwireError(codes.ROUTE_CONFLICT, `${route} could never run: ${earlier} answers every request it would get`);
+}
+
 /** Close codes an application may send (RFC 6455 §7.4): 1000, a few registered ones, 3000–4999. */
 function closeCode(code: unknown): number {
   const c = is.integer('code', code, 1000, 4999);
@@ -87,6 +93,8 @@ export class App extends EventEmitter {
   private readonly wsHandlers: WsHandler[] = [];
   private readonly ws: WsDispatcher;
   private boundPort: number | undefined;
+  private roomApiPrefix: string | undefined;
+  private metricsEnabled = false;
   /** A host name is being resolved for listen(). */
   private resolving = false;
   private closing: Promise<void> | undefined;
@@ -106,6 +114,7 @@ export class App extends EventEmitter {
     binding.setLogLevel(o.logLevel);
     this.nativeApp = new binding.App(o.nativeOptions);
     if (o.metrics) this.nativeApp.enableMetrics();
+    this.metricsEnabled = o.metrics;
     this.ws = new WsDispatcher(() => (this.boundPort === undefined ? undefined : this.nativeApp), this.wsHandlers,
       () => this.callbackTimeoutMs, (level, message) => this.log(level, message));
   }
@@ -148,15 +157,26 @@ export class App extends EventEmitter {
   private route(method: string, path: string, handler: RouteHandler): this {
     is.routePath('path', path);
     is.fn('handler', handler);
+    const earlier = shadowing(this.builtinRoutes(), method, path) ?? shadowing(this.httpRoutes, method, path);
+    if (earlier) throw routeConflict(`${method} ${path}`, `${earlier.method} ${earlier.path}`);
     const id = this.httpRoutes.length;
     this.nativeApp.addHttpRoute(method, path, id);
     this.httpRoutes.push({ method, path, handler });
     return this;
   }
 
+  /** The endpoints the core answers before any JavaScript route. */
+  private builtinRoutes(): Array<{ method: string; path: string }> {
+    const routes = this.roomApiPrefix === undefined ? [] : roomApiRoutes(this.roomApiPrefix);
+    if (this.metricsEnabled) routes.push({ method: 'GET', path: '/metrics' });
+    return routes;
+  }
+
   /** Accepts WebSocket upgrades on `path`; only the callbacks given are ever called. */
   websocket(path: string, options: WebSocketOptions = {}): this {
     is.routePath('path', path);
+    const earlier = shadowing(this.wsHandlers.map((h) => ({ method: 'WS', path: h.path })), 'WS', path);
+    if (earlier) throw routeConflict(`websocket ${path}`, `websocket ${earlier.path}`);
     if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
     let mask = 0;
     for (const [key, value] of Object.entries(options)) {
@@ -399,6 +419,12 @@ export class App extends EventEmitter {
   enableRoomApi(prefix = '/websocket'): this {
     is.routePath('prefix', prefix);
     if (prefix.includes('{')) throw invalidArg('prefix', 'a path without parameters', prefix);
+    // A route registered before and served by the API from now on could never run.
+    for (const api of roomApiRoutes(prefix)) {
+      const hidden = this.httpRoutes.find((r) => r.method === api.method && covers(segmentsOf(api.path), segmentsOf(r.path)));
+      if (hidden) throw routeConflict(`${hidden.method} ${hidden.path}`, `the room API's ${api.method} ${api.path}`);
+    }
+    this.roomApiPrefix = prefix;
     this.nativeApp.enableRoomApi(prefix);
     return this;
   }

@@ -11,6 +11,7 @@ export const codes = {
   RESPONSE_SENT: 'RW_ERR_RESPONSE_SENT',
   BAD_JSON_BODY: 'RW_ERR_BAD_JSON_BODY',
   NATIVE_LOAD: 'RW_ERR_NATIVE_LOAD',
+  ROUTE_CONFLICT: 'RW_ERR_ROUTE_CONFLICT',
 } as const;
 
 /** A roomwire error that is neither a TypeError nor a RangeError. */

@@ -312,4 +312,5 @@ export declare const codes: {
   readonly RESPONSE_SENT: 'RW_ERR_RESPONSE_SENT';
   readonly BAD_JSON_BODY: 'RW_ERR_BAD_JSON_BODY';
   readonly NATIVE_LOAD: 'RW_ERR_NATIVE_LOAD';
+  readonly ROUTE_CONFLICT: 'RW_ERR_ROUTE_CONFLICT';
 };

@@ -151,7 +151,7 @@ const cases: Case[] = [
 
 describe('malformed input catalogue', () => {
   beforeAll(async () => {
-    const started = await startApp((a) => a.websocket('/ws').enableRoomApi('/api'), { maxBodySize: 4096, logLevel: 'silent' });
+    const started = await startApp((a) => a.websocket('/ws').enableRoomApi('/api'), { maxBodySize: 4096, logLevel: 'silent', maxRoomsPerConnection: 0 });
     app = started.app;
     port = started.port;
     bystander = (await connect(`ws://${started.url}/ws`)).client;

@@ -40,6 +40,41 @@ describe('App', () => {
     });
   });
 
+  describe('route conflicts', () => {
+    const conflict = expect.objectContaining({ code: codes.ROUTE_CONFLICT });
+
+    it('refuses a route an earlier one always answers first', () => {
+      const app = createApp();
+      app.get('/users/{id}', () => undefined);
+      expect(() => app.get('/users/{name}', () => undefined)).toThrow(conflict);
+      expect(() => app.get('/users/me', () => undefined)).toThrow(/GET \/users\/me could never run: GET \/users\/\{id\}/);
+      expect(() => app.get('/users/', () => undefined)).not.toThrow();  // another shape
+      app.post('/users/{id}', () => undefined);  // another method
+      app.get('/users/{id}/posts', () => undefined);
+      app.get('/teams/me/users/{u}', () => undefined);  // the specific one first, then the generic
+      app.get('/teams/{t}/users/{u}', () => undefined);
+      expect(() => app.get('/teams/you/users/{u}', () => undefined)).toThrow(conflict);
+      expect(() => app.get('/teams/{x}/users/{y}', () => undefined)).toThrow(conflict);
+      app.websocket('/ws');
+      expect(() => app.websocket('/ws')).toThrow(conflict);
+      expect(() => app.websocket('//ws/')).toThrow(conflict);
+      app.get('/ws', () => undefined);  // plain GET beside the upgrade
+    });
+
+    it('refuses routes the built-in endpoints answer, in either order', () => {
+      expect(() => createApp({ metrics: true }).get('/metrics', () => undefined)).toThrow(conflict);
+      createApp().get('/metrics', () => undefined);
+      const app = createApp().enableRoomApi('/api');
+      expect(() => app.get('/api/rooms', () => undefined)).toThrow(conflict);
+      expect(() => app.delete('/api/rooms/{id}', () => undefined)).toThrow(conflict);
+      expect(() => app.post('/api/rooms/lobby/join', () => undefined)).toThrow(conflict);
+      app.get('/api/rooms/{id}/stats', () => undefined);  // not an API endpoint: JavaScript's
+      app.get('/api/health', () => undefined);
+      const later = createApp().get('/api/clients/{id}', () => undefined);
+      expect(() => later.enableRoomApi('/api')).toThrow(conflict);
+    });
+  });
+
   describe('#get', () => {
     it('rejects a missing handler', () => {
       expect(() => app.get('/x', undefined as any)).toThrow(expect.objectContaining({ code: codes.INVALID_ARG }));
