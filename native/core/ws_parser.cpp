@@ -40,6 +40,13 @@ std::uint8_t unmask(char* dst, const char* src, std::size_t n, const unsigned ch
 
 bool valid_utf8(const char* p, std::size_t n) { return bwd::check_utf8(p, n); }
 
+bool valid_close_code(std::uint16_t code) {
+  // 1004-1006 and 1015 are reserved (never on the wire), 1016-2999 unassigned, 3000-3999
+  // registered, 4000-4999 private use; nothing above 4999 exists.
+  if (code >= 3000 && code <= 4999) return true;
+  return code >= 1000 && code <= 1014 && code != 1004 && code != 1005 && code != 1006;
+}
+
 std::string websocket_accept_key(std::string_view key) {
   bwd::sec_ws_accept_type accept;
   bwd::make_sec_ws_accept(accept, boost::beast::string_view(key.data(), key.size()));
@@ -91,6 +98,11 @@ ws_read ws_parser::parse(const char*& p, const char* end) {
       key_at_ = unmask(to.data() + at, p, take, key_, key_at_);
       p += take;
       remaining_ -= take;
+      // Text is checked as it arrives: invalid UTF-8 fails the connection when its first
+      // bad byte is read, not when the message ends.
+      if (opcode_ < op_close && !binary_ &&
+          !utf8_.write(reinterpret_cast<const std::uint8_t*>(to.data() + at), take))
+        return fail(1007, "invalid UTF-8 in a text message");
     }
     if (remaining_ != 0) return ws_read::need_more;
     if (ws_read r = end_frame(); r != ws_read::need_more) return r;
@@ -135,6 +147,7 @@ ws_read ws_parser::start_frame() {
       if (len > max_message_) return fail(1009, "message too big");
       in_message_ = true;
       binary_ = opcode_ == op_binary;
+      if (!binary_) utf8_.reset();
       // A whole message in one frame is sized at once; fragments grow as they come.
       if (fin_) message_.reserve(static_cast<std::size_t>(len));
       break;
@@ -159,7 +172,7 @@ ws_read ws_parser::end_frame() {
       if (control_.size() == 1) return fail(1002, "close payload of one byte");
       close_code_ = static_cast<std::uint16_t>((static_cast<unsigned char>(control_[0]) << 8) |
                                                static_cast<unsigned char>(control_[1]));
-      if (!bwd::is_valid_close_code(close_code_)) return fail(1002, "invalid close code");
+      if (!valid_close_code(close_code_)) return fail(1002, "invalid close code");
       if (!valid_utf8(control_.data() + 2, control_.size() - 2))
         return fail(1002, "close reason is not UTF-8");
       return ws_read::close;
@@ -167,8 +180,7 @@ ws_read ws_parser::end_frame() {
     default:
       if (!fin_) return ws_read::need_more;
       in_message_ = false;
-      if (!binary_ && !valid_utf8(message_.data(), message_.size()))
-        return fail(1007, "invalid UTF-8 in a text message");
+      if (!binary_ && !utf8_.finish()) return fail(1007, "invalid UTF-8 in a text message");
       return binary_ ? ws_read::binary : ws_read::text;
   }
 }

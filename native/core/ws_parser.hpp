@@ -15,6 +15,8 @@
 #include <string_view>
 #include <utility>
 
+#include <boost/beast/websocket/detail/utf8_checker.hpp>
+
 namespace roomwire {
 
 /// What ws_parser::parse stopped at.
@@ -66,6 +68,7 @@ class ws_parser {
   ws_read start_frame();
   ws_read end_frame();
 
+  boost::beast::websocket::detail::utf8_checker utf8_;  // of the text message being joined
   std::string message_;         // the data message being joined
   std::string control_;         // the control frame being read (at most 125 bytes)
   std::uint64_t remaining_ = 0; // payload bytes of the current frame not read yet
@@ -88,6 +91,10 @@ class ws_parser {
 /// `at` (0-3); returns where the next byte falls. `dst` may equal `src`.
 std::uint8_t unmask(char* dst, const char* src, std::size_t n, const unsigned char (&key)[4],
                     std::uint8_t at);
+
+/// Whether a peer may send `code` in a close frame (RFC 6455 §7.4): 1000-1003, 1007-1014,
+/// 3000-4999.
+bool valid_close_code(std::uint16_t code);
 
 /// Whether [p, p + n) is valid UTF-8.
 bool valid_utf8(const char* p, std::size_t n);

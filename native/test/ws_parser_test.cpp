@@ -207,3 +207,36 @@ TEST(WsParser, ReleasesAControlPayloadOnceHandled) {
   parser.release_control();
   EXPECT_TRUE(parser.control().empty());
 }
+
+TEST(WsParser, AcceptsOnlyTheCloseCodesAPeerMaySend) {
+  for (int code : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999})
+    EXPECT_EQ(fail_code_of(frame(8, close_payload(code))), 0) << code;
+  for (int code : {0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 0x1388, 65535})
+    EXPECT_EQ(fail_code_of(frame(8, close_payload(code))), 1002) << code;
+}
+
+TEST(WsParser, FailsInvalidUtf8WhenTheBadBytesArriveNotAtTheMessageEnd) {
+  // A fragmented text message whose first fragment holds an invalid sequence: the parser
+  // fails on that fragment, without waiting for the final one (which never comes here).
+  for (std::size_t step : {1u, 3u, 64u}) {
+    ws_parser parser(1 << 20);
+    std::string bytes = frame(1, "hello", false) + frame(0, "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80", false);
+    bool failed = false;
+    for (std::size_t at = 0; at < bytes.size() && !failed; at += step) {
+      const char* p = bytes.data() + at;
+      const char* end = bytes.data() + std::min(bytes.size(), at + step);
+      if (parser.parse(p, end) == ws_read::fail) failed = true;
+    }
+    EXPECT_TRUE(failed) << step;
+    EXPECT_EQ(parser.fail_code(), 1007) << step;
+  }
+  // Within one frame too: the bad byte is enough, the rest of the frame need not arrive.
+  ws_parser parser(1 << 20);
+  std::string whole = frame(1, std::string("ok \xff") + std::string(1000, 'x'));
+  const char* p = whole.data();
+  const char* end = whole.data() + 2 + 4 + 2 + 8;  // the header and the first bytes only
+  EXPECT_EQ(parser.parse(p, end), ws_read::fail);
+  // A code point split across fragments is fine, and an unfinished one at the end is not.
+  EXPECT_EQ(fail_code_of(frame(1, "\xe2\x82", false) + frame(0, "\xac")), 0);
+  EXPECT_EQ(fail_code_of(frame(1, "a\xe2\x82", false) + frame(0, "")), 1007);
+}
