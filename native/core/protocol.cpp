@@ -14,6 +14,51 @@ json::parse_options frame_parse_options() {
   return opt;
 }
 
+/// The value of four hex digits at `at`, or -1.
+int hex4(std::string_view text, std::size_t at) {
+  if (at + 4 > text.size()) return -1;
+  int v = 0;
+  for (std::size_t i = at; i < at + 4; ++i) {
+    const char c = text[i];
+    const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/// `text` with each escape of a lone surrogate replaced by \ufffd; nullopt when there is
+/// none (the common case: no copy). Boost.JSON 1.81 rejects such escapes.
+std::optional<std::string> without_lone_surrogates(std::string_view text) {
+  std::optional<std::string> out;
+  std::size_t copied = 0;
+  std::size_t i = text.find('\\');
+  while (i != std::string_view::npos && i + 1 < text.size()) {
+    std::size_t next = i + 2;  // past an escape other than \u, such as an escaped backslash
+    const int v = text[i + 1] == 'u' ? hex4(text, i + 2) : -1;
+    if (v >= 0) {
+      next = i + 6;
+      bool lone = false;
+      if (v >= 0xD800 && v <= 0xDBFF) {
+        const bool paired = i + 12 <= text.size() && text[i + 6] == '\\' && text[i + 7] == 'u' &&
+                            hex4(text, i + 8) >= 0xDC00 && hex4(text, i + 8) <= 0xDFFF;
+        if (paired) next = i + 12;
+        lone = !paired;
+      } else {
+        lone = v >= 0xDC00 && v <= 0xDFFF;
+      }
+      if (lone) {
+        if (!out) out.emplace().reserve(text.size());
+        out->append(text.substr(copied, i - copied)).append("\\ufffd");
+        copied = i + 6;
+      }
+    }
+    i = text.find('\\', next);
+  }
+  if (out) out->append(text.substr(copied));
+  return out;
+}
+
 json::object typed(std::string_view type) {
   json::object o;
   o["type"] = type;
@@ -21,9 +66,14 @@ json::object typed(std::string_view type) {
 }
 }  // namespace
 
+json::value parse_json(std::string_view text, boost::system::error_code& ec) {
+  if (auto mapped = without_lone_surrogates(text)) return json::parse(*mapped, ec, {}, frame_parse_options());
+  return json::parse(text, ec, {}, frame_parse_options());
+}
+
 std::optional<client_frame> parse_client_frame(std::string_view text, std::string& error) {
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec, {}, frame_parse_options());
+  json::value v = parse_json(text, ec);
   if (ec) {
     error = "Invalid JSON: " + ec.message();
     return std::nullopt;
@@ -103,7 +153,7 @@ std::string http_error_body(std::string_view message) {
 
 bool is_json_object(std::string_view text) {
   boost::system::error_code ec;
-  json::value v = json::parse(text, ec, {}, frame_parse_options());
+  json::value v = parse_json(text, ec);
   return !ec && v.is_object();
 }
 

@@ -15,9 +15,15 @@
 
 namespace roomwire::protocol {
 
-/// Default nesting limit for client JSON: deeper frames are `invalid_format`
-/// (no protocol message nests beyond a few levels; deep input only costs stack).
-constexpr std::size_t max_json_depth = 32;
+/// Nesting limit for client JSON (frames and REST bodies), the object itself counted:
+/// deeper input is `invalid_format` (400 on REST). 64 levels is far past any message's
+/// structure, and bounds the stack deep input costs.
+constexpr std::size_t max_json_depth = 64;
+
+/// Parses client JSON (a frame or a REST body) within max_json_depth. An escape of a lone
+/// UTF-16 surrogate — what JSON.stringify writes for half an emoji — stands for U+FFFD, the
+/// character a WebSocket client's UTF-8 encoder sends for one.
+boost::json::value parse_json(std::string_view text, boost::system::error_code& ec);
 
 /// A parsed client frame: a JSON object with a string `type`.
 struct client_frame {

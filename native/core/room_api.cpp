@@ -35,9 +35,7 @@ http_answer ok(json::object o = {}) {
 std::optional<json::object> object_body(const std::string& body, http_answer& error) {
   if (body.empty()) return json::object{};
   boost::system::error_code ec;
-  json::parse_options opt;
-  opt.max_depth = protocol::max_json_depth;
-  json::value v = json::parse(body, ec, {}, opt);
+  json::value v = protocol::parse_json(body, ec);
   if (ec) {
     error = fail(400, "Malformed JSON body: " + ec.message());
     return std::nullopt;

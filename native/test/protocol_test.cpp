@@ -124,3 +124,32 @@ TEST(Protocol, DescribesRooms) {
   EXPECT_EQ(o.at("connections").as_array()[0].as_string(), "c1");
   EXPECT_EQ(o.at("metadata").at("topic").as_string(), "all");
 }
+
+TEST(Protocol, AcceptsLoneSurrogateEscapesAsJavaScriptWritesThem) {
+  // JSON.stringify writes a lone surrogate (half an emoji) as an escape: it is taken, as
+  // U+FFFD, the character a WebSocket client's own UTF-8 encoding would have sent.
+  std::string err;
+  auto text_of = [&](const std::string& escaped) {
+    auto f = protocol::parse_client_frame(R"({"type":"m","s":")" + escaped + R"("})", err);
+    return f ? std::string(f->body.at("s").as_string()) : std::string("<rejected: " + err + ">");
+  };
+  EXPECT_EQ(text_of(R"(a\ud800b)"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(text_of(R"(\udc00)"), "\xEF\xBF\xBD");
+  EXPECT_EQ(text_of(R"(\uD83D)"), "\xEF\xBF\xBD");
+  EXPECT_EQ(text_of(R"(\ud83d\ud83d)"), "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(text_of(R"(\ud83d\ude00)"), "\xF0\x9F\x98\x80");  // a pair is one character
+  EXPECT_EQ(text_of(R"(\\ud800)"), "\\ud800");                // an escaped backslash, then text
+  EXPECT_EQ(text_of(R"(\\\ud800)"), "\\\xEF\xBF\xBD");
+  EXPECT_EQ(text_of(R"(\u00e9)"), "\xC3\xA9");
+  EXPECT_FALSE(protocol::parse_client_frame(R"({"type":"m","s":"\ud8"})", err));  // still malformed
+}
+
+TEST(Protocol, TakesNestingUpToTheDocumentedDepth) {
+  std::string err;
+  auto nested = [](std::size_t depth) {  // the object itself is one level
+    return R"({"type":"x","d":)" + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
+  };
+  EXPECT_TRUE(protocol::parse_client_frame(nested(protocol::max_json_depth), err)) << err;
+  EXPECT_FALSE(protocol::parse_client_frame(nested(protocol::max_json_depth + 1), err));
+  EXPECT_EQ(protocol::max_json_depth, 64u);
+}

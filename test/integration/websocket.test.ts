@@ -81,6 +81,18 @@ describe('app.websocket', () => {
   });
 
   describe('messages', () => {
+    it('takes what JSON.stringify writes for half an emoji (a lone surrogate), as U+FFFD', async () => {
+      const { url } = await serve({ autoCreateRooms: true });
+      const { client } = await connect(`ws://${url}/chat`);
+      client.send({ type: 'join_room', room_id: 'r' });
+      await client.nextOfType('room_joined');
+      const half = '😀'.slice(0, 1);
+      const frame = JSON.stringify({ type: 'room_message', room_id: 'r', message: `split ${half}!` });
+      expect(frame).toContain('\\ud83d');
+      client.send(frame);
+      expect(await client.next()).toMatchObject({ type: 'room_message', message: 'split \ufffd!' });
+    });
+
     it('acknowledges frames with the text as received, answers ping, rejects bad JSON', async () => {
       const { url } = await serve({});
       const { client } = await connect(`ws://${url}/chat`);
