@@ -40,7 +40,7 @@ function normaliseOptions(options: unknown): { nativeOptions: Record<string, num
   const o = options as AppOptions;
   const known = new Set(['threads', 'host', 'logLevel', 'callbackTimeoutMs', 'maxBodySize', 'maxHeaderSize',
     'maxPayload', 'maxBackpressure', 'heartbeatInterval', 'idleTimeout', 'requestTimeout', 'metrics',
-    'maxConnections', 'backpressurePolicy', 'maxRoomsPerConnection', 'maxIdLength', 'maxPresenceSize']);
+    'maxConnections', 'backpressurePolicy', 'maxRoomsPerConnection', 'maxIdLength', 'maxPresenceSize', 'welcomeDelayMs']);
   if (o.metrics !== undefined && typeof o.metrics !== 'boolean') throw invalidArg('options.metrics', 'a boolean', o.metrics);
   for (const key of Object.keys(o)) if (!known.has(key)) throw invalidArg(`options.${key}`, 'a known option', key);
   const nativeOptions: Record<string, number> = {};
@@ -56,6 +56,7 @@ function normaliseOptions(options: unknown): { nativeOptions: Record<string, num
   if (o.maxRoomsPerConnection !== undefined) {
     nativeOptions.maxRoomsPerConnection = is.integer('options.maxRoomsPerConnection', o.maxRoomsPerConnection, 0, 2 ** 31 - 1);
   }
+  if (o.welcomeDelayMs !== undefined) nativeOptions.welcomeDelayMs = is.integer('options.welcomeDelayMs', o.welcomeDelayMs, 0, 1000);
   if (o.maxIdLength !== undefined) nativeOptions.maxIdLength = is.integer('options.maxIdLength', o.maxIdLength, 1, 2 ** 20);
   if (o.maxPresenceSize !== undefined) nativeOptions.maxPresenceSize = is.integer('options.maxPresenceSize', o.maxPresenceSize, 0, maxBytes);
   if (o.backpressurePolicy !== undefined) {

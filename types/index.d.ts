@@ -33,6 +33,8 @@ export interface AppOptions {
   metrics?: boolean;
   /** Cap on open WebSocket connections (upgrades awaiting `onConnect` count); upgrades past it get 503. Default 0 (no cap: the fd limit bounds it). */
   maxConnections?: number;
+  /** Pause between the 101 and the `welcome`, ms: a client that installs its message handler once the socket opens (RNode's client does) needs the 101 to arrive alone. Default 10; 0 sends the welcome at once. */
+  welcomeDelayMs?: number;
   /** Rooms one connection may be in; a join past it gets `room_join_error`. Default 256; 0 disables. */
   maxRoomsPerConnection?: number;
   /** Longest room id or client id, in bytes: a longer `clientId` gets 400 at the upgrade, a longer `room_id` `room_join_error`. Default 256. */

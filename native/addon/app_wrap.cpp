@@ -85,6 +85,7 @@ app_wrap::app_wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<app_wrap>(
   options_.request_timeout = ms(o, "requestTimeout", options_.request_timeout);
   options_.max_connections = bytes(o, "maxConnections", options_.max_connections);
   options_.close_on_backpressure = bytes(o, "closeOnBackpressure", 0) != 0;
+  options_.welcome_delay = ms(o, "welcomeDelayMs", options_.welcome_delay);
   options_.max_rooms_per_connection = bytes(o, "maxRoomsPerConnection", options_.max_rooms_per_connection);
   options_.max_id_length = bytes(o, "maxIdLength", options_.max_id_length);
   options_.max_presence_size = bytes(o, "maxPresenceSize", options_.max_presence_size);

@@ -35,6 +35,10 @@ struct server_options {
   /// What happens to a connection whose unsent bytes pass max_backpressure: its frames are
   /// dropped (and counted), or it is closed with 1013.
   bool close_on_backpressure = false;
+  /// 10 ms between the 101 and the welcome: a client that installs its message handler
+  /// once the socket opens (RNode's) must read the 101 alone; measured enough with every
+  /// CPU busy, and small next to a connect.
+  std::chrono::milliseconds welcome_delay{10};
   /// 256 rooms per connection: a chat client follows a few dozen; one connection cannot
   /// auto-create rooms without bound (each costs ~4.5 KB). 0: no limit.
   std::size_t max_rooms_per_connection = 256;

@@ -87,13 +87,29 @@ void ws_session::run(const http::request<http::string_body>& req) {
       "\r\nServer: roomwire\r\n\r\n";
   const unsigned char no_header[1] = {0};
   sock_.append_frame(no_header, 0, response, 0);
+  // The 101 leaves on its own, now: a client that installs its message handler once the
+  // socket opens (RNode's does) must not find the welcome in the same read as the 101.
+  sock_.flush_now();
   on_accept();
 }
 
 void ws_session::on_accept() {
   server_.add_session(shared_from_this());
   server_.stats().connection_opened();
+  // The welcome waits a moment behind the 101, and the client's frames behind it (busy):
+  // a client that reads the 101 and the welcome in one read, and installs its message
+  // handler once the socket opens (RNode's client on Node does), would miss it.
+  busy_ = true;
+  auto timer = std::make_shared<net::steady_timer>(sock_.get_executor(), server_.options().welcome_delay);
+  timer->async_wait([self = shared_from_this(), timer](error_code) {
+    self->busy_ = false;
+    self->send_welcome();
+    self->process();
+  });
+  process();  // reads on; what arrives is handled once the welcome is out
+}
 
+void ws_session::send_welcome() {
   std::string ts = timestamp_now();
   std::string welcome = protocol::welcome(connection_id_, client_id_, path_, ts);
   event ev = make_event(event_kind::welcome);
@@ -102,7 +118,6 @@ void ws_session::on_accept() {
     if (v.cancel) return;
     write_text(v.has_modified ? std::move(v.modified) : std::move(welcome), tx_type::welcome);
   });
-  process();
 }
 
 void ws_session::do_read() {

@@ -86,6 +86,8 @@ class ws_session : public closeable,
   };
 
   void on_accept();
+  /// Sends `welcome` (through onWelcome when registered).
+  void send_welcome();
   void do_read();
   void on_readable(error_code ec);
   /// Parses bytes read; returns where it stopped: `end`, or earlier once the inbound
