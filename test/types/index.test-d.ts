@@ -92,3 +92,22 @@ createApp({ backpressurePolicy: 'block' });
 app.websocket('/limited', { maxMessagesPerSecond: 20 });
 // @ts-expect-error a number
 app.websocket('/limited', { maxMessagesPerSecond: 'many' });
+
+// Limits, listen's callback, direct-message targets, route conflicts
+createApp({ maxRoomsPerConnection: 64, maxIdLength: 128, maxPresenceSize: 2048, welcomeDelayMs: 0 });
+// @ts-expect-error the option is maxRoomsPerConnection
+createApp({ maxRoomPerConnection: 64 });
+// @ts-expect-error welcomeDelayMs is a number of milliseconds
+createApp({ welcomeDelayMs: '10ms' });
+void app.listen(0, 'localhost', (e?: Error) => void e);
+void app.listen(0, () => undefined);
+// @ts-expect-error the callback comes after the host
+void app.listen(0, () => undefined, 'localhost');
+app.websocket('/dm', {
+  onDirectMessage: (e) => {
+    const target: string | undefined = e.target_connection_id ?? e.target_client_id;
+    return target === 'vip' ? { shouldCancel: true } : undefined;
+  },
+});
+const conflict: 'RW_ERR_ROUTE_CONFLICT' = codes.ROUTE_CONFLICT;
+void conflict;
