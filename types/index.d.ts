@@ -85,7 +85,7 @@ export interface WebSocketEventData {
 
 /** What a callback may return, or resolve to. */
 export interface WebSocketEventResult {
-  /** Cancel the event (see PROTOCOL.md for what each callback's cancel means). */
+  /** Cancel the event (see docs/protocol.md for what each callback's cancel means). */
   shouldCancel?: boolean;
   /** Replacement values; meaning depends on the callback. */
   modifiedEvent?: Partial<WebSocketEventData> & Record<string, unknown>;

@@ -1,4 +1,4 @@
-// The Boost.JSON codec for the wire protocol in PROTOCOL.md: parsing client frames and
+// The Boost.JSON codec for the wire protocol in docs/protocol.md: parsing client frames and
 // building server messages. Pure functions, no I/O.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The built-in HTTP endpoints served without JavaScript: the REST room API (PROTOCOL.md)
+// The built-in HTTP endpoints served without JavaScript: the REST room API (docs/protocol.md)
 // under its prefix, and Prometheus metrics at /metrics.
 #pragma once
 

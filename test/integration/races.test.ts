@@ -79,25 +79,4 @@ describe('races', () => {
       app = undefined;
     }
   }, 30000 + repeats * 5000);
-
-  it('delivers the welcome to a client that installs its handler only after open (RNode\'s client)', async () => {
-    const s = await startApp((a) => a.websocket('/ws'));
-    app = s.app;
-    for (let run = 0; run < repeats; run++) {
-      let welcomed = 0;
-      for (let i = 0; i < 50; i++) {
-        const ws = new WebSocket(`ws://${s.url}/ws`);
-        sockets.push(ws);
-        await new Promise((resolve) => ws.once('open', resolve));
-        // RNode's client: connect() resolves on open, then the handlers go on; it sends at once.
-        const frames: string[] = [];
-        ws.on('message', (d) => void frames.push(JSON.parse(String(d)).type));
-        ws.send(JSON.stringify({ type: 'hello' }));
-        await until(() => frames.length >= 2, 2000, 'welcome and ack').catch(() => undefined);
-        if (frames[0] === 'welcome' && frames[1] === 'message_ack') welcomed++;
-        ws.terminate();
-      }
-      expect({ run, welcomed }).toEqual({ run, welcomed: 50 });
-    }
-  }, 30000 + repeats * 5000);
 });

@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { App } from '../../lib';
 import type { WebSocketEventData } from '../../types/index';
 import { Client, connect, refusedUpgrade, sleep, startApp, until } from '../helpers';
@@ -63,6 +64,25 @@ describe('app.websocket', () => {
     it('answers 404 to an upgrade on an unknown path', async () => {
       const { url } = await serve({});
       expect((await refusedUpgrade(`ws://${url}/nope`)).status).toBe(404);
+    });
+
+    it('delivers the welcome to a client that installs its handler only after open (RNode\'s client)', async () => {
+      // The welcome follows the 101 after welcomeDelayMs: a timing margin, not a guarantee
+      // (a client starved longer can still miss it), so this runs on the normal suite only.
+      const { url } = await serve({});
+      let welcomed = 0;
+      for (let i = 0; i < 50; i++) {
+        const ws = new WebSocket(`ws://${url}/chat`);
+        await new Promise((resolve) => ws.once('open', resolve));
+        // RNode's client: connect() resolves on open, then the handlers go on; it sends at once.
+        const frames: string[] = [];
+        ws.on('message', (d) => void frames.push(JSON.parse(String(d)).type));
+        ws.send(JSON.stringify({ type: 'hello' }));
+        await until(() => frames.length >= 2, 2000, 'welcome and ack').catch(() => undefined);
+        if (frames[0] === 'welcome' && frames[1] === 'message_ack') welcomed++;
+        ws.terminate();
+      }
+      expect(welcomed).toBe(50);
     });
 
     it('lets onWelcome replace or cancel the welcome', async () => {
