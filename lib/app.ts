@@ -32,17 +32,24 @@ interface HttpRoute {
   handler: RouteHandler;
 }
 
+/** Every option createApp knows (RNode's `timeout` and `devMode` included). */
+const knownOptions = ['threads', 'host', 'logLevel', 'callbackTimeoutMs', 'timeout', 'devMode', 'maxBodySize',
+  'maxHeaderSize', 'maxPayload', 'maxBackpressure', 'heartbeatInterval', 'idleTimeout', 'requestTimeout', 'metrics',
+  'maxConnections', 'backpressurePolicy', 'maxRoomsPerConnection', 'maxIdLength', 'maxPresenceSize', 'welcomeDelayMs'];
+
 /** Checks AppOptions and returns the native options plus the facade's own. */
 function normaliseOptions(options: unknown): { nativeOptions: Record<string, number>; host: string;
-  logLevel: LogLevel; callbackTimeoutMs: number; metrics: boolean } {
+  logLevel: LogLevel; callbackTimeoutMs: number; metrics: boolean; devMode: boolean } {
   if (options === undefined) options = {};
   if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
   const o = options as AppOptions;
-  const known = new Set(['threads', 'host', 'logLevel', 'callbackTimeoutMs', 'maxBodySize', 'maxHeaderSize',
-    'maxPayload', 'maxBackpressure', 'heartbeatInterval', 'idleTimeout', 'requestTimeout', 'metrics',
-    'maxConnections', 'backpressurePolicy', 'maxRoomsPerConnection', 'maxIdLength', 'maxPresenceSize', 'welcomeDelayMs']);
   if (o.metrics !== undefined && typeof o.metrics !== 'boolean') throw invalidArg('options.metrics', 'a boolean', o.metrics);
-  for (const key of Object.keys(o)) if (!known.has(key)) throw invalidArg(`options.${key}`, 'a known option', key);
+  if (o.devMode !== undefined && typeof o.devMode !== 'boolean') throw invalidArg('options.devMode', 'a boolean', o.devMode);
+  for (const key of Object.keys(o)) {
+    if (knownOptions.includes(key)) continue;
+    const near = closest(key, knownOptions);
+    throw invalidArg(`options.${key}`, near ? `a known option (did you mean '${near}'?)` : 'a known option', key);
+  }
   const nativeOptions: Record<string, number> = {};
   if (o.threads !== undefined) nativeOptions.threads = is.integer('options.threads', o.threads, 1, 256);
   if (o.maxBodySize !== undefined) nativeOptions.maxBodySize = is.integer('options.maxBodySize', o.maxBodySize, 0, maxBytes);
@@ -68,9 +75,41 @@ function normaliseOptions(options: unknown): { nativeOptions: Record<string, num
   const host = o.host === undefined ? '0.0.0.0' : is.string('options.host', o.host);
   const logLevel = o.logLevel === undefined ? 'warn' : o.logLevel;
   if (!logLevels.includes(logLevel)) throw invalidArg('options.logLevel', logLevels.join(' | '), logLevel);
+  // RNode's `timeout` is the time a handler may take: callbackTimeoutMs under another name.
+  const timeout = is.optionalInteger('options.timeout', o.timeout, 1, maxMs, 0);
   const callbackTimeoutMs = is.optionalInteger('options.callbackTimeoutMs', o.callbackTimeoutMs, 1, maxMs,
-    defaultCallbackTimeoutMs);
-  return { nativeOptions, host, logLevel, callbackTimeoutMs, metrics: o.metrics === true };
+    timeout || defaultCallbackTimeoutMs);
+  if (timeout && o.callbackTimeoutMs !== undefined && timeout !== callbackTimeoutMs) {
+    throw invalidArg('options.timeout', `the same as options.callbackTimeoutMs (${callbackTimeoutMs}), or absent`, timeout);
+  }
+  // RNode's devMode: on by default when MODE=development, as RNode does.
+  const devMode = o.devMode ?? process.env.MODE === 'development';
+  return { nativeOptions, host, logLevel, callbackTimeoutMs, metrics: o.metrics === true, devMode };
+}
+
+/** The name in `names` nearest to `key` (edit distance at most a third of its length), if any. */
+function closest(key: string, names: readonly string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const row = [i];
+      for (let j = 1; j <= b.length; j++) {
+        row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+      }
+      prev = row;
+    }
+    return prev[b.length];
+  };
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(key.length / 3)) + 1;
+  for (const name of names) {
+    const d = distance(key, name);
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return best;
 }
 
 /** The error for a route that an earlier one would always answer first. */
@@ -95,6 +134,8 @@ export class App extends EventEmitter {
   private readonly ws: WsDispatcher;
   private boundPort: number | undefined;
   private roomApiPrefix: string | undefined;
+  /** RNode's devMode: a failing route's 500 answer carries its error's message and stack. */
+  private readonly devMode: boolean;
   private metricsEnabled = false;
   /** A host name is being resolved for listen(). */
   private resolving = false;
@@ -111,6 +152,7 @@ export class App extends EventEmitter {
     this.host = o.host;
     this.callbackTimeoutMs = o.callbackTimeoutMs;
     this.level = o.logLevel;
+    this.devMode = o.devMode;
     const binding = native();
     binding.setLogLevel(o.logLevel);
     this.nativeApp = new binding.App(o.nativeOptions);
@@ -505,7 +547,13 @@ export class App extends EventEmitter {
         err = inner;
       }
       this.log('error', `${req.method} ${req.path} handler failed: ${(err as Error)?.stack ?? String(err)}`);
-      if (!res.sent) res.status(500).json({ error: 'Internal Server Error' });
+      if (res.sent) return;
+      if (this.devMode) {
+        const e = err as { message?: unknown; stack?: unknown } | undefined;
+        res.status(500).json({ error: 'Internal Server Error', message: String(e?.message ?? err), stack: String(e?.stack ?? '') });
+      } else {
+        res.status(500).json({ error: 'Internal Server Error' });
+      }
     };
     let result: unknown;
     try {

@@ -108,6 +108,7 @@ export class WsDispatcher {
     const data: WebSocketEventData = {
       type,
       connectionId: ev.connectionId ?? '',
+      connection_id: ev.connectionId ?? '',
       client_id: ev.clientId ?? '',
       path: ev.path ?? '',
       handlerId: String(handler.id),

@@ -15,6 +15,10 @@ export interface AppOptions {
   logLevel?: LogLevel;
   /** How long a callback's Promise may stay pending before it counts as a cancel. Default 5000 ms. */
   callbackTimeoutMs?: number;
+  /** RNode's name for `callbackTimeoutMs` (the time a handler may take), ms. Give one of the two, or the same value. */
+  timeout?: number;
+  /** RNode's development mode: a failing HTTP handler's 500 answer carries its error's `message` and `stack`. Default: `process.env.MODE === 'development'`, as in RNode. */
+  devMode?: boolean;
   /** Largest HTTP request body; larger gets 413. Default 1 MiB. */
   maxBodySize?: number;
   /** Largest HTTP header block; larger gets 431. Default 16 KiB. */
@@ -50,6 +54,8 @@ export interface WebSocketEventData {
   /** `connect`, `welcome`, `message`, `message_ack`, `ping`, `pong`, `binary_message`, `close`, `error`, `server_error`. */
   type: string;
   connectionId: string;
+  /** The same as `connectionId`, under RNode's runtime name. */
+  connection_id: string;
   client_id: string;
   /** The request path of the connection (e.g. `/chat/lobby`). */
   path: string;

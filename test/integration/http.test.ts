@@ -133,6 +133,26 @@ describe('HTTP routes', () => {
     expect((await fetch(`${base}/users/1/posts/2`)).status).toBe(200);
   });
 
+  it("takes RNode's timeout for a handler's time, and in devMode answers 500 with the error", async () => {
+    const { app: dev, url } = await startApp((a) => {
+      a.get('/boom', () => {
+        throw new Error('kaboom');
+      });
+      a.get('/slow', () => undefined);
+    }, { devMode: true, timeout: 100, logLevel: 'silent' });
+    const boom = await fetch(`http://${url}/boom`);
+    expect(boom.status).toBe(500);
+    expect(await boom.json()).toMatchObject({ error: 'Internal Server Error', message: 'kaboom', stack: expect.stringContaining('kaboom') });
+    const t0 = Date.now();
+    const slow = await fetch(`http://${url}/slow`);
+    expect(slow.status).toBe(500);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect((await slow.json()).message).toMatch(/within 100 ms/);
+    await dev.close();
+    // Without devMode the body says nothing about the cause.
+    expect(await (await fetch(`${base}/throws`)).json()).toEqual({ error: 'Internal Server Error' });
+  });
+
   it('answers 500 when a handler never responds within callbackTimeoutMs', async () => {
     const r = await fetch(`${base}/silent`);
     expect(r.status).toBe(500);

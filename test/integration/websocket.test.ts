@@ -45,7 +45,7 @@ describe('app.websocket', () => {
       expect(welcome.path).toBe('/rooms/lobby');
       expect(seen[1]).toMatchObject({
         type: 'connect', path: '/rooms/lobby', params: { room: 'lobby' }, query: { token: 't' },
-        connectionId: welcome.connection_id, client_id: welcome.client_id,
+        connectionId: welcome.connection_id, connection_id: welcome.connection_id, client_id: welcome.client_id,
       });
       expect(seen[1].headers?.upgrade?.toLowerCase()).toBe('websocket');
       client.close();
@@ -157,7 +157,8 @@ describe('app.websocket', () => {
       client.send('{"type":"shout","text":"hey"}');
       expect(await client.next()).toMatchObject({ type: 'message_ack', message: '{"type":"shout","text":"HEY"}' });
       expect(seen[0]).toMatchObject({
-        type: 'message', connectionId: welcome.connection_id, client_id: welcome.client_id, path: '/chat',
+        type: 'message', connectionId: welcome.connection_id, connection_id: welcome.connection_id,
+        client_id: welcome.client_id, path: '/chat',
         data: '{"type":"spam"}', handlerId: '0',
       });
       expect(seen).toHaveLength(3);

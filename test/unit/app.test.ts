@@ -22,6 +22,18 @@ describe('createApp', () => {
     expect(() => createApp().websocket('/x', { maxMessagesPerSecond: 'x' as any })).toThrow(TypeError);
   });
 
+  it("takes RNode's options, and names the closest option for a misspelt one", () => {
+    expect(() => createApp({ treads: 2 } as any)).toThrow(/options\.treads.*did you mean 'threads'/);
+    expect(() => createApp({ callbackTimeout: 10 } as any)).toThrow(/did you mean 'callbackTimeoutMs'/);
+    expect(() => createApp({ zzzzzz: 1 } as any)).not.toThrow(/did you mean/);
+    expect(() => createApp({ zzzzzz: 1 } as any)).toThrow(TypeError);
+    createApp({ timeout: 30000, devMode: true });
+    createApp({ timeout: 300, callbackTimeoutMs: 300 });
+    expect(() => createApp({ timeout: 300, callbackTimeoutMs: 200 })).toThrow(TypeError);
+    expect(() => createApp({ timeout: 0 })).toThrow(RangeError);
+    expect(() => createApp({ devMode: 'yes' } as any)).toThrow(TypeError);
+  });
+
   it('returns an App', () => {
     expect(createApp()).toBeInstanceOf(App);
   });
