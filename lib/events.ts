@@ -5,7 +5,13 @@
 import { Kind, NativeApp, NativeEvent } from './native';
 import { pairs } from './http';
 import { isObject } from './validate';
-import type { WebSocketEventData, WebSocketEventResult, WebSocketOptions } from '../types/index';
+import type { WebSocketEventBase, WebSocketEventResult, WebSocketOptions } from '../types/index';
+
+/**
+ * An event as built here: the common fields and whichever its kind has. Callbacks see it
+ * as the member of the EventData union its `type` names.
+ */
+type EventData = WebSocketEventBase & { type: string } & Record<string, unknown>;
 
 /** Callback bits, in step with callback_bit in native/core/events.hpp. */
 export const callbackBits: Record<string, number> = {
@@ -99,13 +105,13 @@ export class WsDispatcher {
     const info = kindInfo[ev.kind];
     if (!handler || !info) return;
     const data = this.eventData(ev, handler, info.type);
-    const callback = handler.options[info.callback] as ((e: WebSocketEventData) => unknown) | undefined;
+    const callback = handler.options[info.callback] as ((e: EventData) => unknown) | undefined;
     if (info.verdict) this.runWithVerdict(ev, handler, data, callback);
     else this.runFireAndForget(handler, data, callback);
   }
 
-  private eventData(ev: NativeEvent, handler: WsHandler, type: string): WebSocketEventData {
-    const data: WebSocketEventData = {
+  private eventData(ev: NativeEvent, handler: WsHandler, type: string): EventData {
+    const data: EventData = {
       type,
       connectionId: ev.connectionId ?? '',
       connection_id: ev.connectionId ?? '',
@@ -159,8 +165,8 @@ export class WsDispatcher {
     return data;
   }
 
-  private runWithVerdict(ev: NativeEvent, handler: WsHandler, data: WebSocketEventData,
-    callback: ((e: WebSocketEventData) => unknown) | undefined): void {
+  private runWithVerdict(ev: NativeEvent, handler: WsHandler, data: EventData,
+    callback: ((e: EventData) => unknown) | undefined): void {
     if (!callback) return this.complete(ev, undefined);
     let result: unknown;
     try {
@@ -194,8 +200,8 @@ export class WsDispatcher {
     );
   }
 
-  private runFireAndForget(handler: WsHandler, data: WebSocketEventData,
-    callback: ((e: WebSocketEventData) => unknown) | undefined): void {
+  private runFireAndForget(handler: WsHandler, data: EventData,
+    callback: ((e: EventData) => unknown) | undefined): void {
     if (!callback) return;
     try {
       const result = callback(data);
@@ -207,7 +213,7 @@ export class WsDispatcher {
   }
 
   /** Applies a callback's result: validates it, then completes the event. */
-  private settle(ev: NativeEvent, handler: WsHandler, data: WebSocketEventData, result: unknown): void {
+  private settle(ev: NativeEvent, handler: WsHandler, data: EventData, result: unknown): void {
     let verdict: ResolvedVerdict;
     try {
       verdict = decodeResult(ev.kind, result);
@@ -231,27 +237,27 @@ export class WsDispatcher {
   }
 
   /** A callback threw, rejected, timed out or answered nonsense: cancel and report. */
-  private fail(ev: NativeEvent, handler: WsHandler, data: WebSocketEventData, reason: string, err: unknown,
+  private fail(ev: NativeEvent, handler: WsHandler, data: EventData, reason: string, err: unknown,
     errorType = reason === 'handler timeout' ? 'handler_timeout' : 'handler_error'): void {
     this.complete(ev, { cancel: true, error: reason, status: ev.kind === Kind.connect ? 500 : 0 });
     this.reportServerError(handler, data, errorType, err);
   }
 
-  private reportServerError(handler: WsHandler, source: WebSocketEventData, errorType: string, err: unknown): void {
+  private reportServerError(handler: WsHandler, source: EventData, errorType: string, err: unknown): void {
     const message = `${source.type} callback failed: ${errorMessage(err)}`;
     const callback = handler.options.onServerError;
     if (!callback) {
       this.log('error', `${message} (path ${handler.path}, connection ${source.connectionId})`);
       return;
     }
-    const data: WebSocketEventData = {
+    const data: EventData = {
       ...source,
       type: 'server_error',
       error: message,
       error_type: errorType,
       data: { event: source.type, cause: err },
     };
-    process.nextTick(() => this.runFireAndForget(handler, data, callback as (e: WebSocketEventData) => unknown));
+    process.nextTick(() => this.runFireAndForget(handler, data, callback as (e: EventData) => unknown));
   }
 }
 

@@ -49,10 +49,8 @@ export interface AppOptions {
   backpressurePolicy?: 'drop' | 'close';
 }
 
-/** The event given to every WebSocket callback. */
-export interface WebSocketEventData {
-  /** `connect`, `welcome`, `message`, `message_ack`, `ping`, `pong`, `binary_message`, `close`, `error`, `server_error`. */
-  type: string;
+/** Fields every WebSocket event has. */
+export interface WebSocketEventBase {
   connectionId: string;
   /** The same as `connectionId`, under RNode's runtime name. */
   connection_id: string;
@@ -63,82 +61,193 @@ export interface WebSocketEventData {
   handlerId: string;
   /** RFC 3339 UTC. */
   timestamp: string;
-  /**
-   * Per event: the frame text (`message`, `ping`, `pong`), a Buffer (`binary_message`), the object
-   * about to be sent (`welcome`, `message_ack`), `{ event, cause }` (`server_error`).
-   */
-  data?: unknown;
-  room_id?: string;
-  /** A direct message's target client (for one addressed by connection id, the client that connection belongs to). */
-  target_client_id?: string;
-  /** A direct message's target connection, when the sender addressed it by connection id. */
-  target_connection_id?: string;
-  from_client_id?: string;
-  message?: string;
-  error?: string;
-  error_type?: string;
-  /** Close code (`close`): the peer's, the server's own, 1005 for a close frame without one, 1006 when the socket ended without a close. */
-  code?: number;
-  /** Close reason (`close`). */
-  reason?: string;
-  /** Path parameters (`connect`). */
-  params?: Record<string, string>;
-  /** Query parameters (`connect`). */
-  query?: Record<string, string>;
-  /** Request headers, lower-case names (`connect`). */
-  headers?: Record<string, string>;
 }
 
-/** What a callback may return, or resolve to. */
-export interface WebSocketEventResult {
+/** `onConnect`: before the upgrade is accepted. */
+export interface ConnectEvent extends WebSocketEventBase {
+  type: 'connect';
+  /** Path parameters. */
+  params: Record<string, string>;
+  /** Query parameters. */
+  query: Record<string, string>;
+  /** Request headers, lower-case names. */
+  headers: Record<string, string>;
+}
+/** `onWelcome`: `data` is the welcome about to be sent. */
+export interface WelcomeEvent extends WebSocketEventBase {
+  type: 'welcome';
+  data: Record<string, unknown>;
+}
+/** `onMessage`: `data` is the frame's text. */
+export interface MessageEvent extends WebSocketEventBase {
+  type: 'message';
+  data: string;
+}
+/** `onMessageAck`: `data` is the ack about to be sent. */
+export interface MessageAckEvent extends WebSocketEventBase {
+  type: 'message_ack';
+  data: Record<string, unknown>;
+}
+/** `onPing`: a client's JSON `ping` (not the server's heartbeat); `data` is its text. */
+export interface PingEvent extends WebSocketEventBase {
+  type: 'ping';
+  data: string;
+}
+/** `onPong`: a client's JSON `pong`; `data` is its text. */
+export interface PongEvent extends WebSocketEventBase {
+  type: 'pong';
+  data: string;
+}
+/** `onBinaryMessage`: `data` is the message. */
+export interface BinaryMessageEvent extends WebSocketEventBase {
+  type: 'binary_message';
+  data: Buffer;
+}
+/** `onClose`: once per connection, after it closed. */
+export interface CloseEvent extends WebSocketEventBase {
+  type: 'close';
+  /** The peer's code, the server's own, 1005 for a close frame without one, 1006 when the socket ended without a close. */
+  code: number;
+  reason: string;
+}
+/** `onError`: the client broke the protocol; the connection is closed. */
+export interface ProtocolErrorEvent extends WebSocketEventBase {
+  type: 'error';
+  error: string;
+  error_type: 'message_too_big' | 'invalid_utf8' | 'protocol_error';
+}
+/** `onJoinRoom`: a join by the client or by `app.joinRoom`. */
+export interface JoinRoomEvent extends WebSocketEventBase {
+  type: 'join_room';
+  room_id: string;
+  /** The member's info the client sent (`presence`), or null. */
+  data: { presence: Record<string, unknown> | null };
+}
+/** `onLeaveRoom`: a client's `leave_room`. */
+export interface LeaveRoomEvent extends WebSocketEventBase {
+  type: 'leave_room';
+  room_id: string;
+}
+/** `onRoomMessage`: before a fan-out; `data` is the frame's text. */
+export interface RoomMessageEvent extends WebSocketEventBase {
+  type: 'room_message';
+  room_id: string;
+  message: string;
+  from_client_id: string;
+  data: string;
+}
+/** `onDirectMessage`: before a direct delivery; `data` is the frame's text. */
+export interface DirectMessageEvent extends WebSocketEventBase {
+  type: 'direct_message';
+  /** The target client (for one addressed by connection id, the client that connection belongs to). */
+  target_client_id: string;
+  /** The target connection, when the sender addressed it by connection id. */
+  target_connection_id?: string;
+  message: string;
+  from_client_id: string;
+  data: string;
+}
+/** The events whose callback failed, as `onServerError` names them. */
+export type ServerErrorSource = Exclude<WebSocketEventData, ServerErrorEvent>;
+/** `onServerError`: a callback threw, rejected, timed out or answered an invalid result; the failed event's fields come along. */
+export type ServerErrorEvent = WebSocketEventBase & Partial<Omit<ConnectEvent & WelcomeEvent & MessageEvent & JoinRoomEvent & RoomMessageEvent & DirectMessageEvent & CloseEvent, keyof WebSocketEventBase | 'type' | 'data'>> & {
+  type: 'server_error';
+  error: string;
+  error_type: 'handler_error' | 'handler_timeout' | 'invalid_result';
+  /** `event`: the type of the event whose callback failed; `cause`: what it threw or rejected with. */
+  data: { event: string; cause: unknown };
+};
+
+/** The event given to a WebSocket callback: narrow it on `type`. */
+export type WebSocketEventData = ConnectEvent | WelcomeEvent | MessageEvent | MessageAckEvent | PingEvent | PongEvent
+  | BinaryMessageEvent | CloseEvent | ProtocolErrorEvent | ServerErrorEvent | JoinRoomEvent | LeaveRoomEvent
+  | RoomMessageEvent | DirectMessageEvent;
+
+/** An HTTP error status, the statuses a refused upgrade may carry. */
+export type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 405 | 406 | 407 | 408 | 409 | 410 | 411 | 412 | 413 | 414 | 415 | 416 | 417 | 418 | 419 | 420 | 421 | 422 | 423 | 424 | 425 | 426 | 427 | 428 | 429 | 430 | 431 | 432 | 433 | 434 | 435 | 436 | 437 | 438 | 439 | 440 | 441 | 442 | 443 | 444 | 445 | 446 | 447 | 448 | 449 | 450 | 451 | 452 | 453 | 454 | 455 | 456 | 457 | 458 | 459 | 460 | 461 | 462 | 463 | 464 | 465 | 466 | 467 | 468 | 469 | 470 | 471 | 472 | 473 | 474 | 475 | 476 | 477 | 478 | 479 | 480 | 481 | 482 | 483 | 484 | 485 | 486 | 487 | 488 | 489 | 490 | 491 | 492 | 493 | 494 | 495 | 496 | 497 | 498 | 499 | 500 | 501 | 502 | 503 | 504 | 505 | 506 | 507 | 508 | 509 | 510 | 511 | 512 | 513 | 514 | 515 | 516 | 517 | 518 | 519 | 520 | 521 | 522 | 523 | 524 | 525 | 526 | 527 | 528 | 529 | 530 | 531 | 532 | 533 | 534 | 535 | 536 | 537 | 538 | 539 | 540 | 541 | 542 | 543 | 544 | 545 | 546 | 547 | 548 | 549 | 550 | 551 | 552 | 553 | 554 | 555 | 556 | 557 | 558 | 559 | 560 | 561 | 562 | 563 | 564 | 565 | 566 | 567 | 568 | 569 | 570 | 571 | 572 | 573 | 574 | 575 | 576 | 577 | 578 | 579 | 580 | 581 | 582 | 583 | 584 | 585 | 586 | 587 | 588 | 589 | 590 | 591 | 592 | 593 | 594 | 595 | 596 | 597 | 598 | 599;
+
+/** What any cancellable callback may return. */
+export interface CancelResult {
   /** Cancel the event (see docs/protocol.md for what each callback's cancel means). */
   shouldCancel?: boolean;
-  /** Replacement values; meaning depends on the callback. */
-  modifiedEvent?: Partial<WebSocketEventData> & Record<string, unknown>;
   /** Told to the client when cancelling (`message_blocked` reason, or the refusal body). */
   error?: string;
-  /** HTTP status of a refused upgrade (`onConnect`), 400–599. Default 403. */
-  status?: number;
+}
+/** `onConnect`'s result. */
+export interface ConnectResult extends CancelResult {
+  /** HTTP status of the refusal. Default 403. */
+  status?: ErrorStatus;
+  modifiedEvent?: {
+    /** The client id the connection gets instead (at most `maxIdLength` bytes). */
+    client_id?: string;
+    /** Kept on the connection; `getClientInfo` reports it. */
+    metadata?: Record<string, unknown>;
+  };
+}
+/** `onWelcome`'s and `onMessageAck`'s result: `modifiedEvent` is the object sent instead. */
+export interface ReplacementResult extends CancelResult {
+  modifiedEvent?: Record<string, unknown>;
+}
+/** `onMessage`'s result. */
+export interface MessageResult extends CancelResult {
+  /** `data` replaces the frame (a string, or an object sent as its JSON). */
+  modifiedEvent?: { data?: string | Record<string, unknown> };
+}
+/** `onJoinRoom`'s result. */
+export interface JoinRoomResult extends CancelResult {
+  /** `data.presence` replaces the member's info (null: none). */
+  modifiedEvent?: { data?: { presence?: Record<string, unknown> | null } };
+}
+/** `onRoomMessage`'s and `onDirectMessage`'s result. */
+export interface DeliveryResult extends CancelResult {
+  /** `message` is delivered instead. */
+  modifiedEvent?: { message?: string };
 }
 
-/** A callback's return value. */
-export type CallbackResult = WebSocketEventResult | void | undefined | Promise<WebSocketEventResult | void | undefined>;
+/** Any callback's result, as the core reads it. */
+export interface WebSocketEventResult extends CancelResult {
+  modifiedEvent?: Record<string, unknown>;
+  status?: ErrorStatus;
+}
 
-/** A WebSocket callback. */
-export type WebSocketCallback = (event: WebSocketEventData) => CallbackResult;
+/** A callback's return value: its result type, nothing, or a Promise of either. */
+export type CallbackResult<R = WebSocketEventResult> = R | void | undefined | Promise<R | void | undefined>;
+
+/** A WebSocket callback for event `E` answering `R`. */
+export type WebSocketCallback<E extends WebSocketEventData = WebSocketEventData, R = WebSocketEventResult> = (event: E) => CallbackResult<R>;
 /** A callback whose result is ignored. */
-export type WebSocketListener = (event: WebSocketEventData) => void | Promise<void>;
+export type WebSocketListener<E extends WebSocketEventData = WebSocketEventData> = (event: E) => void | Promise<void>;
 
 /** Options of `app.websocket(path, options)`. Only the callbacks given are ever called. */
 export interface WebSocketOptions {
   /** Before the upgrade: cancel refuses it (`status`, default 403); `modifiedEvent.client_id` / `.metadata` are stored. */
-  onConnect?: WebSocketCallback;
+  onConnect?: WebSocketCallback<ConnectEvent, ConnectResult>;
   /** Before `welcome` is sent: cancel sends none; `modifiedEvent` is the object sent. */
-  onWelcome?: WebSocketCallback;
+  onWelcome?: WebSocketCallback<WelcomeEvent, ReplacementResult>;
   /** Every client text frame, before dispatch: cancel drops it; `modifiedEvent.data` replaces it. */
-  onMessage?: WebSocketCallback;
+  onMessage?: WebSocketCallback<MessageEvent, MessageResult>;
   /** Before `message_ack` is sent: cancel sends none; `modifiedEvent` is the ack sent. */
-  onMessageAck?: WebSocketCallback;
+  onMessageAck?: WebSocketCallback<MessageAckEvent, ReplacementResult>;
   /** A client JSON `ping`: cancel sends no `pong`. */
-  onPing?: WebSocketCallback;
+  onPing?: WebSocketCallback<PingEvent, CancelResult>;
   /** A client JSON `pong` (heartbeat answer): cancel sends no ack. */
-  onPong?: WebSocketCallback;
+  onPong?: WebSocketCallback<PongEvent, CancelResult>;
   /** A client binary frame; `data` is a Buffer. */
-  onBinaryMessage?: WebSocketListener;
+  onBinaryMessage?: WebSocketListener<BinaryMessageEvent>;
   /** After the connection closed (`code`, `reason`); never cancellable. */
-  onClose?: WebSocketListener;
+  onClose?: WebSocketListener<CloseEvent>;
   /** A protocol error on the connection (oversize, bad UTF-8, bad frame). */
-  onError?: WebSocketListener;
+  onError?: WebSocketListener<ProtocolErrorEvent>;
   /** A callback threw, rejected, timed out or returned an invalid result. */
-  onServerError?: WebSocketListener;
+  onServerError?: WebSocketListener<ServerErrorEvent>;
   /** A join (client `join_room` or `app.joinRoom`); `data.presence` is the member's info. Cancel refuses it (`room_join_error`); `modifiedEvent.data.presence` replaces the info. */
-  onJoinRoom?: WebSocketCallback;
+  onJoinRoom?: WebSocketCallback<JoinRoomEvent, JoinRoomResult>;
   /** A client's `leave_room`: cancel refuses it (`room_leave_error`). */
-  onLeaveRoom?: WebSocketCallback;
+  onLeaveRoom?: WebSocketCallback<LeaveRoomEvent, CancelResult>;
   /** Before a room fan-out (`room_id`, `message`): cancel blocks it (`message_blocked`); `modifiedEvent.message` is delivered instead. */
-  onRoomMessage?: WebSocketCallback;
+  onRoomMessage?: WebSocketCallback<RoomMessageEvent, DeliveryResult>;
   /** Before a direct delivery (`target_client_id`, plus `target_connection_id` when addressed by connection id; `message`): cancel blocks it; `modifiedEvent.message` is delivered instead. */
-  onDirectMessage?: WebSocketCallback;
+  onDirectMessage?: WebSocketCallback<DirectMessageEvent, DeliveryResult>;
   /** A `join_room` for an unknown id creates that room (ephemeral: deleted when empty). Default false. */
   autoCreateRooms?: boolean;
   /**
@@ -233,7 +342,20 @@ export interface CloseOptions {
 }
 
 /** An HTTP and WebSocket server whose sockets live in the native core. */
+/** The events an App emits, with their listeners. */
+export interface AppEvents {
+  /** Listening on `port`. */
+  listening: (port: number) => void;
+  /** Stopped: every connection closed, the threads joined. */
+  close: () => void;
+}
+
 export declare class App extends EventEmitter {
+  on<E extends keyof AppEvents>(event: E, listener: AppEvents[E]): this;
+  once<E extends keyof AppEvents>(event: E, listener: AppEvents[E]): this;
+  off<E extends keyof AppEvents>(event: E, listener: AppEvents[E]): this;
+  addListener<E extends keyof AppEvents>(event: E, listener: AppEvents[E]): this;
+  removeListener<E extends keyof AppEvents>(event: E, listener: AppEvents[E]): this;
   /** The bound port while listening, else undefined. */
   readonly port: number | undefined;
   /** Whether the server is listening. */
@@ -297,7 +419,11 @@ export declare function createApp(options?: AppOptions): App;
 
 /** Thrown for failures that are not argument errors; `code` is stable. */
 export declare class RoomwireError extends Error {
+  /** A stable identifier such as `RW_ERR_LISTEN` (see `codes`). */
   readonly code: string;
+  /** For a failed `listen`: the system error's name, such as `EADDRINUSE`. */
+  readonly syscallCode?: string;
+  constructor(code: string, message: string, options?: { cause?: unknown });
 }
 
 /**

@@ -2,7 +2,7 @@ import { ChildProcessWithoutNullStreams, spawn } from 'child_process';
 import * as path from 'path';
 import WebSocket from 'ws';
 import { App } from '../../lib';
-import type { WebSocketEventData } from '../../types/index';
+import type { CloseEvent } from '../../types/index';
 import { startApp, until, withTimeout } from '../helpers';
 
 /** Starts the never-reading client; resolves with its connection id once it is in the room. */
@@ -54,7 +54,7 @@ describe('backpressure', () => {
 
   for (const policy of ['drop', 'close'] as const) {
     it(`keeps 999 members fed while one stops reading, and ${policy === 'drop' ? 'drops its frames' : 'closes it with 1013'}`, async () => {
-      const closes: WebSocketEventData[] = [];
+      const closes: CloseEvent[] = [];
       const s = await startApp((a) => a.websocket('/ws', { acks: false, onClose: (e) => void closes.push(e) }),
         { maxBackpressure: 64 * 1024, backpressurePolicy: policy, requestTimeout: 500, heartbeatInterval: 0, metrics: true });
       app = s.app;

@@ -1,4 +1,4 @@
-import type { WebSocketEventData } from '../../types/index';
+import type { CloseEvent, ConnectResult } from '../../types/index';
 import { createApp } from '../../lib';
 import { Client, connect, repeats, sleep, startApp, until } from '../helpers';
 
@@ -7,7 +7,7 @@ describe('App #close (graceful stop)', () => {
     // Members spread over two I/O threads; the publisher's own echo comes back before
     // the batches for the other thread have necessarily left: close() must not overtake them.
     for (let run = 0; run < repeats; run++) {
-      const closes: WebSocketEventData[] = [];
+      const closes: CloseEvent[] = [];
       const { app, url } = await startApp((a) => a.websocket('/ws', { onClose: (e) => void closes.push(e) }), { threads: 2 });
       const room = app.createRoom('r');
       const members: Array<{ client: Client; got: number }> = [];
@@ -51,7 +51,7 @@ describe('App #close (graceful stop)', () => {
   });
 
   it('reports onClose once for every connection, those cut off with a callback pending included', async () => {
-    const closes: WebSocketEventData[] = [];
+    const closes: CloseEvent[] = [];
     const { app, url } = await startApp((a) => a.websocket('/ws', {
       onMessage: (e) => (String(e.data).includes('stuck') ? new Promise(() => undefined) : undefined),
       onClose: (e) => void closes.push(e),
@@ -73,7 +73,7 @@ describe('App #close (graceful stop)', () => {
   it('never applies a verdict pending at close() to a connection of the next listen()', async () => {
     // Each onConnect waits until the test lets it go; the first server's is let go only
     // after the second server has a connection waiting too.
-    const gates: Array<(r: unknown) => void> = [];
+    const gates: Array<(r: ConnectResult | undefined) => void> = [];
     const app = createApp({ threads: 2, callbackTimeoutMs: 60000, logLevel: 'silent' });
     app.websocket('/ws', { onConnect: () => new Promise((resolve) => gates.push(resolve)) });
     const port1 = await app.listen(0, '127.0.0.1');

@@ -147,7 +147,7 @@ describe('HTTP routes', () => {
     const slow = await fetch(`http://${url}/slow`);
     expect(slow.status).toBe(500);
     expect(Date.now() - t0).toBeLessThan(3000);
-    expect((await slow.json()).message).toMatch(/within 100 ms/);
+    expect(((await slow.json()) as { message: string }).message).toMatch(/within 100 ms/);
     await dev.close();
     // Without devMode the body says nothing about the cause.
     expect(await (await fetch(`${base}/throws`)).json()).toEqual({ error: 'Internal Server Error' });

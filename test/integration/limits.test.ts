@@ -1,6 +1,6 @@
 import * as net from 'net';
 import { App, createApp } from '../../lib';
-import type { WebSocketEventData } from '../../types/index';
+import type { CloseEvent } from '../../types/index';
 import { RawClient } from '../raw-ws';
 import { connect, refusedUpgrade, sleep, startApp, until } from '../helpers';
 
@@ -27,7 +27,7 @@ describe('limits and timeouts', () => {
   });
 
   it('closes a peer silent past idleTimeout with 1001 and cleans it up', async () => {
-    const closes: WebSocketEventData[] = [];
+    const closes: CloseEvent[] = [];
     const s = await startApp((a) => a.websocket('/ws', { onClose: (e) => void closes.push(e) }),
       { idleTimeout: 300, heartbeatInterval: 0, requestTimeout: 500 });
     app = s.app;

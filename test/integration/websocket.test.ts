@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { App } from '../../lib';
-import type { WebSocketEventData } from '../../types/index';
+import type { CloseEvent, ConnectEvent, ProtocolErrorEvent, ServerErrorEvent, WebSocketEventData } from '../../types/index';
 import { Client, connect, refusedUpgrade, sleep, startApp, until } from '../helpers';
 import { RawClient } from '../raw-ws';
 
@@ -31,7 +31,7 @@ describe('app.websocket', () => {
     });
 
     it('refuses an upgrade with 401 and a JSON body when onConnect cancels', async () => {
-      const seen: WebSocketEventData[] = [];
+      const seen: ConnectEvent[] = [];
       const { url } = await serve({
         onConnect: (e) => {
           seen.push(e);
@@ -236,7 +236,7 @@ describe('app.websocket', () => {
     });
 
     it('fires onClose with code and reason after the client closes', async () => {
-      const closes: WebSocketEventData[] = [];
+      const closes: CloseEvent[] = [];
       const { url } = await serve({ onClose: (e) => void closes.push(e) });
       const { client, welcome } = await connect(`ws://${url}/chat`);
       client.ws.close(4001, 'bye now');
@@ -246,7 +246,7 @@ describe('app.websocket', () => {
     });
 
     it('reports 1005 for a close frame without a code, and echoes it empty', async () => {
-      const closes: WebSocketEventData[] = [];
+      const closes: CloseEvent[] = [];
       const { url } = await serve({ onClose: (e) => void closes.push(e) });
       const c = await RawClient.open(Number(url.split(':')[1]), '/chat');
       c.send(8, Buffer.alloc(0));
@@ -259,8 +259,8 @@ describe('app.websocket', () => {
     });
 
     it('fires onError and closes with 1009 for an oversize message, other connections unharmed', async () => {
-      const errors: WebSocketEventData[] = [];
-      const closes: WebSocketEventData[] = [];
+      const errors: ProtocolErrorEvent[] = [];
+      const closes: CloseEvent[] = [];
       const { url } = await serve({ onError: (e) => void errors.push(e), onClose: (e) => void closes.push(e) }, { maxPayload: 1024 });
       const { client } = await connect(`ws://${url}/chat`);
       const { client: bystander } = await connect(`ws://${url}/chat`);
@@ -275,7 +275,7 @@ describe('app.websocket', () => {
     });
 
     it('fires onError and closes with 1007 for invalid UTF-8 in a text frame', async () => {
-      const errors: WebSocketEventData[] = [];
+      const errors: ProtocolErrorEvent[] = [];
       const { url } = await serve({ onError: (e) => void errors.push(e) });
       const { client } = await connect(`ws://${url}/chat`);
       // ws validates outgoing text only when asked to; send raw bytes as a text frame.
@@ -288,7 +288,7 @@ describe('app.websocket', () => {
 
   describe('failing callbacks', () => {
     it('treats a throwing callback as a cancel with "handler error" and fires onServerError', async () => {
-      const serverErrors: WebSocketEventData[] = [];
+      const serverErrors: ServerErrorEvent[] = [];
       const { url } = await serve({
         onMessage: () => {
           throw new Error('boom');
@@ -307,7 +307,7 @@ describe('app.websocket', () => {
     });
 
     it('treats a rejecting callback the same way', async () => {
-      const serverErrors: WebSocketEventData[] = [];
+      const serverErrors: ServerErrorEvent[] = [];
       const { url } = await serve({
         onMessage: async () => {
           throw new Error('async boom');
@@ -323,7 +323,7 @@ describe('app.websocket', () => {
     });
 
     it('treats a callback past callbackTimeoutMs as a cancel with "handler timeout"', async () => {
-      const serverErrors: WebSocketEventData[] = [];
+      const serverErrors: ServerErrorEvent[] = [];
       const { url } = await serve({
         onMessage: (e) => (JSON.parse(e.data as string).slow ? new Promise(() => undefined) : undefined),
         onServerError: (e) => void serverErrors.push(e),
@@ -339,7 +339,7 @@ describe('app.websocket', () => {
     });
 
     it('treats an invalid result as a handler error with a clear message', async () => {
-      const serverErrors: WebSocketEventData[] = [];
+      const serverErrors: ServerErrorEvent[] = [];
       const { url } = await serve({
         onMessage: () => ({ shouldCancel: 'yes' }) as any,
         onServerError: (e) => void serverErrors.push(e),

@@ -10,7 +10,7 @@ createApp({ logLevel: 'loud' });
 createApp({ threads: '2' });
 
 app.websocket('/chat/{room}', {
-  onConnect: (e: WebSocketEventData) => (e.query?.token ? undefined : { shouldCancel: true, status: 401, error: 'token required' }),
+  onConnect: (e) => (e.query.token ? undefined : { shouldCancel: true, status: 401, error: 'token required' }),
   onMessage: async (e) => ({ modifiedEvent: { data: String(e.data).trim() } }),
   onClose: (e) => {
     const code: number | undefined = e.code;
@@ -111,3 +111,67 @@ app.websocket('/dm', {
 });
 const conflict: 'RW_ERR_ROUTE_CONFLICT' = codes.ROUTE_CONFLICT;
 void conflict;
+
+// One event type per callback, one result type per callback
+app.websocket('/typed', {
+  onConnect: (e) => {
+    const h: string | undefined = e.headers['user-agent'];
+    const p: Record<string, string> = e.params;
+    void h;
+    void p;
+    return { modifiedEvent: { client_id: 'c', metadata: { role: 'admin' } } };
+  },
+  onMessage: (e) => {
+    const text: string = e.data;
+    return text.startsWith('{') ? { modifiedEvent: { data: { wrapped: text } } } : undefined;
+  },
+  onBinaryMessage: (e) => {
+    const bytes: Buffer = e.data;
+    void bytes;
+  },
+  onClose: (e) => {
+    const code: number = e.code;
+    const reason: string = e.reason;
+    void code;
+    void reason;
+  },
+  onJoinRoom: (e) => ({ modifiedEvent: { data: { presence: { room: e.room_id, was: e.data.presence } } } }),
+  onRoomMessage: (e) => ({ modifiedEvent: { message: `${e.room_id}: ${e.message}` } }),
+  onError: (e) => {
+    const t: 'message_too_big' | 'invalid_utf8' | 'protocol_error' = e.error_type;
+    void t;
+  },
+  onServerError: (e) => {
+    const failed: string = e.data.event;
+    void failed;
+  },
+});
+// @ts-expect-error a refusal's status is an error status, not 200
+app.websocket('/x', { onConnect: () => ({ shouldCancel: true, status: 200 }) });
+// @ts-expect-error onMessage's replacement data is a string or an object
+app.websocket('/x', { onMessage: () => ({ modifiedEvent: { data: 12 } }) });
+// @ts-expect-error onRoomMessage replaces the message, not data
+app.websocket('/x', { onRoomMessage: () => ({ modifiedEvent: { data: 'x' } }) });
+// @ts-expect-error onPing cannot modify anything
+app.websocket('/x', { onPing: () => ({ modifiedEvent: { data: 'x' } }) });
+// @ts-expect-error onMessage's data is a string, not a Buffer
+app.websocket('/x', { onMessage: (e) => void (e.data as Buffer) });
+// @ts-expect-error onClose has no room_id
+app.websocket('/x', { onClose: (e) => void e.room_id });
+// @ts-expect-error onConnect cannot return a room's presence
+app.websocket('/x', { onConnect: () => ({ modifiedEvent: { data: { presence: {} } } }) });
+const narrow = (e: WebSocketEventData): string => (e.type === 'close' ? String(e.code) : e.type === 'room_message' ? e.room_id : e.type);
+void narrow;
+
+// App events, errors
+app.on('listening', (port: number) => void port);
+app.once('close', () => undefined);
+// @ts-expect-error no such event
+app.on('listen', () => undefined);
+// @ts-expect-error 'listening' passes the port, a number
+app.on('listening', (port: string) => void port);
+const rwErr = new RoomwireError(codes.LISTEN, 'listen failed', { cause: new Error('x') });
+const sys: string | undefined = rwErr.syscallCode;
+void sys;
+// @ts-expect-error RoomwireError takes a code and a message
+void new RoomwireError('only a message');
