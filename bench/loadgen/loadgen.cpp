@@ -128,11 +128,11 @@ class client : public std::enable_shared_from_this<client> {
   void start(tcp::endpoint ep, net::ip::address source, std::function<void()> ready) {
     ready_ = std::move(ready);
     auto& sock = sock_.next_layer();
-    error_code ec;
-    sock.open(ep.protocol(), ec);
-    if (!ec) sock.set_option(tcp::no_delay(true), ec);
-    if (!ec && !source.is_unspecified()) sock.bind(tcp::endpoint(source, 0), ec);
-    if (ec) return fail("bind", ec);
+    error_code open_ec;
+    sock.open(ep.protocol(), open_ec);
+    if (!open_ec) sock.set_option(tcp::no_delay(true), open_ec);
+    if (!open_ec && !source.is_unspecified()) sock.bind(tcp::endpoint(source, 0), open_ec);
+    if (open_ec) return fail("bind", open_ec);
     sock.async_connect(ep, [self = shared_from_this()](error_code ec) {
       if (ec) return self->fail("connect", ec);
       std::string target = self->s_.socketio

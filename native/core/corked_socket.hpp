@@ -272,15 +272,15 @@ class corked_socket {
       flying.swap(pending);
       pending.clear();
       flying_credit = std::exchange(pending_credit, 0);
-      net::async_write(socket, net::buffer(flying), [self = shared_from_this()](error_code ec, std::size_t) {
+      net::async_write(socket, net::buffer(flying), [self = shared_from_this()](error_code write_ec, std::size_t) {
         self->writing = false;
         // The written bytes' buffer is given back, and the cork's too when nothing waits
         // in it: an idle connection holds no write buffer.
         std::string().swap(self->flying);
         if (self->pending.empty()) std::string().swap(self->pending);
         std::size_t credit = std::exchange(self->flying_credit, 0);
-        if (ec) {
-          self->failed = ec;
+        if (write_ec) {
+          self->failed = write_ec;
           self->pending.clear();
           credit += std::exchange(self->pending_credit, 0);
         }

@@ -62,9 +62,9 @@ ws_session::ws_session(server& srv, tcp::socket&& socket, std::shared_ptr<const 
       client_id_(std::move(client_id)),
       path_(std::move(path)),
       metadata_(std::move(metadata)),
+      last_seen_ms_(now_ms()),
       connected_at_(now_ms()),
-      io_index_(srv.context_index(sock_.get_executor())),
-      last_seen_ms_(now_ms()) {}
+      io_index_(srv.context_index(sock_.get_executor())) {}
 
 ws_session::~ws_session() { server_.untrack(this); }
 
