@@ -1,6 +1,7 @@
 #include "metrics.hpp"
 
 #include <cstdio>
+#include <iterator>
 
 namespace roomwire {
 namespace {
@@ -14,6 +15,12 @@ const char* err_names[] = {"invalid_format", "room_join_error", "room_leave_erro
                            "client_not_found", "room_not_found", "message_too_big", "invalid_utf8",
                            "protocol_error", "rate_limited"};
 const char* drop_names[] = {"backpressure", "cancelled", "no_handler", "rate_limited", "closing"};
+
+// Each name table has one name per enumerator: adding to an enum without its name fails here.
+static_assert(std::size(rx_names) == idx(rx_type::count_), "rx_names out of step with rx_type");
+static_assert(std::size(tx_names) == idx(tx_type::count_), "tx_names out of step with tx_type");
+static_assert(std::size(err_names) == idx(err_type::count_), "err_names out of step with err_type");
+static_assert(std::size(drop_names) == idx(drop_reason::count_), "drop_names out of step with drop_reason");
 
 }  // namespace
 
