@@ -22,6 +22,6 @@ module.exports = {
     },
   ],
   testTimeout: 30000,
-  // A failed test can leave a server listening; never let that hang a CI run.
-  forceExit: true,
+  // No forceExit: every test closes what it opens, and `npx jest --detectOpenHandles`
+  // names anything left behind.
 };

@@ -161,10 +161,6 @@ describe('malformed input catalogue', () => {
     await app.close();
   });
 
-  it('has at least 30 cases', () => {
-    expect(cases.length).toBeGreaterThanOrEqual(30);
-  });
-
   for (const c of cases) {
     it(c.name, async () => {
       await c.run();
