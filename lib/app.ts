@@ -7,7 +7,7 @@ import * as net from 'net';
 import * as os from 'os';
 import { HttpError, RoomwireError, codes, invalidArg, outOfRange } from './errors';
 import { Request, Response, pairs } from './http';
-import { Kind, NativeApp, NativeEvent, native, toEvents } from './native';
+import { JoinResult, Kind, NativeApp, NativeEvent, native, toEvents } from './native';
 import { WsDispatcher, WsHandler, callbackBits } from './events';
 import { covers, roomApiRoutes, segmentsOf, shadowing } from './routes';
 import * as is from './validate';
@@ -508,7 +508,7 @@ export class App extends EventEmitter {
   private onJoinResult(ev: NativeEvent): void {
     const resolve = this.pendingJoins.get(ev.id);
     this.pendingJoins.delete(ev.id);
-    resolve?.(ev.code === 0);
+    resolve?.(ev.code === JoinResult.ok);
   }
 
   private onStopped(): void {

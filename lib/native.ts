@@ -104,6 +104,18 @@ export const Kind = {
   opResult: 16,
 } as const;
 
+/** The outcome of a join, in step with join_result in native/core/room_registry.hpp. */
+export const JoinResult = {
+  ok: 0,
+  unknownRoom: 1,
+  full: 2,
+  alreadyMember: 3,
+  tooManyRooms: 4,
+  idTooLong: 5,
+  rejected: 6,
+  unknownConnection: 7,
+} as const;
+
 let binding: NativeBinding | undefined;
 
 /** Returns the loaded binding, loading it on first use. */

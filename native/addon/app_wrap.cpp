@@ -362,13 +362,13 @@ Napi::Value app_wrap::join_room(const Napi::CallbackInfo& info) {
   auto token = static_cast<std::uint64_t>(info[2].As<Napi::Number>().Int64Value());
   if (!server_) return Napi::Boolean::New(info.Env(), false);
   std::weak_ptr<js_dispatcher> sink = dispatcher_;
-  server_->join_room(str(info, 0), str(info, 1), [sink, token](int result, std::string error) {
+  server_->join_room(str(info, 0), str(info, 1), [sink, token](join_result result, std::string error) {
     auto d = sink.lock();
     if (!d) return;
     event ev;
     ev.kind = event_kind::op_result;
     ev.id = token;
-    ev.code = result;
+    ev.code = static_cast<int>(result);  // lib/native.ts: JoinResult
     ev.reason = std::move(error);
     d->emit(std::move(ev));
   });

@@ -147,15 +147,18 @@ std::optional<http_answer> rooms_endpoint(server& srv, const std::string& method
       if (!srv.find(conn)) return fail(404, "Connection not found");
       return srv.leave_room(conn, room_id) ? ok() : fail(404, "Connection is not in the room");
     }
-    int result = srv.join_room_now(conn, room_id);
-    switch (result) {
-      case -1: return fail(404, "Connection not found");
-      case static_cast<int>(join_result::ok): return ok();
-      case static_cast<int>(join_result::unknown_room): return fail(404, "Room not found");
-      case static_cast<int>(join_result::full): return fail(409, "Room is full");
-      case static_cast<int>(join_result::too_many_rooms): return fail(409, "Too many rooms for this connection");
-      default: return fail(409, "Already in room");
+    switch (srv.join_room_now(conn, room_id)) {
+      case join_result::ok: return ok();
+      case join_result::unknown_connection: return fail(404, "Connection not found");
+      case join_result::unknown_room: return fail(404, "Room not found");
+      case join_result::full: return fail(409, "Room is full");
+      case join_result::too_many_rooms: return fail(409, "Too many rooms for this connection");
+      case join_result::already_member: return fail(409, "Already in room");
+      case join_result::id_too_long:  // the room exists: its id is not too long
+      case join_result::rejected:     // no callback runs here
+        break;
     }
+    return fail(409, "Join refused");
   }
   return std::nullopt;
 }

@@ -50,7 +50,18 @@ struct room_view {
   member_list members;
 };
 
-enum class join_result { ok, unknown_room, full, already_member, too_many_rooms, id_too_long };
+/// The outcome of a join, end to end: the registry, the callbacks, the REST API and the
+/// binding (lib/native.ts mirrors the numbers).
+enum class join_result : int {
+  ok = 0,
+  unknown_room = 1,
+  full = 2,
+  already_member = 3,
+  too_many_rooms = 4,      // past maxRoomsPerConnection
+  id_too_long = 5,         // a room id past maxIdLength
+  rejected = 6,            // onJoinRoom cancelled it
+  unknown_connection = 7,  // no such connection, or it closed first
+};
 
 /// A connection's departure from one room, as leave_all reports it.
 struct departure {

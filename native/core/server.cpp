@@ -446,16 +446,16 @@ std::optional<send_status> server::send_direct_message(const std::string& target
 }
 
 void server::join_room(const std::string& connection_id, const std::string& room_id,
-                       std::function<void(int, std::string)> done) {
+                       std::function<void(join_result, std::string)> done) {
   auto s = find(connection_id);
-  if (!s) return done(-1, "Connection not found");
+  if (!s) return done(join_result::unknown_connection, "Connection not found");
   s->join_from_app(room_id, std::move(done));
 }
 
-int server::join_room_now(const std::string& connection_id, const std::string& room_id) {
+join_result server::join_room_now(const std::string& connection_id, const std::string& room_id) {
   auto s = find(connection_id);
-  if (!s) return -1;
-  return static_cast<int>(s->join_now(room_id));
+  if (!s) return join_result::unknown_connection;
+  return s->join_now(room_id);
 }
 
 boost::json::object server::client_info(const ws_session& s) const { return s.info(); }

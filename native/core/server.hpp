@@ -33,7 +33,7 @@ class ws_session;
 class closeable {
  public:
   virtual ~closeable() = default;
-  /// Called on any thread; the session posts the work to its own strand.
+  /// Called on any thread; the session posts the work to its own I/O thread.
   virtual void shutdown() = 0;
 };
 
@@ -145,13 +145,12 @@ class server : public std::enable_shared_from_this<server> {
   std::vector<std::shared_ptr<ws_session>> find_targets(const std::string& client_id,
                                                         const std::string& connection_id) const;
   std::shared_ptr<ws_session> find(const std::string& connection_id) const;
-  /// Joins through the connection's onJoinRoom; `done(result, error)`: 0 joined, -1 unknown
-  /// connection, else a join_result value or 4 (rejected by the callback).
+  /// Joins through the connection's onJoinRoom; `done(result, error)` on its thread.
   void join_room(const std::string& connection_id, const std::string& room_id,
-                 std::function<void(int, std::string)> done);
-  /// Joins at once, without onJoinRoom (the REST API: the app decided): -1 unknown
-  /// connection, else a join_result value. The client gets `room_joined`, members presence.
-  int join_room_now(const std::string& connection_id, const std::string& room_id);
+                 std::function<void(join_result, std::string)> done);
+  /// Joins at once, without onJoinRoom (the REST API: the app decided). The client gets
+  /// `room_joined`, the members presence.
+  join_result join_room_now(const std::string& connection_id, const std::string& room_id);
   /// getClientInfo of one connection.
   boost::json::object client_info(const ws_session& s) const;
   /// Removes a connection from a room (no callback: the app decided); false if it was not in it.

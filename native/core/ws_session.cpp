@@ -14,19 +14,17 @@ namespace json = boost::json;
 
 namespace {
 
-const char* join_error_text(int result) {
-  switch (static_cast<join_result>(result)) {
+const char* join_error_text(join_result result) {
+  switch (result) {
     case join_result::unknown_room: return "Room not found";
     case join_result::full: return "Room is full";
     case join_result::already_member: return "Already in room";
     case join_result::too_many_rooms: return "Too many rooms: the connection is in as many as maxRoomsPerConnection allows";
     case join_result::id_too_long: return "room_id is longer than maxIdLength allows";
+    case join_result::unknown_connection: return "Connection not found";
     default: return "Join rejected";
   }
 }
-
-/// Result code for a join refused by onJoinRoom (past the join_result values).
-constexpr int join_rejected = 16;
 
 /// WebSocket opcodes the server writes.
 enum : unsigned { op_close = 0x8, op_ping = 0x9, op_pong = 0xA };
@@ -431,8 +429,8 @@ void ws_session::handle_join(const json::object& body) {
       return send_error(err_type::room_join_error,
                         "presence is larger than " + std::to_string(limit) + " bytes (maxPresenceSize)");
   }
-  join(room_id, std::move(presence), [this, room_id](int result, std::string error) {
-    if (result == static_cast<int>(join_result::ok))
+  join(room_id, std::move(presence), [this, room_id](join_result result, std::string error) {
+    if (result == join_result::ok)
       write_text(protocol::room_joined(room_id, timestamp_now()), tx_type::room_joined);
     else
       send_error(err_type::room_join_error, error);
@@ -440,27 +438,27 @@ void ws_session::handle_join(const json::object& body) {
 }
 
 void ws_session::join(std::string room_id, std::string presence,
-                      std::function<void(int, std::string)> done) {
+                      std::function<void(join_result, std::string)> done) {
   // Cheap refusals first: no callback for a join that cannot succeed.
   const server_options& limits = server_.options();
   if (limits.max_id_length != 0 && room_id.size() > limits.max_id_length)
-    return done(static_cast<int>(join_result::id_too_long), join_error_text(static_cast<int>(join_result::id_too_long)));
+    return done(join_result::id_too_long, join_error_text(join_result::id_too_long));
   if (limits.max_rooms_per_connection != 0 &&
       server_.rooms().rooms_of(connection_id_).size() >= limits.max_rooms_per_connection &&
       !server_.rooms().is_member(room_id, connection_id_))
-    return done(static_cast<int>(join_result::too_many_rooms), join_error_text(static_cast<int>(join_result::too_many_rooms)));
+    return done(join_result::too_many_rooms, join_error_text(join_result::too_many_rooms));
   if (!route_->options.auto_create_rooms && !server_.rooms().info(room_id))
-    return done(static_cast<int>(join_result::unknown_room), join_error_text(1));
+    return done(join_result::unknown_room, join_error_text(join_result::unknown_room));
   if (server_.rooms().is_member(room_id, connection_id_))
-    return done(static_cast<int>(join_result::already_member), join_error_text(3));
+    return done(join_result::already_member, join_error_text(join_result::already_member));
   event ev = make_event(event_kind::join_room);
   ev.room_id = room_id;
   ev.data = presence;
   ask(cb_join_room, std::move(ev),
       [this, room_id, presence, done = std::move(done)](verdict&& v) mutable {
-        if (v.cancel) return done(join_rejected, v.has_error ? v.error : join_error_text(join_rejected));
+        if (v.cancel) return done(join_result::rejected, v.has_error ? v.error : join_error_text(join_result::rejected));
         auto result = enter_room(room_id, v.has_modified ? std::move(v.modified) : std::move(presence));
-        done(static_cast<int>(result), result == join_result::ok ? std::string() : join_error_text(static_cast<int>(result)));
+        done(result, result == join_result::ok ? std::string() : join_error_text(result));
       });
 }
 
@@ -486,14 +484,14 @@ join_result ws_session::join_now(const std::string& room_id) {
   return result;
 }
 
-void ws_session::join_from_app(std::string room_id, std::function<void(int, std::string)> done) {
+void ws_session::join_from_app(std::string room_id, std::function<void(join_result, std::string)> done) {
   // Through post_to, like sends: in order with what the same callback sent before.
   server_.post_to(io_index_, [self = shared_from_this(), room_id = std::move(room_id),
                               done = std::move(done)]() mutable {
-    if (self->finished_) return done(-1, "Connection closed");
+    if (self->finished_) return done(join_result::unknown_connection, "Connection closed");
     self->inbox_.push_back({{}, false, [s = self.get(), room_id, done]() mutable {
-      s->join(room_id, "null", [s, room_id, done](int result, std::string error) {
-        if (result == 0)
+      s->join(room_id, "null", [s, room_id, done](join_result result, std::string error) {
+        if (result == join_result::ok)
           s->write_text(protocol::room_joined(room_id, timestamp_now()), tx_type::room_joined);
         done(result, std::move(error));
       });

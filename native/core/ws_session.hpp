@@ -21,7 +21,7 @@
 
 namespace roomwire {
 
-/// A WebSocket connection on its own strand.
+/// A WebSocket connection, living on one I/O thread (every handler of it runs there).
 class ws_session : public closeable,
                    public room_member,
                    public std::enable_shared_from_this<ws_session> {
@@ -43,8 +43,8 @@ class ws_session : public closeable,
   /// room_member: a room fan-out frame (text).
   send_status deliver(const std::shared_ptr<const std::string>& frame) override;
   /// Joins `room_id` on behalf of the app, in order with the connection's frames and
-  /// through onJoinRoom; `done(result, error)` runs on the strand.
-  void join_from_app(std::string room_id, std::function<void(int, std::string)> done);
+  /// through onJoinRoom; `done(result, error)` runs on the connection's thread.
+  void join_from_app(std::string room_id, std::function<void(join_result, std::string)> done);
   /// Joins `room_id` at once, without callbacks (the REST API); any thread. On success the
   /// client gets `room_joined` and the other members presence `join`.
   join_result join_now(const std::string& room_id);
@@ -121,9 +121,8 @@ class ws_session : public closeable,
   void handle_room_message(const boost::json::object& body, std::string text);
   void handle_direct_message(const boost::json::object& body, std::string text);
   void handle_presence_list(const boost::json::object& body);
-  /// Joins through onJoinRoom; `done(result, error)` gets join_result as int, or 4 for a
-  /// rejection by the callback.
-  void join(std::string room_id, std::string presence, std::function<void(int, std::string)> done);
+  /// Joins through onJoinRoom; `done(result, error)` gets the outcome and its error text.
+  void join(std::string room_id, std::string presence, std::function<void(join_result, std::string)> done);
   /// Adds this connection to the registry and announces it; any thread.
   join_result enter_room(const std::string& room_id, std::string user_info);
   void send_error(err_type type, std::string_view message);

@@ -309,8 +309,8 @@ TEST(Server, StopWritesFanOutsGatheredOnAnotherThreadBeforeTheClose) {
   const std::size_t thread_a = f.srv->find(ida)->io_index(), thread_b = f.srv->find(idb)->io_index();
   ASSERT_NE(thread_a, thread_b);
   std::string room = f.srv->rooms().create("r", "", 0, "{}", false);
-  ASSERT_EQ(f.srv->join_room_now(ida, room), 0);
-  ASSERT_EQ(f.srv->join_room_now(idb, room), 0);
+  ASSERT_EQ(f.srv->join_room_now(ida, room), join_result::ok);
+  ASSERT_EQ(f.srv->join_room_now(idb, room), join_result::ok);
   auto frame = std::make_shared<const std::string>("fanned-out");
   std::promise<void> gathered, release;
   std::shared_future<void> released = release.get_future().share();

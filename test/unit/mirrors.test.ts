@@ -1,14 +1,16 @@
 /**
  * Values the core and lib/ must agree on, kept in two places by hand: event kinds and
- * callback bits (native/core/events.hpp ↔ lib/native.ts, lib/events.ts). Read from the
- * header itself, so a change on one side only fails here.
+ * callback bits (native/core/events.hpp ↔ lib/native.ts, lib/events.ts), join outcomes
+ * (room_registry.hpp ↔ lib/native.ts). Read from the headers themselves, so a change on
+ * one side only fails here.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Kind } from '../../lib/native';
+import { JoinResult, Kind } from '../../lib/native';
 import { callbackBits } from '../../lib/events';
 
-const header = fs.readFileSync(path.join(__dirname, '..', '..', 'native', 'core', 'events.hpp'), 'utf8');
+const core = path.join(__dirname, '..', '..', 'native', 'core');
+const header = fs.readFileSync(path.join(core, 'events.hpp'), 'utf8') + fs.readFileSync(path.join(core, 'room_registry.hpp'), 'utf8');
 const camel = (snake: string): string => snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
 function enumBody(name: string): string {
@@ -23,6 +25,13 @@ describe('core and lib/ agree', () => {
     for (const m of enumBody('event_kind').matchAll(/^\s*(\w+)\s*=\s*(\d+)/gm)) kinds[camel(m[1])] = Number(m[2]);
     expect(Object.keys(kinds).length).toBeGreaterThan(10);
     expect(kinds).toEqual({ ...Kind });
+  });
+
+  it('on every join outcome', () => {
+    const results: Record<string, number> = {};
+    for (const m of enumBody('join_result').matchAll(/^\s*(\w+)\s*=\s*(\d+)/gm)) results[camel(m[1])] = Number(m[2]);
+    expect(Object.keys(results).length).toBeGreaterThan(5);
+    expect(results).toEqual({ ...JoinResult });
   });
 
   it('on every callback bit', () => {
