@@ -8,7 +8,8 @@ describe('App #close (graceful stop)', () => {
     // the batches for the other thread have necessarily left: close() must not overtake them.
     for (let run = 0; run < repeats; run++) {
       const closes: CloseEvent[] = [];
-      const { app, url } = await startApp((a) => a.websocket('/ws', { onClose: (e) => void closes.push(e) }), { threads: 2 });
+      const { app, url } = await startApp((a) => a.websocket('/ws', { onClose: (e) => void closes.push(e) }),
+        { threads: 2, welcomeDelayMs: 0 });
       const room = app.createRoom('r');
       const members: Array<{ client: Client; got: number }> = [];
       for (let i = 0; i < 50; i++) {
