@@ -392,11 +392,27 @@ export class App extends EventEmitter {
   }
 
   /**
-   * Joins a connection to a room, in order with its frames and through `onJoinRoom`;
-   * resolves false for an unknown connection or room, a full room, a member already in
-   * it, or a join cancelled by the callback.
+   * Joins a connection to a room, as RNode's joinRoom does: false at once when the join
+   * cannot happen (unknown connection or room, a full room, already a member, a limit),
+   * else true, and the join goes ahead in order with the connection's frames and through
+   * `onJoinRoom` (which may still refuse it: the client then gets `room_join_error`).
+   * {@link joinRoomAsync} tells the final outcome.
    */
-  joinRoom(connectionId: string, roomId: string): Promise<boolean> {
+  joinRoom(connectionId: string, roomId: string): boolean {
+    is.string('connectionId', connectionId);
+    is.string('roomId', roomId);
+    if (this.boundPort === undefined) return false;
+    if (this.nativeApp.checkJoin(connectionId, roomId) !== JoinResult.ok) return false;
+    this.startJoin(connectionId, roomId, () => undefined);
+    return true;
+  }
+
+  /**
+   * Joins a connection to a room, in order with its frames and through `onJoinRoom`;
+   * resolves true once joined, false for an unknown connection or room, a full room, a
+   * member already in it, a limit, or a join cancelled by the callback.
+   */
+  joinRoomAsync(connectionId: string, roomId: string): Promise<boolean> {
     try {
       is.string('connectionId', connectionId);
       is.string('roomId', roomId);
@@ -404,14 +420,17 @@ export class App extends EventEmitter {
       return Promise.reject(err);
     }
     if (this.boundPort === undefined) return Promise.resolve(false);
+    return new Promise((resolve) => this.startJoin(connectionId, roomId, resolve));
+  }
+
+  /** Hands a join to the core; `done` gets its outcome. */
+  private startJoin(connectionId: string, roomId: string, done: (joined: boolean) => void): void {
     const token = this.nextJoinToken++;
-    return new Promise((resolve) => {
-      this.pendingJoins.set(token, resolve);
-      if (!this.nativeApp.joinRoom(connectionId, roomId, token)) {
-        this.pendingJoins.delete(token);
-        resolve(false);
-      }
-    });
+    this.pendingJoins.set(token, done);
+    if (!this.nativeApp.joinRoom(connectionId, roomId, token)) {
+      this.pendingJoins.delete(token);
+      done(false);
+    }
   }
 
   /** Removes a connection from a room (the client gets `room_left`); false if it was not in it. */
@@ -425,8 +444,13 @@ export class App extends EventEmitter {
     return text === null ? null : (JSON.parse(text) as ClientInfo);
   }
 
+  /** The rooms a connection is in, as RNode returns them: room objects (empty for an unknown connection). */
+  getUserRooms(connectionId: string): RoomInfo[] {
+    return this.getUserRoomIds(connectionId).map((id) => this.getRoomInfo(id)).filter((r): r is RoomInfo => r !== null);
+  }
+
   /** The ids of the rooms a connection is in (empty for an unknown connection). */
-  getUserRooms(connectionId: string): string[] {
+  getUserRoomIds(connectionId: string): string[] {
     return this.nativeApp.userRooms(is.string('connectionId', connectionId)) ?? [];
   }
 

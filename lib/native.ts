@@ -59,6 +59,8 @@ export interface NativeApp {
   deleteRoom(id: string): boolean;
   sendRoomMessage(roomId: string, message: string): number;
   sendDirectMessage(target: string, message: string): number;
+  /** What a join would meet now, before onJoinRoom (a JoinResult). */
+  checkJoin(connectionId: string, roomId: string): number;
   roomInfo(id: string): string | null;
   allRooms(): string;
   joinRoom(connectionId: string, roomId: string, token: number): boolean;

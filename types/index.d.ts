@@ -295,10 +295,18 @@ export interface PresenceMember {
 /** A connection as reported by getClientInfo and the REST API. */
 export interface ClientInfo {
   connectionId: string;
+  /** RNode's name for `connectionId`. */
+  id: string;
   clientId: string;
   path: string;
   handlerId: string;
   connectedAt: string;
+  /** RNode's name for `connectedAt`. */
+  createdAt: string;
+  /** When the client was last heard from (any frame, pongs included), RFC 3339. */
+  lastPing: string;
+  /** RNode's single room: the first of `rooms`, or null. */
+  roomId: string | null;
   /** Last measured heartbeat round trip in ms, or null. */
   latency: number | null;
   /** Bytes queued and not yet written. */
@@ -388,13 +396,21 @@ export declare class App extends EventEmitter {
   sendRoomMessage(roomId: string, message: string): SendStatus | false;
   getRoomInfo(roomId: string): RoomInfo | null;
   getAllRooms(): RoomInfo[];
-  /** Joins through `onJoinRoom`, in order with the connection's frames; false when refused or unknown. */
-  joinRoom(connectionId: string, roomId: string): Promise<boolean>;
+  /**
+   * As RNode's: false at once when the join cannot happen (unknown connection or room, full,
+   * already a member, a limit), else true and the join goes ahead in order with the
+   * connection's frames, through `onJoinRoom` (which may still refuse it).
+   */
+  joinRoom(connectionId: string, roomId: string): boolean;
+  /** The join with its final outcome: resolves true once joined, false when refused (by `onJoinRoom` too) or unknown. */
+  joinRoomAsync(connectionId: string, roomId: string): Promise<boolean>;
   /** Removes a connection from a room (it gets `room_left`); false if it was not in it. */
   leaveRoom(connectionId: string, roomId: string): boolean;
   getClientInfo(connectionId: string): ClientInfo | null;
+  /** The rooms of a connection, as RNode returns them: room objects (empty when unknown). */
+  getUserRooms(connectionId: string): RoomInfo[];
   /** Room ids of a connection (empty when unknown). */
-  getUserRooms(connectionId: string): string[];
+  getUserRoomIds(connectionId: string): string[];
   /** Members of a room, or null for an unknown room. */
   getPresence(roomId: string): PresenceMember[] | null;
   /** A `direct_message` to a connection id, or to every connection of a client id; false if none. */

@@ -61,6 +61,7 @@ Napi::Function app_wrap::define(Napi::Env env) {
                          InstanceMethod("leaveRoom", &app_wrap::leave_room),
                          InstanceMethod("clientInfo", &app_wrap::client_info),
                          InstanceMethod("userRooms", &app_wrap::user_rooms),
+                         InstanceMethod("checkJoin", &app_wrap::check_join),
                          InstanceMethod("presence", &app_wrap::presence),
                          InstanceMethod("closeConnection", &app_wrap::close_connection),
                          InstanceMethod("messageCount", &app_wrap::message_count),
@@ -373,6 +374,12 @@ Napi::Value app_wrap::join_room(const Napi::CallbackInfo& info) {
     d->emit(std::move(ev));
   });
   return Napi::Boolean::New(info.Env(), true);
+}
+
+// checkJoin(connectionId, roomId) -> JoinResult: what a join would meet now, before onJoinRoom
+Napi::Value app_wrap::check_join(const Napi::CallbackInfo& info) {
+  join_result r = server_ ? server_->check_join(str(info, 0), str(info, 1)) : join_result::unknown_connection;
+  return Napi::Number::New(info.Env(), static_cast<int>(r));
 }
 
 // leaveRoom(connectionId, roomId) -> boolean

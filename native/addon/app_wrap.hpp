@@ -40,6 +40,7 @@ class app_wrap : public Napi::ObjectWrap<app_wrap> {
   Napi::Value room_info(const Napi::CallbackInfo& info);
   Napi::Value all_rooms(const Napi::CallbackInfo& info);
   Napi::Value join_room(const Napi::CallbackInfo& info);
+  Napi::Value check_join(const Napi::CallbackInfo& info);
   Napi::Value leave_room(const Napi::CallbackInfo& info);
   Napi::Value client_info(const Napi::CallbackInfo& info);
   Napi::Value user_rooms(const Napi::CallbackInfo& info);

@@ -452,6 +452,11 @@ void server::join_room(const std::string& connection_id, const std::string& room
   s->join_from_app(room_id, std::move(done));
 }
 
+join_result server::check_join(const std::string& connection_id, const std::string& room_id) const {
+  auto s = find(connection_id);
+  return s ? s->check_join(room_id) : join_result::unknown_connection;
+}
+
 join_result server::join_room_now(const std::string& connection_id, const std::string& room_id) {
   auto s = find(connection_id);
   if (!s) return join_result::unknown_connection;

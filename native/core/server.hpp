@@ -145,6 +145,8 @@ class server : public std::enable_shared_from_this<server> {
   std::vector<std::shared_ptr<ws_session>> find_targets(const std::string& client_id,
                                                         const std::string& connection_id) const;
   std::shared_ptr<ws_session> find(const std::string& connection_id) const;
+  /// What a join would meet now, before onJoinRoom: ok, or the refusal (see ws_session::check_join).
+  join_result check_join(const std::string& connection_id, const std::string& room_id) const;
   /// Joins through the connection's onJoinRoom; `done(result, error)` on its thread.
   void join_room(const std::string& connection_id, const std::string& room_id,
                  std::function<void(join_result, std::string)> done);

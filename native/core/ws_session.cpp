@@ -440,17 +440,7 @@ void ws_session::handle_join(const json::object& body) {
 void ws_session::join(std::string room_id, std::string presence,
                       std::function<void(join_result, std::string)> done) {
   // Cheap refusals first: no callback for a join that cannot succeed.
-  const server_options& limits = server_.options();
-  if (limits.max_id_length != 0 && room_id.size() > limits.max_id_length)
-    return done(join_result::id_too_long, join_error_text(join_result::id_too_long));
-  if (limits.max_rooms_per_connection != 0 &&
-      server_.rooms().rooms_of(connection_id_).size() >= limits.max_rooms_per_connection &&
-      !server_.rooms().is_member(room_id, connection_id_))
-    return done(join_result::too_many_rooms, join_error_text(join_result::too_many_rooms));
-  if (!route_->options.auto_create_rooms && !server_.rooms().info(room_id))
-    return done(join_result::unknown_room, join_error_text(join_result::unknown_room));
-  if (server_.rooms().is_member(room_id, connection_id_))
-    return done(join_result::already_member, join_error_text(join_result::already_member));
+  if (join_result early = check_join(room_id); early != join_result::ok) return done(early, join_error_text(early));
   event ev = make_event(event_kind::join_room);
   ev.room_id = room_id;
   ev.data = presence;
@@ -460,6 +450,20 @@ void ws_session::join(std::string room_id, std::string presence,
         auto result = enter_room(room_id, v.has_modified ? std::move(v.modified) : std::move(presence));
         done(result, result == join_result::ok ? std::string() : join_error_text(result));
       });
+}
+
+join_result ws_session::check_join(const std::string& room_id) const {
+  const server_options& limits = server_.options();
+  room_registry& rooms = server_.rooms();
+  if (limits.max_id_length != 0 && room_id.size() > limits.max_id_length) return join_result::id_too_long;
+  if (rooms.is_member(room_id, connection_id_)) return join_result::already_member;
+  if (limits.max_rooms_per_connection != 0 && rooms.rooms_of(connection_id_).size() >= limits.max_rooms_per_connection)
+    return join_result::too_many_rooms;
+  auto room = rooms.info(room_id);
+  if (!room) return route_->options.auto_create_rooms ? join_result::ok : join_result::unknown_room;
+  if (room->max_connections != 0 && room->members && room->members->size() >= room->max_connections)
+    return join_result::full;
+  return join_result::ok;
 }
 
 join_result ws_session::enter_room(const std::string& room_id, std::string user_info) {
@@ -760,10 +764,14 @@ void ws_session::close_in_order(int code, std::string reason) {
 json::object ws_session::info() const {
   json::object o;
   o["connectionId"] = connection_id_;
+  o["id"] = connection_id_;  // RNode's name for it
   o["clientId"] = client_id_;
   o["path"] = path_;
   o["handlerId"] = std::to_string(route_->options.handler_id);
   o["connectedAt"] = rfc3339(connected_at_);
+  o["createdAt"] = o["connectedAt"];  // RNode's name for it
+  // RNode's lastPing: when the client was last heard from (any frame, pongs included).
+  o["lastPing"] = rfc3339(last_seen_ms_.load(std::memory_order_relaxed));
   double latency = latency_ms_.load();
   if (latency < 0)
     o["latency"] = nullptr;
@@ -773,6 +781,8 @@ json::object ws_session::info() const {
   o["metadata"] = metadata_.empty() ? json::value(nullptr) : protocol::parse_stored(metadata_);
   json::array rooms;
   for (auto& id : server_.rooms().rooms_of(connection_id_)) rooms.push_back(json::string(id));
+  // RNode's roomId: one room per connection there; here the first of `rooms`, or null.
+  o["roomId"] = rooms.empty() ? json::value(nullptr) : rooms.front();
   o["rooms"] = std::move(rooms);
   return o;
 }

@@ -45,6 +45,9 @@ class ws_session : public closeable,
   /// Joins `room_id` on behalf of the app, in order with the connection's frames and
   /// through onJoinRoom; `done(result, error)` runs on the connection's thread.
   void join_from_app(std::string room_id, std::function<void(join_result, std::string)> done);
+  /// What a join of `room_id` would meet before onJoinRoom runs: ok, or the refusal it
+  /// would get (unknown room, full, already a member, a limit); any thread.
+  join_result check_join(const std::string& room_id) const;
   /// Joins `room_id` at once, without callbacks (the REST API); any thread. On success the
   /// client gets `room_joined` and the other members presence `join`.
   join_result join_now(const std::string& room_id);

@@ -135,7 +135,8 @@ describe('limits and timeouts', () => {
     const room = s.app.createRoom('one more');
     const rest = await fetch(`http://${s.url}/api/rooms/${room}/join`, { method: 'POST', body: JSON.stringify({ connectionId: welcome.connection_id }) });
     expect(rest.status).toBe(409);
-    expect(await s.app.joinRoom(welcome.connection_id, room)).toBe(false);
+    expect(s.app.joinRoom(welcome.connection_id, room)).toBe(false);
+    expect(await s.app.joinRoomAsync(welcome.connection_id, room)).toBe(false);
     // Room id of more than 256 bytes (default maxIdLength), up to 1 MB: refused, nothing created.
     const { client: other } = await connect(`ws://${s.url}/ws`);
     const roomsBefore = s.app.getAllRooms().length;

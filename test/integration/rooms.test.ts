@@ -89,7 +89,8 @@ describe('rooms', () => {
         a.c.send({ type: 'join_room', room_id: r });
         await a.c.nextOfType('room_joined');
       }
-      expect(app.getUserRooms(a.id).sort()).toEqual([...rooms].sort());
+      expect(app.getUserRoomIds(a.id).sort()).toEqual([...rooms].sort());
+      expect(app.getUserRooms(a.id).map((r) => r.name).sort()).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
       a.c.close();
       await until(() => rooms.every((r) => app.getRoomInfo(r)!.connectionsCount === 0));
       expect(app.getAllRooms()).toHaveLength(5);
@@ -198,19 +199,40 @@ describe('rooms', () => {
       expect(joins[1]).toMatchObject({ type: 'join_room', room_id: room, connectionId: a.id, client_id: 'a' });
 
       const b = await client('b');
-      expect(await app.joinRoom(b.id, room)).toBe(true);
+      expect(await app.joinRoomAsync(b.id, room)).toBe(true);
       expect(await b.c.next()).toMatchObject({ type: 'room_joined', room_id: room });
       expect(joins).toHaveLength(3);
-      expect(await app.joinRoom(b.id, room)).toBe(false);
-      expect(await app.joinRoom('00000000-0000-4000-8000-000000000000', room)).toBe(false);
+      expect(await app.joinRoomAsync(b.id, room)).toBe(false);
+      expect(await app.joinRoomAsync('00000000-0000-4000-8000-000000000000', room)).toBe(false);
     });
 
-    it('app.joinRoom resolves false when onJoinRoom cancels', async () => {
+    it('app.joinRoomAsync resolves false when onJoinRoom cancels', async () => {
       await serve({ onJoinRoom: () => ({ shouldCancel: true }) });
       const room = app.createRoom('closed');
       const a = await client();
-      expect(await app.joinRoom(a.id, room)).toBe(false);
+      expect(await app.joinRoomAsync(a.id, room)).toBe(false);
       expect(app.getRoomInfo(room)!.connectionsCount).toBe(0);
+    });
+
+    it("app.joinRoom answers as RNode's does: a boolean at once, the join in order after", async () => {
+      await serve();
+      const room = app.createRoom('small', '', 1);
+      const a = await client();
+      const b = await client();
+      // Code written to the seed's API: if (app.joinRoom(...)) { ... }
+      const joined = app.joinRoom(a.id, room);
+      expect(joined).toBe(true);
+      a.c.send({ type: 'after' });  // the join was queued first: room_joined comes before this ack
+      expect((await a.c.next()).type).toBe('room_joined');
+      expect((await a.c.next()).type).toBe('message_ack');
+      expect(app.joinRoom(a.id, room)).toBe(false);  // already in it
+      expect(app.joinRoom(b.id, room)).toBe(false);  // full
+      expect(app.joinRoom(b.id, 'room_nope')).toBe(false);
+      expect(app.joinRoom('00000000-0000-4000-8000-000000000000', room)).toBe(false);
+      expect(() => app.joinRoom('', 5 as any)).toThrow(TypeError);
+      const info = app.getClientInfo(a.id)!;
+      expect(info).toMatchObject({ id: a.id, connectionId: a.id, roomId: room, createdAt: info.connectedAt });
+      expect(new Date(info.lastPing).getTime()).toBeGreaterThan(0);
     });
 
     it('onLeaveRoom can refuse a leave', async () => {
@@ -221,7 +243,7 @@ describe('rooms', () => {
       await a.c.nextOfType('room_joined');
       a.c.send({ type: 'leave_room', room_id: room });
       expect(await a.c.next()).toMatchObject({ error_type: 'room_leave_error', error: `stay in ${room}` });
-      expect(app.getUserRooms(a.id)).toEqual([room]);
+      expect(app.getUserRoomIds(a.id)).toEqual([room]);
     });
 
     it('onRoomMessage blocks for the sender only, or modifies what everyone gets', async () => {
@@ -313,6 +335,7 @@ describe('rooms', () => {
       expect(await a.c.next()).toMatchObject({ type: 'room_left', room_id: id });
       expect(app.deleteRoom(id)).toBe(false);
       expect(app.getUserRooms(a.id)).toEqual([]);
+      expect(app.getUserRoomIds(a.id)).toEqual([]);
     });
 
     it('sends room and direct messages from the app', async () => {
@@ -387,7 +410,7 @@ describe('rooms', () => {
       expect(() => app.sendRoomMessage('r', 5 as any)).toThrow(TypeError);
       expect(() => app.closeConnection('c', 1005)).toThrow(expect.objectContaining({ code: codes.OUT_OF_RANGE }));
       expect(() => app.closeConnection('c', 4000, 'x'.repeat(200))).toThrow(RangeError);
-      await expect(app.joinRoom('', 'r')).rejects.toBeInstanceOf(TypeError);
+      await expect(app.joinRoomAsync('', 'r')).rejects.toBeInstanceOf(TypeError);
       expect(() => app.enableRoomApi('api')).toThrow(TypeError);
       expect(() => app.websocket('/x', { autoCreateRooms: 'yes' } as any)).toThrow(/autoCreateRooms/);
     });

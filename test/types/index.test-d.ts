@@ -59,7 +59,7 @@ async function rooms(): Promise<void> {
   const info: RoomInfo | null = app.getRoomInfo(id);
   const max: number | null | undefined = info?.maxConnections;
   const all: RoomInfo[] = app.getAllRooms();
-  const joined: boolean = await app.joinRoom('conn', id);
+  const joined: boolean = await app.joinRoomAsync('conn', id);
   const left: boolean = app.leaveRoom('conn', id);
   const client: ClientInfo | null = app.getClientInfo('conn');
   const latency: number | null | undefined = client?.latency;
@@ -69,8 +69,15 @@ async function rooms(): Promise<void> {
   const closed: boolean = app.closeConnection('conn', 4000, 'bye');
   const count: number = app.getWebSocketMessageCount();
   app.enableRoomApi('/websocket').enableRoomApi();
-  // @ts-expect-error joinRoom is asynchronous
-  const sync: boolean = app.joinRoom('conn', id);
+  const sync: boolean = app.joinRoom('conn', id);  // RNode's: synchronous
+  // @ts-expect-error joinRoomAsync is asynchronous
+  const notYet: boolean = app.joinRoomAsync('conn', id);
+  const objects: string[] = app.getUserRooms('conn').map((r) => r.name);
+  const ids: string[] = app.getUserRoomIds('conn');
+  // @ts-expect-error getUserRooms gives room objects, as RNode's does
+  const wrong: string[] = app.getUserRooms('conn');
+  const rnodeInfo = client ? [client.id, client.createdAt, client.lastPing, client.roomId] : [];
+  void [notYet, objects, ids, wrong, rnodeInfo];
   // @ts-expect-error metadata is an object
   app.createRoom('x', '', 0, { metadata: 'text' });
   void [max, all, joined, left, latency, presence, st, dm, closed, count, sync];
