@@ -19,6 +19,7 @@
         "native/core/room_registry.cpp",
         "native/core/router.cpp",
         "native/core/server.cpp",
+        "native/core/static_files.cpp",
         "native/core/ws_parser.cpp",
         "native/core/ws_session.cpp"
       ],

@@ -3,6 +3,7 @@
  */
 import { EventEmitter } from 'events';
 import { promises as dns } from 'dns';
+import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import { HttpError, RoomwireError, codes, invalidArg, outOfRange } from './errors';
@@ -13,7 +14,7 @@ import { covers, roomApiRoutes, segmentsOf, shadowing } from './routes';
 import * as is from './validate';
 import type {
   AppOptions, ClientInfo, CloseOptions, CreateRoomOptions, LogLevel, PresenceMember, RoomInfo, RouteHandler,
-  SendStatus, WebSocketOptions,
+  SendStatus, StaticOptions, WebSocketOptions,
 } from '../types/index';
 
 const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -205,6 +206,47 @@ export class App extends EventEmitter {
     const id = this.httpRoutes.length;
     this.nativeApp.addHttpRoute(method, path, id);
     this.httpRoutes.push({ method, path, handler });
+    return this;
+  }
+
+  /**
+   * Serves the files under `dir` at `prefix`, natively (no JavaScript per request): GET and
+   * HEAD, content types, ETag / Last-Modified with 304, single byte ranges (206, 416), a
+   * directory's index. A path naming no file goes on to the JavaScript routes; no path
+   * leaves `dir` (`..`, encoded separators and symbolic links pointing outside are refused).
+   */
+  static(prefix: string, dir: string, options: StaticOptions = {}): this {
+    is.routePath('prefix', prefix);
+    if (prefix.includes('{')) throw invalidArg('prefix', 'a path without parameters', prefix);
+    is.string('dir', dir);
+    if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
+    const known = ['index', 'maxAge', 'etag', 'lastModified', 'dotfiles'];
+    for (const key of Object.keys(options)) {
+      if (!known.includes(key)) {
+        const near = closest(key, known);
+        throw invalidArg(`options.${key}`, near ? `a static option (did you mean '${near}'?)` : 'a static option', key);
+      }
+    }
+    const index = options.index === undefined ? 'index.html' : options.index;
+    if (index !== false && (typeof index !== 'string' || index.length === 0 || /[/\\]/.test(index))) {
+      throw invalidArg('options.index', 'a file name or false', index);
+    }
+    const maxAge = is.optionalInteger('options.maxAge', options.maxAge, 0, 10 * 365 * 24 * 3600, 0);
+    for (const key of ['etag', 'lastModified'] as const) {
+      if (options[key] !== undefined && typeof options[key] !== 'boolean') throw invalidArg(`options.${key}`, 'a boolean', options[key]);
+    }
+    if (options.dotfiles !== undefined && options.dotfiles !== 'ignore' && options.dotfiles !== 'allow') {
+      throw invalidArg('options.dotfiles', "'ignore' | 'allow'", options.dotfiles);
+    }
+    let root: string;
+    try {
+      root = fs.realpathSync(dir);
+      if (!fs.statSync(root).isDirectory()) throw new Error('not a directory');
+    } catch (cause) {
+      throw new RoomwireError(codes.STATIC_DIR, `app.static: ${dir} is not a readable directory (${(cause as Error).message})`, { cause });
+    }
+    this.nativeApp.addStatic(prefix, root, index === false ? '' : index, maxAge, options.etag !== false,
+      options.lastModified !== false, options.dotfiles === 'allow');
     return this;
   }
 

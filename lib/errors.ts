@@ -12,6 +12,7 @@ export const codes = {
   BAD_JSON_BODY: 'RW_ERR_BAD_JSON_BODY',
   NATIVE_LOAD: 'RW_ERR_NATIVE_LOAD',
   ROUTE_CONFLICT: 'RW_ERR_ROUTE_CONFLICT',
+  STATIC_DIR: 'RW_ERR_STATIC_DIR',
 } as const;
 
 /** A roomwire error that is neither a TypeError nor a RangeError. */

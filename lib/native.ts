@@ -34,6 +34,8 @@ export interface NativeApp {
   addWsRoute(pattern: string, handlerId: number, callbacks: number, acks: boolean, autoCreateRooms: boolean,
     maxMessagesPerSecond: number): void;
   addHttpRoute(method: string, pattern: string, routeId: number): void;
+  addStatic(prefix: string, root: string, index: string, maxAge: number, etag: boolean, lastModified: boolean,
+    dotfiles: boolean): void;
   /**
    * Starts serving; `dispatch` gets each batch of events as flat columns: per event,
    * [kind, id, route, time] in `nums`, [connectionId, clientId, path, data] in `strs`

@@ -350,6 +350,20 @@ export interface CloseOptions {
 }
 
 /** An HTTP and WebSocket server whose sockets live in the native core. */
+/** Options of `app.static(prefix, dir, options)`. */
+export interface StaticOptions {
+  /** The file a directory serves; false: none. Default `'index.html'`. */
+  index?: string | false;
+  /** `Cache-Control: public, max-age=` this many seconds. Default 0 (revalidate with ETag / Last-Modified). */
+  maxAge?: number;
+  /** Send an ETag and answer `If-None-Match` with 304. Default true. */
+  etag?: boolean;
+  /** Send Last-Modified and answer `If-Modified-Since` with 304. Default true. */
+  lastModified?: boolean;
+  /** Names starting with `.`: `'ignore'` (as if absent) or `'allow'`. Default `'ignore'`. */
+  dotfiles?: 'ignore' | 'allow';
+}
+
 /** The events an App emits, with their listeners. */
 export interface AppEvents {
   /** Listening on `port`. */
@@ -373,6 +387,13 @@ export declare class App extends EventEmitter {
   put(path: string, handler: RouteHandler): this;
   patch(path: string, handler: RouteHandler): this;
   delete(path: string, handler: RouteHandler): this;
+  /**
+   * Serves the files under `dir` at `prefix` natively: content types, ETag / Last-Modified
+   * with 304, single byte ranges, a directory's index; nothing outside `dir`. A path naming
+   * no file goes on to the JavaScript routes. Throws RoomwireError `RW_ERR_STATIC_DIR` when
+   * `dir` is not a readable directory.
+   */
+  static(prefix: string, dir: string, options?: StaticOptions): this;
   /** Accepts WebSocket upgrades on `path` (which may contain `{param}` segments). */
   websocket(path: string, options?: WebSocketOptions): this;
   /**
@@ -463,4 +484,5 @@ export declare const codes: {
   readonly BAD_JSON_BODY: 'RW_ERR_BAD_JSON_BODY';
   readonly NATIVE_LOAD: 'RW_ERR_NATIVE_LOAD';
   readonly ROUTE_CONFLICT: 'RW_ERR_ROUTE_CONFLICT';
+  readonly STATIC_DIR: 'RW_ERR_STATIC_DIR';
 };

@@ -42,6 +42,7 @@ Napi::Function app_wrap::define(Napi::Env env) {
                      {
                          InstanceMethod("addWsRoute", &app_wrap::add_ws_route),
                          InstanceMethod("addHttpRoute", &app_wrap::add_http_route),
+                         InstanceMethod("addStatic", &app_wrap::add_static),
                          InstanceMethod("listen", &app_wrap::listen),
                          InstanceMethod("close", &app_wrap::close),
                          InstanceMethod("complete", &app_wrap::complete),
@@ -132,6 +133,25 @@ Napi::Value app_wrap::add_http_route(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// addStatic(prefix, root, index, maxAge, etag, lastModified, dotfiles): lib/ has checked
+// them and resolved `root` to its real path.
+Napi::Value app_wrap::add_static(const Napi::CallbackInfo& info) {
+  static_mount m;
+  std::string prefix = info[0].As<Napi::String>().Utf8Value(), ignored_path;
+  string_pairs ignored_query;
+  if (!split_target(prefix, ignored_path, m.prefix, ignored_query))
+    throw Napi::TypeError::New(info.Env(), "bad static prefix: " + prefix);
+  m.root = info[1].As<Napi::String>().Utf8Value();
+  m.index = info[2].As<Napi::String>().Utf8Value();
+  m.max_age = info[3].As<Napi::Number>().Int64Value();
+  m.etag = info[4].ToBoolean().Value();
+  m.last_modified = info[5].ToBoolean().Value();
+  m.dotfiles = info[6].ToBoolean().Value();
+  if (server_) server_->add_static(m);
+  statics_.push_back(std::move(m));
+  return info.Env().Undefined();
+}
+
 // listen(host, port, dispatch) -> bound port; throws Error{code:'EADDRINUSE'...}
 Napi::Value app_wrap::listen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -144,6 +164,7 @@ Napi::Value app_wrap::listen(const Napi::CallbackInfo& info) {
   auto srv = std::make_shared<server>(options_, dispatcher, rooms_, event_ids_);
   for (const auto& r : ws_routes_) srv->add_ws_route(r);
   for (const auto& r : http_routes_) srv->add_http_route(r);
+  for (const auto& m : statics_) srv->add_static(m);
   if (!room_api_prefix_.empty()) srv->enable_room_api(room_api_prefix_);
   if (metrics_) srv->enable_metrics();
   error_code ec;

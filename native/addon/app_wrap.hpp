@@ -24,6 +24,7 @@ class app_wrap : public Napi::ObjectWrap<app_wrap> {
  private:
   Napi::Value add_ws_route(const Napi::CallbackInfo& info);
   Napi::Value add_http_route(const Napi::CallbackInfo& info);
+  Napi::Value add_static(const Napi::CallbackInfo& info);
   Napi::Value listen(const Napi::CallbackInfo& info);
   Napi::Value close(const Napi::CallbackInfo& info);
   Napi::Value complete(const Napi::CallbackInfo& info);
@@ -54,6 +55,7 @@ class app_wrap : public Napi::ObjectWrap<app_wrap> {
   server_options options_;
   std::vector<ws_route_options> ws_routes_;
   std::vector<http_route_options> http_routes_;
+  std::vector<static_mount> statics_;
   std::shared_ptr<room_registry> rooms_ = std::make_shared<room_registry>();
   /// Event ids for every server this app runs: never repeated, so a verdict still pending
   /// when one server stopped cannot reach a connection of the next.

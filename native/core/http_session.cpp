@@ -96,6 +96,8 @@ void http_session::on_read(error_code ec, std::size_t) {
   if (auto builtin = builtin_endpoint(server_, route_method, segments, req_.body(), query))
     return reply(builtin->status, std::move(builtin->body),
                  {{"Content-Type", builtin->content_type}}, false);
+  if (route_method == "GET")
+    if (auto hit = server_.find_static_file(segments)) return reply_file(*hit->first, hit->second);
   auto route = server_.match_http(route_method, segments, params);
   if (!route) return reply_error(404, "Not Found", false);
 
@@ -194,7 +196,7 @@ void http_session::on_connect_verdict(std::shared_ptr<const ws_route> route, std
 }
 
 void http_session::reply(unsigned status, std::string body, const string_pairs& headers,
-                         bool close) {
+                         bool close, std::optional<std::uint64_t> head_length) {
   busy_ = true;
   res_ = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status),
                                                               req_.version());
@@ -211,11 +213,71 @@ void http_session::reply(unsigned status, std::string body, const string_pairs& 
   res_->prepare_payload();
   if (req_.method() == http::verb::head) {
     // The headers GET would send, Content-Length included, and no body.
-    const std::size_t length = res_->body().size();
+    const std::uint64_t length = head_length ? *head_length : res_->body().size();
     res_->body().clear();
     res_->content_length(length);
   }
   http::async_write(stream_, *res_,
+                    beast::bind_front_handler(&http_session::on_write, shared_from_this(), close));
+}
+
+void http_session::reply_file(const static_mount& mount, const static_file& file) {
+  busy_ = true;
+  const std::string etag = etag_of(file);
+  const std::int64_t mtime = file.mtime_ns / 1000000000;
+  string_pairs headers;
+  headers.emplace_back("Content-Type", std::string(content_type_of(file.path)));
+  headers.emplace_back("Accept-Ranges", "bytes");
+  headers.emplace_back("Cache-Control", "public, max-age=" + std::to_string(mount.max_age));
+  if (mount.etag) headers.emplace_back("ETag", etag);
+  if (mount.last_modified) headers.emplace_back("Last-Modified", http_date(mtime));
+
+  // The client's copy is current: 304 (If-None-Match decides when present).
+  auto inm = req_[http::field::if_none_match];
+  auto ims = req_[http::field::if_modified_since];
+  bool fresh = false;
+  if (!inm.empty()) {
+    fresh = mount.etag && (inm == "*" || std::string_view(inm.data(), inm.size()).find(etag) != std::string_view::npos);
+  } else if (!ims.empty() && mount.last_modified) {
+    auto since = parse_http_date(std::string_view(ims.data(), ims.size()));
+    fresh = since && mtime <= *since;
+  }
+  if (fresh) return reply(304, {}, headers, false);
+
+  byte_range range{0, file.size};
+  unsigned status = 200;
+  auto range_header = req_[http::field::range];
+  auto if_range = req_[http::field::if_range];
+  const bool range_applies = if_range.empty() || std::string_view(if_range.data(), if_range.size()) == etag ||
+                             (parse_http_date(std::string_view(if_range.data(), if_range.size())) == mtime);
+  if (!range_header.empty() && range_applies) {
+    if (auto r = parse_range(std::string_view(range_header.data(), range_header.size()), file.size)) {
+      if (r->length == 0) {
+        headers.emplace_back("Content-Range", "bytes */" + std::to_string(file.size));
+        return reply(416, protocol::http_error_body("Range Not Satisfiable"), headers, false);
+      }
+      range = *r;
+      status = 206;
+      headers.emplace_back("Content-Range", "bytes " + std::to_string(range.first) + "-" +
+                                                std::to_string(range.first + range.length - 1) + "/" +
+                                                std::to_string(file.size));
+    }
+  }
+  if (req_.method() == http::verb::head) return reply(status, {}, headers, false, range.length);
+  error_code ec;
+  file_range_body::value_type body;
+  body.file.open(file.path.c_str(), beast::file_mode::scan, ec);
+  if (ec) return reply_error(404, "Not Found", false);
+  body.offset = range.first;
+  body.length = range.length;
+  file_res_ = std::make_shared<http::response<file_range_body>>(static_cast<http::status>(status), req_.version());
+  file_res_->set(http::field::server, "roomwire");
+  for (const auto& [k, v] : headers) file_res_->set(k, v);
+  file_res_->body() = std::move(body);
+  const bool close = stop_requested_ || !req_.keep_alive();
+  file_res_->keep_alive(!close);
+  file_res_->prepare_payload();
+  http::async_write(stream_, *file_res_,
                     beast::bind_front_handler(&http_session::on_write, shared_from_this(), close));
 }
 
@@ -226,6 +288,7 @@ void http_session::reply_error(unsigned status, std::string_view message, bool c
 void http_session::on_write(bool close, error_code ec, std::size_t) {
   busy_ = false;
   res_.reset();
+  file_res_.reset();
   if (ec || close) return do_close();
   do_read();
 }

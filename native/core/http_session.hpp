@@ -9,6 +9,7 @@
 #include "events.hpp"
 #include "net.hpp"
 #include "server.hpp"
+#include "static_files.hpp"
 
 namespace roomwire {
 
@@ -29,8 +30,13 @@ class http_session : public closeable, public std::enable_shared_from_this<http_
   void on_connect_verdict(std::shared_ptr<const ws_route> route, std::string path,
                           std::string connection_id, std::string client_id, verdict&& v);
   void on_http_reply(verdict&& v);
-  void reply(unsigned status, std::string body, const string_pairs& headers, bool close);
+  /// `head_length`: for a HEAD, the Content-Length GET would have sent (default: the body's).
+  void reply(unsigned status, std::string body, const string_pairs& headers, bool close,
+             std::optional<std::uint64_t> head_length = {});
   void reply_error(unsigned status, std::string_view message, bool close);
+  /// Answers a GET or HEAD with a static file: 200, 206 for a range, 304 when the client's
+  /// copy is current, 416 for a range outside the file.
+  void reply_file(const static_mount& mount, const static_file& file);
   void on_write(bool close, error_code ec, std::size_t bytes);
   void do_close();
 
@@ -40,6 +46,7 @@ class http_session : public closeable, public std::enable_shared_from_this<http_
   std::optional<http::request_parser<http::string_body>> parser_;
   http::request<http::string_body> req_;
   std::shared_ptr<http::response<http::string_body>> res_;
+  std::shared_ptr<http::response<file_range_body>> file_res_;
   connection_slot slot_;      // the upgrade's place among maxConnections
   bool busy_ = false;          // a request is being answered
   bool stop_requested_ = false;

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace roomwire {
 
@@ -68,6 +69,17 @@ struct http_route_options {
   std::string method;   // upper case: GET, POST, PUT, PATCH, DELETE
   std::string pattern;
   std::uint32_t route_id = 0;
+};
+
+/// One `app.static(prefix, dir, options)` mount.
+struct static_mount {
+  std::vector<std::string> prefix;  // the prefix's path segments
+  std::string root;                 // the directory's real path
+  std::string index = "index.html"; // served for a directory; empty: none
+  std::int64_t max_age = 0;         // Cache-Control max-age, seconds
+  bool etag = true;
+  bool last_modified = true;
+  bool dotfiles = false;            // serve names starting with '.'
 };
 
 /// Delivery status of a send, mirroring uWebSockets' SendStatus.

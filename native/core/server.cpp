@@ -103,6 +103,24 @@ void server::add_http_route(const http_route_options& route) {
   http_routes_.push_back(std::move(r));
 }
 
+void server::add_static(const static_mount& mount) {
+  auto m = std::make_shared<const static_mount>(mount);
+  std::unique_lock lock(routes_mutex_);
+  statics_.push_back(std::move(m));
+}
+
+std::optional<std::pair<std::shared_ptr<const static_mount>, static_file>> server::find_static_file(
+    const std::vector<std::string>& segments) const {
+  std::vector<std::shared_ptr<const static_mount>> mounts;
+  {
+    std::shared_lock lock(routes_mutex_);
+    mounts = statics_;
+  }
+  for (auto& m : mounts)
+    if (auto f = find_static(*m, segments)) return std::make_pair(std::move(m), std::move(*f));
+  return std::nullopt;
+}
+
 std::shared_ptr<const ws_route> server::match_ws(const std::vector<std::string>& segments,
                                                  string_pairs& params) const {
   std::shared_lock lock(routes_mutex_);

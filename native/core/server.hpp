@@ -23,6 +23,7 @@
 #include "options.hpp"
 #include "room_registry.hpp"
 #include "router.hpp"
+#include "static_files.hpp"
 
 namespace roomwire {
 
@@ -90,6 +91,12 @@ class server : public std::enable_shared_from_this<server> {
   void add_ws_route(const ws_route_options& route);
   /// Registers an HTTP route; throws std::invalid_argument for a bad pattern.
   void add_http_route(const http_route_options& route);
+  /// Serves the files under `mount.root` at `mount.prefix`, ahead of the JavaScript routes
+  /// (a path naming no file goes on to them).
+  void add_static(const static_mount& mount);
+  /// The mount and file a GET or HEAD for `segments` names, if any.
+  std::optional<std::pair<std::shared_ptr<const static_mount>, static_file>> find_static_file(
+      const std::vector<std::string>& segments) const;
 
   /// Binds, listens and starts the threads. Returns the bound port, or 0 with `ec` set
   /// (nothing started) when the address cannot be bound.
@@ -233,6 +240,7 @@ class server : public std::enable_shared_from_this<server> {
   mutable std::shared_mutex routes_mutex_;
   std::vector<std::shared_ptr<const ws_route>> ws_routes_;
   std::vector<std::shared_ptr<const http_route>> http_routes_;
+  std::vector<std::shared_ptr<const static_mount>> statics_;
 
   std::mutex pending_mutex_;
   struct pending_verdict {
