@@ -14,7 +14,7 @@ import { covers, roomApiRoutes, segmentsOf, shadowing } from './routes';
 import * as is from './validate';
 import type {
   AppOptions, ClientInfo, CloseOptions, CreateRoomOptions, LogLevel, PresenceMember, RoomInfo, RouteHandler,
-  SendStatus, StaticOptions, WebSocketOptions,
+  Middleware, SendStatus, StaticOptions, WebSocketOptions,
 } from '../types/index';
 
 const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -131,6 +131,7 @@ export class App extends EventEmitter {
   private readonly host: string;
   private readonly callbackTimeoutMs: number;
   private readonly httpRoutes: HttpRoute[] = [];
+  private readonly middleware: Array<{ prefix: string; fn: Middleware }> = [];
   private readonly wsHandlers: WsHandler[] = [];
   private readonly ws: WsDispatcher;
   private boundPort: number | undefined;
@@ -247,6 +248,22 @@ export class App extends EventEmitter {
     }
     this.nativeApp.addStatic(prefix, root, index === false ? '' : index, maxAge, options.etag !== false,
       options.lastModified !== false, options.dotfiles === 'allow');
+    return this;
+  }
+
+  /**
+   * Runs `fn(req, res, next)` before the JavaScript route handlers (of paths under
+   * `prefix`, default all), in the order registered. `next()` goes on, `next(err)` and a
+   * throw or rejection answer through the error path (HttpError's status, else 500); a
+   * middleware that answers and does not call `next` ends the request. Static files and
+   * built-in endpoints are served by the core and do not pass through it.
+   */
+  use(prefixOrFn: string | Middleware, fn?: Middleware): this {
+    const prefix = typeof prefixOrFn === 'string' ? is.routePath('prefix', prefixOrFn) : '/';
+    const handler = typeof prefixOrFn === 'string' ? fn : prefixOrFn;
+    if (prefix.includes('{')) throw invalidArg('prefix', 'a path without parameters', prefix);
+    is.fn('middleware', handler);
+    this.middleware.push({ prefix: prefix.length > 1 ? prefix.replace(/\/+$/, '') : prefix, fn: handler as Middleware });
     return this;
   }
 
@@ -621,24 +638,34 @@ export class App extends EventEmitter {
         res.status(500).json({ error: 'Internal Server Error' });
       }
     };
-    let result: unknown;
-    try {
-      result = route.handler(req, res);
-    } catch (err) {
-      failWith(err);
-      return;
-    }
-    const guard = (): void => {
+    // The middleware whose prefix covers the path, in order, then the route's handler.
+    const chain = this.middleware.filter((m) => m.prefix === '/' || req.path === m.prefix || req.path.startsWith(`${m.prefix}/`));
+    let at = 0;
+    const step = (err?: unknown): void => {
+      if (err !== undefined && err !== null) return failWith(err);  // next(err)
       if (res.sent) return;
+      const mw = chain[at++];
+      let called = false;
+      const next = (e?: unknown): void => {
+        if (called) return;  // a second next() is ignored
+        called = true;
+        step(e);
+      };
+      let result: unknown;
+      try {
+        result = mw ? mw.fn(req, res, next) : route.handler(req, res);
+      } catch (e) {
+        return failWith(e);
+      }
+      if (result && typeof (result as Promise<void>).then === 'function') (result as Promise<void>).then(undefined, failWith);
+    };
+    step();
+    // Not answered by the time the synchronous part returned: bound the wait.
+    if (!res.sent) {
       const timer = setTimeout(() => {
         if (!res.sent) failWith(new Error(`handler did not respond within ${this.callbackTimeoutMs} ms`));
       }, this.callbackTimeoutMs);
       timer.unref();
-    };
-    if (result && typeof (result as Promise<void>).then === 'function') {
-      (result as Promise<void>).then(guard, failWith);
-    } else {
-      guard();
     }
   }
 }

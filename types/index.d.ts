@@ -350,6 +350,9 @@ export interface CloseOptions {
 }
 
 /** An HTTP and WebSocket server whose sockets live in the native core. */
+/** `app.use` middleware: call `next()` to go on, `next(err)` to answer through the error path. */
+export type Middleware = (req: Request, res: Response, next: (err?: unknown) => void) => void | Promise<void>;
+
 /** Options of `app.static(prefix, dir, options)`. */
 export interface StaticOptions {
   /** The file a directory serves; false: none. Default `'index.html'`. */
@@ -394,6 +397,13 @@ export declare class App extends EventEmitter {
    * `dir` is not a readable directory.
    */
   static(prefix: string, dir: string, options?: StaticOptions): this;
+  /**
+   * Middleware for the JavaScript HTTP routes (of paths under `prefix`, default all), run
+   * in the order registered before the route's handler; async-aware. Static files and
+   * built-in endpoints are served by the core without it.
+   */
+  use(middleware: Middleware): this;
+  use(prefix: string, middleware: Middleware): this;
   /** Accepts WebSocket upgrades on `path` (which may contain `{param}` segments). */
   websocket(path: string, options?: WebSocketOptions): this;
   /**

@@ -172,3 +172,69 @@ describe('HTTP routes', () => {
     expect(out).toContain('"id":"3"');
   });
 });
+
+describe('app.use middleware', () => {
+  let app: App;
+  let base: string;
+  const seen: string[] = [];
+
+  beforeAll(async () => {
+    const started = await startApp((a) => {
+      a.use((req, _res, next) => {
+        seen.push(`all ${req.path}`);
+        next();
+      });
+      a.use('/admin', async (req, res, next) => {
+        await new Promise((r) => setTimeout(r, 5));
+        if (req.headers.authorization !== 'Bearer ok') return res.status(401).json({ error: 'login' });
+        next();
+      });
+      a.use('/boom', () => {
+        throw new HttpError(418, 'teapot in middleware');
+      });
+      a.use('/reject', async () => {
+        throw new Error('async middleware bug');
+      });
+      a.use('/next-error', (_req, _res, next) => next(new HttpError(409, 'conflict via next')));
+      a.use('/twice', (_req, _res, next) => {
+        next();
+        next();
+      });
+      a.get('/admin/panel', (_req, res) => res.json({ panel: true }));
+      a.get('/boom', (_req, res) => res.json({ reached: true }));
+      a.get('/reject', (_req, res) => res.json({ reached: true }));
+      a.get('/next-error', (_req, res) => res.json({ reached: true }));
+      a.get('/twice', (_req, res) => res.json({ once: true }));
+      a.get('/administrator', (_req, res) => res.json({ open: true }));
+    }, { logLevel: 'silent' });
+    app = started.app;
+    base = `http://${started.url}`;
+  });
+  afterAll(() => app.close());
+
+  it('runs in order, per prefix, async-aware, and may answer itself', async () => {
+    expect((await fetch(`${base}/admin/panel`)).status).toBe(401);
+    const ok = await fetch(`${base}/admin/panel`, { headers: { authorization: 'Bearer ok' } });
+    expect(await ok.json()).toEqual({ panel: true });
+    // A prefix covers whole segments: /administrator is not under /admin.
+    expect(await (await fetch(`${base}/administrator`)).json()).toEqual({ open: true });
+    expect(seen).toEqual(['all /admin/panel', 'all /admin/panel', 'all /administrator']);
+  });
+
+  it('sends throws, rejections and next(err) to the error path, and ignores a second next()', async () => {
+    const boom = await fetch(`${base}/boom`);
+    expect(boom.status).toBe(418);
+    expect(await boom.json()).toEqual({ error: 'teapot in middleware' });
+    const reject = await fetch(`${base}/reject`);
+    expect(reject.status).toBe(500);
+    expect(await reject.json()).toEqual({ error: 'Internal Server Error' });
+    expect((await fetch(`${base}/next-error`)).status).toBe(409);
+    expect(await (await fetch(`${base}/twice`)).json()).toEqual({ once: true });
+  });
+
+  it('checks its arguments', () => {
+    expect(() => app.use('nope' as any, () => undefined)).toThrow(TypeError);
+    expect(() => app.use('/x/{id}', () => undefined)).toThrow(TypeError);
+    expect(() => app.use('/x', 5 as any)).toThrow(TypeError);
+  });
+});

@@ -182,3 +182,15 @@ const sys: string | undefined = rwErr.syscallCode;
 void sys;
 // @ts-expect-error RoomwireError takes a code and a message
 void new RoomwireError('only a message');
+
+// Static files and middleware
+app.static('/public', './public', { maxAge: 3600, index: false, dotfiles: 'allow' });
+// @ts-expect-error dotfiles is 'ignore' or 'allow'
+app.static('/public', './public', { dotfiles: 'deny' });
+app.use(async (req, res, next) => {
+  if (!req.headers.authorization) return res.status(401).json({ error: 'login' });
+  next();
+});
+app.use('/admin', (_req, _res, next) => next(new HttpError(403, 'no')));
+// @ts-expect-error middleware takes (req, res, next)
+app.use('/admin', (req: number) => void req);
