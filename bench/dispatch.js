@@ -6,6 +6,17 @@
 // call per batch. Prints events/s for each run and the median, as one JSON line last.
 // Usage: node bench/dispatch.js [--events 2000000] [--window 10000] [--runs 3]
 'use strict';
+const path = require('path');
+const { execSync } = require('child_process');
+
+// The event source is a benchmark hook, compiled only into a bench build of the addon
+// (build-bench/, incremental after the first time); this process loads that build.
+if (!process.env.ROOMWIRE_ADDON) {
+  const root = path.join(__dirname, '..');
+  execSync('npx --no-install cmake-js compile --out build-bench --parallel 2 --log-level warn --CDROOMWIRE_BENCH_HOOKS=ON',
+    { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  process.env.ROOMWIRE_ADDON = path.join(root, 'build-bench', 'Release', 'roomwire.node');
+}
 const { createApp } = require('..');
 const { args, median } = require('./lib');
 
@@ -25,7 +36,7 @@ async function once() {
   await app.listen(0, '127.0.0.1');
   const t0 = process.hrtime.bigint();
   // The app's native object; benchDispatch is a benchmark hook, not part of the API.
-  if (!app.nativeApp.benchDispatch(o.events, 0, o.window)) throw new Error('benchDispatch refused');
+  if (!app.nativeApp.benchDispatch?.(o.events, 0, o.window)) throw new Error('benchDispatch refused (not a bench build?)');
   await finished;
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   await app.close();

@@ -78,7 +78,8 @@ export interface NativeApp {
    * bench/ only, not part of the API: emits `count` message events for `handlerId` from a
    * native thread, at most `window` unanswered, through the same verdict path as frames.
    */
-  benchDispatch(count: number, handlerId: number, window: number): boolean;
+  /** Only in a bench build (ROOMWIRE_BENCH_HOOKS): bench/dispatch.js's event source. */
+  benchDispatch?(count: number, handlerId: number, window: number): boolean;
 }
 
 /** The binding module. */

@@ -68,7 +68,9 @@ Napi::Function app_wrap::define(Napi::Env env) {
                          InstanceMethod("messageCount", &app_wrap::message_count),
                          InstanceMethod("enableRoomApi", &app_wrap::enable_room_api),
                          InstanceMethod("enableMetrics", &app_wrap::enable_metrics),
+#ifdef ROOMWIRE_BENCH_HOOKS
                          InstanceMethod("benchDispatch", &app_wrap::bench_dispatch),
+#endif
                      });
 }
 
@@ -458,6 +460,7 @@ Napi::Value app_wrap::enable_metrics(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+#ifdef ROOMWIRE_BENCH_HOOKS
 // benchDispatch(count, handlerId, window): for bench/, not part of the API. A thread of its
 // own emits `count` message events for route `handlerId`, each awaiting its verdict through
 // the server like a frame's, keeping at most `window` unanswered: the JS boundary (batched
@@ -493,5 +496,7 @@ Napi::Value app_wrap::bench_dispatch(const Napi::CallbackInfo& info) {
   }).detach();
   return Napi::Boolean::New(info.Env(), true);
 }
+
+#endif  // ROOMWIRE_BENCH_HOOKS
 
 }  // namespace roomwire::addon

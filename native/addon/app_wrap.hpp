@@ -50,7 +50,10 @@ class app_wrap : public Napi::ObjectWrap<app_wrap> {
   Napi::Value message_count(const Napi::CallbackInfo& info);
   Napi::Value enable_room_api(const Napi::CallbackInfo& info);
   Napi::Value enable_metrics(const Napi::CallbackInfo& info);
+#ifdef ROOMWIRE_BENCH_HOOKS
+  /// bench/dispatch.js's event source; only in a bench build (-DROOMWIRE_BENCH_HOOKS=ON).
   Napi::Value bench_dispatch(const Napi::CallbackInfo& info);
+#endif
 
   server_options options_;
   std::vector<ws_route_options> ws_routes_;
