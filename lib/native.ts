@@ -126,10 +126,26 @@ let binding: NativeBinding | undefined;
 /** Returns the loaded binding, loading it on first use. */
 export function native(): NativeBinding {
   if (binding) return binding;
-  // From dist/lib/ (the package) or lib/ (tests run from source), the package root holds build/.
-  const candidates = [path.join(__dirname, '..', '..'), path.join(__dirname, '..')]
-    .map((root) => path.join(root, 'build', 'Release', 'roomwire.node'));
-  const file = process.env.ROOMWIRE_ADDON ?? candidates.find((f) => fs.existsSync(f)) ?? candidates[0];
+  // From dist/lib/ (the package) or lib/ (tests run from source), the package root holds
+  // build/ or prebuilds/: node-gyp-build's rules pick a build there, then a prebuild.
+  const roots = [path.join(__dirname, '..', '..'), path.join(__dirname, '..')];
+  const isOurs = (r: string): boolean => {
+    try {
+      return (JSON.parse(fs.readFileSync(path.join(r, 'package.json'), 'utf8')) as { name?: string }).name === 'roomwire';
+    } catch {
+      return false;
+    }
+  };
+  const root = roots.find(isOurs) ?? roots[0];
+  let file = process.env.ROOMWIRE_ADDON;
+  if (file === undefined) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      file = (require('node-gyp-build') as { resolve(dir: string): string }).resolve(root);
+    } catch {
+      file = path.join(root, 'build', 'Release', 'roomwire.node');
+    }
+  }
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     binding = require(file) as NativeBinding;
