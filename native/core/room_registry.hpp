@@ -18,12 +18,11 @@
 
 namespace roomwire {
 
-/// Something a room delivers frames to: a ws_session, or a fake in tests.
+/// What a room's member list points at: a ws_session (the server delivers through its
+/// batched fan-out), or a fake in tests.
 class room_member {
  public:
   virtual ~room_member() = default;
-  /// Queues one frame shared by every recipient; callable from any thread.
-  virtual send_status deliver(const std::shared_ptr<const std::string>& frame) = 0;
 };
 
 /// One member of one room.

@@ -405,16 +405,6 @@ namespace {
 send_status worse(send_status a, send_status b) { return a > b ? a : b; }
 }  // namespace
 
-std::optional<send_status> server::fan_out(const std::string& room_id,
-                                           const std::shared_ptr<const std::string>& frame) {
-  member_list members = rooms_->members(room_id);
-  if (!members) return std::nullopt;
-  send_status status = send_status::ok;
-  for (const auto& m : *members)
-    if (auto sink = m.sink.lock()) status = worse(status, sink->deliver(frame));
-  return status;
-}
-
 bool server::fan_out_batched(const std::string& room_id, std::shared_ptr<const std::string> frame,
                              tx_type type, const std::string& exclude) {
   member_list members = rooms_->members(room_id);
@@ -447,9 +437,24 @@ void server::fan_out_batched(const member_list& members, std::shared_ptr<const s
 
 std::optional<send_status> server::send_room_message(const std::string& room_id,
                                                      const std::string& message) {
+  member_list members = rooms_->members(room_id);
+  if (!members) return std::nullopt;
   auto frame = std::make_shared<const std::string>(
       protocol::room_message(room_id, message, {}, timestamp_now()));
-  return fan_out(room_id, frame);
+  // The status the recipients' queues give now (the frames are queued on their own threads,
+  // by the same batched path as a client's room message).
+  const std::size_t limit = options_.max_backpressure;
+  send_status status = send_status::ok;
+  for (const auto& m : *members) {
+    auto sink = m.sink.lock();
+    if (!sink) continue;
+    const std::size_t queued = static_cast<ws_session*>(sink.get())->buffered_amount();
+    status = worse(status, queued >= limit ? send_status::dropped
+                           : queued + frame->size() > limit ? send_status::backpressure
+                                                             : send_status::ok);
+  }
+  fan_out_batched(members, std::move(frame), tx_type::room_message);
+  return status;
 }
 
 std::optional<send_status> server::send_direct_message(const std::string& target,

@@ -131,10 +131,6 @@ class server : public std::enable_shared_from_this<server> {
   // --- rooms, direct messages, connections (any thread) ---
   room_registry& rooms() { return *rooms_; }
   metrics& stats() { return metrics_; }
-  /// Sends `frame` to every member of `room_id` from the calling thread (room_member::deliver);
-  /// nullopt for an unknown room, else the worst status among the recipients.
-  std::optional<send_status> fan_out(const std::string& room_id,
-                                     const std::shared_ptr<const std::string>& frame);
   /// The hot path of a fan-out: one batch posted to each I/O thread, which delivers to its
   /// own members; no per-recipient post. False for an unknown room.
   bool fan_out_batched(const std::string& room_id, std::shared_ptr<const std::string> frame,

@@ -651,10 +651,6 @@ bool ws_session::send_local(const std::shared_ptr<const std::string>& frame) {
   return true;
 }
 
-send_status ws_session::deliver(const std::shared_ptr<const std::string>& frame) {
-  return send(frame, false, tx_type::room_message);
-}
-
 void ws_session::write_text(std::string text, tx_type type) {
   send(std::make_shared<const std::string>(std::move(text)), false, type);
 }

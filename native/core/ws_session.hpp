@@ -40,8 +40,6 @@ class ws_session : public closeable,
                    tx_type type = tx_type::raw);
   /// Queues a fan-out frame from the session's own thread (no post); false when dropped.
   bool send_local(const std::shared_ptr<const std::string>& frame);
-  /// room_member: a room fan-out frame (text).
-  send_status deliver(const std::shared_ptr<const std::string>& frame) override;
   /// Joins `room_id` on behalf of the app, in order with the connection's frames and
   /// through onJoinRoom; `done(result, error)` runs on the connection's thread.
   void join_from_app(std::string room_id, std::function<void(join_result, std::string)> done);
