@@ -180,14 +180,19 @@ class client : public std::enable_shared_from_this<client> {
   }
 
   void read() {
-    if (in_.size() - used_ < 16 * 1024) in_.resize(used_ + 64 * 1024);
-    sock_.async_read_some(net::buffer(in_.data() + used_, in_.size() - used_),
-                          [self = shared_from_this()](error_code ec, std::size_t n) {
-                            if (ec) return self->fail("read", ec);
-                            self->used_ += n;
-                            if (!self->consume()) return;
-                            self->read();
-                          });
+    // As the server reads: wait until the socket has bytes (what is corked goes out first),
+    // then take what it holds without blocking.
+    sock_.async_wait_readable([self = shared_from_this()](error_code ec) {
+      if (ec) return self->fail("read", ec);
+      if (self->in_.size() - self->used_ < 16 * 1024) self->in_.resize(self->used_ + 64 * 1024);
+      std::size_t n = self->sock_.read_some(
+          net::buffer(self->in_.data() + self->used_, self->in_.size() - self->used_), ec);
+      if (ec == net::error::would_block) return self->read();
+      if (ec) return self->fail("read", ec);
+      self->used_ += n;
+      if (!self->consume()) return;
+      self->read();
+    });
   }
 
   /// Handles every complete frame (or the upgrade response) in the buffer; false on a

@@ -111,24 +111,6 @@ class corked_socket {
   tcp::socket& next_layer() noexcept { return impl_->socket; }
   const tcp::socket& next_layer() const noexcept { return impl_->socket; }
 
-  /// Reads from the socket; what is corked is written first, since everything read so
-  /// far has been handled.
-  template <class MutableBufferSequence, class ReadToken>
-  auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
-    return net::async_initiate<ReadToken, void(error_code, std::size_t)>(
-        [](auto handler, std::shared_ptr<impl> self, const MutableBufferSequence& b) {
-          self->flush();
-          self->reading = true;
-          auto ex = net::get_associated_executor(handler, self->socket.get_executor());
-          self->socket.async_read_some(
-              b, net::bind_executor(ex, [self, h = std::move(handler)](error_code ec, std::size_t n) mutable {
-                self->reading = false;
-                std::move(h)(ec, n);
-              }));
-        },
-        token, impl_, buffers);
-  }
-
   /// Waits until the socket has bytes to read (or fails); what is corked is written first,
   /// since everything read so far has been handled. The caller then reads them itself
   /// with read_some, so a connection waiting for input lends no buffer to the wait.
