@@ -24,7 +24,6 @@
         "native/core/ws_session.cpp"
       ],
       "include_dirs": [
-        "<!(node -p \"require('node-addon-api').include_dir\")",
         "native/core"
       ],
       "defines": [
@@ -40,7 +39,10 @@
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-Wall", "-Wextra", "-Wshadow"],
+      "cflags_cc": [
+        "-std=c++17", "-fexceptions", "-frtti", "-Wall", "-Wextra", "-Wshadow",
+        "-isystem<!(node -p \"require('path').resolve(require('node-addon-api').include_dir)\")"
+      ],
       "libraries": ["-lpthread"]
     }
   ]

@@ -25,7 +25,8 @@ fi
 # node-gyp builds into ./build, which cmake-js owns: build a mirror of the sources instead.
 work=build-gyp
 mkdir -p "$work"
-cp binding.gyp "$work/"
+# A changed binding.gyp is configured again; an unchanged one keeps the incremental build.
+cmp -s binding.gyp "$work/binding.gyp" || { cp binding.gyp "$work/"; rm -f "$work/build/Makefile"; }
 ln -sfn ../native "$work/native"
 ln -sfn ../node_modules "$work/node_modules"
 (
@@ -33,6 +34,12 @@ ln -sfn ../node_modules "$work/node_modules"
   if [ ! -f build/Makefile ]; then
     npx --no-install node-gyp configure --nodedir="$nodedir" --loglevel=warn
   fi
-  CXX="ccache g++" npx --no-install node-gyp build --jobs 2 --loglevel=warn
+  CXX="ccache g++" npx --no-install node-gyp build --jobs 2 --loglevel=warn 2>&1 | tee build.log
 )
+# The project's code builds warning-free (Node's and node-addon-api's headers are system headers).
+if grep -q "warning:" "$work/build.log"; then
+  echo "check-gyp: the node-gyp build has warnings:" >&2
+  grep "warning:" "$work/build.log" | sort -u | head -20 >&2
+  exit 1
+fi
 ROOMWIRE_ADDON="$PWD/$work/build/Release/roomwire.node" node scripts/smoke.js

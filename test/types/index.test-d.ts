@@ -194,3 +194,9 @@ app.use(async (req, res, next) => {
 app.use('/admin', (_req, _res, next) => next(new HttpError(403, 'no')));
 // @ts-expect-error middleware takes (req, res, next)
 app.use('/admin', (req: number) => void req);
+
+// The design sketch's own example compiles: a modified event may spread the event.
+app.websocket('/sketch', {
+  onConnect: (e) => (e.query.token ? undefined : { shouldCancel: true, status: 401, error: 'token required' }),
+  onRoomMessage: (e) => ({ modifiedEvent: { ...e, message: e.message.trim() } }),
+});
