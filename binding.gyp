@@ -15,6 +15,7 @@
         "native/core/log.cpp",
         "native/core/metrics.cpp",
         "native/core/protocol.cpp",
+        "native/core/redis_client.cpp",
         "native/core/room_api.cpp",
         "native/core/room_registry.cpp",
         "native/core/router.cpp",
@@ -43,7 +44,7 @@
         "-std=c++17", "-fexceptions", "-frtti", "-Wall", "-Wextra", "-Wshadow",
         "-isystem<!(node -p \"require('path').resolve(require('node-addon-api').include_dir)\")"
       ],
-      "libraries": ["-lpthread"]
+      "libraries": ["-lpthread", "-l:libhiredis.a"]
     }
   ]
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Fails the install with one clear line when the Boost headers are missing, or of a version
+// Fails the install with one clear line when hiredis or the Boost headers are missing, or Boost is of a version
 // the core is not known to build with: the WebSocket parser uses Beast internals
 // (detail::utf8_checker, base64, hybi13), which Boost does not promise to keep.
 'use strict';
@@ -9,6 +9,12 @@ const path = require('path');
 /** The supported range: 1.81 (the first with Beast's and JSON's current APIs) up to, not including, 1.87. */
 const lowest = 108100;
 const beyond = 108700;
+
+// hiredis (the cluster's Redis client) is built into the addon as well.
+if (!['/usr/include', '/usr/local/include', '/opt/homebrew/include'].some((r) => fs.existsSync(path.join(r, 'hiredis', 'async.h')))) {
+  console.error('roomwire: the hiredis headers are missing: on Debian/Ubuntu run `sudo apt-get install libhiredis-dev`');
+  process.exit(1);
+}
 
 const roots = [process.env.BOOST_ROOT && path.join(process.env.BOOST_ROOT, 'include'), process.env.BOOST_ROOT,
   '/usr/include', '/usr/local/include', '/opt/homebrew/include'].filter(Boolean);

@@ -1,0 +1,179 @@
+// The Redis connection against a real redis-server (Debian's), started here on a free
+// loopback port and killed at the end: commands, publish/subscribe, and reconnecting when
+// the server goes away and comes back.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "redis_client.hpp"
+
+extern char** environ;
+
+using namespace roomwire;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A free loopback port: bound, read back, released.
+int free_port() {
+  net::io_context ioc;
+  tcp::acceptor a(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+/// A redis-server of its own: no persistence, loopback only.
+class redis_server {
+ public:
+  explicit redis_server(int port) : port_(port) { start(); }
+  ~redis_server() { kill(); }
+  void start() {
+    std::string p = std::to_string(port_);
+    std::vector<std::string> args = {"redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
+                                     "--appendonly", "no", "--protected-mode", "yes", "--loglevel", "warning"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    // Its banner and warnings go to /dev/null: the test's output is the test's.
+    posix_spawn_file_actions_t quiet;
+    posix_spawn_file_actions_init(&quiet);
+    posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
+    const int spawned = posix_spawnp(&pid_, "redis-server", &quiet, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&quiet);
+    if (spawned != 0)
+      throw std::runtime_error("cannot start redis-server (is it installed? scripts/setup.sh installs it)");
+    // Ready once it accepts a connection (bounded: 5 s).
+    for (int i = 0; i < 100; ++i) {
+      net::io_context ioc;
+      tcp::socket s(ioc);
+      error_code ec;
+      s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port_)), ec);
+      if (!ec) return;
+      std::this_thread::sleep_for(50ms);
+    }
+    throw std::runtime_error("redis-server did not start");
+  }
+  void kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  int port() const { return port_; }
+
+ private:
+  int port_;
+  pid_t pid_ = -1;
+};
+
+/// Runs `ioc` until `done()` holds or `timeout` passes; false on the timeout.
+bool run_until(net::io_context& ioc, const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    ioc.restart();
+    ioc.run_for(10ms);
+  }
+  return true;
+}
+
+redis_connection::options at(int port) {
+  redis_connection::options o;
+  o.port = port;
+  return o;
+}
+
+}  // namespace
+
+TEST(Redis, RunsCommandsAndCarriesPublishesToSubscribers) {
+  redis_server server(free_port());
+  net::io_context ioc;
+  auto pub = std::make_shared<redis_connection>(ioc, at(server.port()));
+  auto sub = std::make_shared<redis_connection>(ioc, at(server.port()));
+  pub->start();
+  sub->start();
+  ASSERT_TRUE(run_until(ioc, [&] { return pub->connected() && sub->connected(); }, 5s));
+
+  std::string got;
+  ASSERT_TRUE(pub->command({"SET", "k", std::string("v\0x", 3)}, [](redis_reply_view) {}));
+  ASSERT_TRUE(pub->command({"GET", "k"}, [&](redis_reply_view r) { got = r.text(); }));
+  ASSERT_TRUE(run_until(ioc, [&] { return !got.empty(); }, 5s));
+  EXPECT_EQ(got, std::string("v\0x", 3));  // binary-safe
+
+  std::vector<std::string> messages;
+  bool subscribed = false;
+  ASSERT_TRUE(sub->command({"SUBSCRIBE", "room:1"}, [&](redis_reply_view r) {
+    if (!r || !r.is_array()) return;
+    if (r.at(0).text() == "subscribe") subscribed = true;
+    if (r.at(0).text() == "message") messages.push_back(r.at(2).text());
+  }, true));
+  ASSERT_TRUE(run_until(ioc, [&] { return subscribed; }, 5s));
+  for (int i = 0; i < 100; ++i) pub->command({"PUBLISH", "room:1", "m" + std::to_string(i)});
+  ASSERT_TRUE(run_until(ioc, [&] { return messages.size() == 100; }, 5s));
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(messages[static_cast<std::size_t>(i)], "m" + std::to_string(i));
+
+  long long receivers = -1;
+  pub->command({"PUBLISH", "room:2", "nobody"}, [&](redis_reply_view r) { receivers = r.integer(); });
+  ASSERT_TRUE(run_until(ioc, [&] { return receivers >= 0; }, 5s));
+  EXPECT_EQ(receivers, 0);
+  pub->stop();
+  sub->stop();
+  run_until(ioc, [&] { return !pub->connected() && !sub->connected(); }, 5s);
+}
+
+TEST(Redis, ReconnectsWhenTheServerComesBack) {
+  redis_server server(free_port());
+  net::io_context ioc;
+  auto c = std::make_shared<redis_connection>(ioc, at(server.port()));
+  int connects = 0, disconnects = 0;
+  c->on_connected([&] { ++connects; });
+  c->on_disconnected([&] { ++disconnects; });
+  c->start();
+  ASSERT_TRUE(run_until(ioc, [&] { return connects == 1; }, 5s));
+
+  // A reply still awaited when the server dies is answered with a null view, once.
+  int null_replies = 0;
+  ASSERT_TRUE(c->command({"BLPOP", "never", "0"}, [&](redis_reply_view r) { null_replies += r ? 0 : 1; }));
+  run_until(ioc, [] { return false; }, 100ms);
+  server.kill();
+  ASSERT_TRUE(run_until(ioc, [&] { return disconnects == 1; }, 5s));
+  EXPECT_EQ(null_replies, 1);
+  EXPECT_FALSE(c->connected());
+  EXPECT_FALSE(c->command({"PING"}));  // refused while down, not queued
+
+  // Down for a while: the connection keeps trying (with backoff) and is back within 5 s of
+  // the server's return.
+  run_until(ioc, [] { return false; }, 1500ms);
+  server.start();
+  ASSERT_TRUE(run_until(ioc, [&] { return connects == 2; }, 5s));
+  std::string pong;
+  ASSERT_TRUE(c->command({"PING"}, [&](redis_reply_view r) { pong = r.text(); }));
+  ASSERT_TRUE(run_until(ioc, [&] { return !pong.empty(); }, 5s));
+  EXPECT_EQ(pong, "PONG");
+  c->stop();
+  run_until(ioc, [&] { return !c->connected(); }, 5s);
+}
+
+TEST(Redis, GivesUpNothingWhenNoServerEverAnswers) {
+  // Nobody listens: start() keeps retrying in the background, commands are refused, and
+  // destroying the connection ends it cleanly.
+  net::io_context ioc;
+  auto c = std::make_shared<redis_connection>(ioc, at(free_port()));
+  c->start();
+  run_until(ioc, [] { return false; }, 400ms);
+  EXPECT_FALSE(c->connected());
+  EXPECT_FALSE(c->command({"PING"}));
+  c.reset();
+  run_until(ioc, [] { return false; }, 100ms);
+}
