@@ -9,6 +9,15 @@
 
 namespace roomwire {
 
+/// Several servers acting as one through Redis (not set: this server alone).
+struct cluster_options {
+  std::string host = "127.0.0.1";
+  int port = 0;                      // 0: no cluster
+  std::string prefix = "roomwire";   // namespaces the Redis channels and keys
+  std::string node_id;               // this server's name in the cluster (unique)
+  bool enabled() const { return port != 0; }
+};
+
 struct server_options {
   /// 0 means std::thread::hardware_concurrency(): one I/O thread per core.
   unsigned threads = 0;
@@ -46,6 +55,8 @@ struct server_options {
   /// 256 bytes for a room id or a client id: a UUID or a readable name fits many times;
   /// ids are copied into every frame and event that names them.
   std::size_t max_id_length = 256;
+  /// Redis for a cluster of servers; off by default.
+  cluster_options cluster;
   /// 4 KiB of presence JSON per member: a name, an avatar URL, a status; it is copied into
   /// every presence event and presence_state listing.
   std::size_t max_presence_size = 4096;

@@ -1,10 +1,12 @@
 #include "server.hpp"
 
+#include <future>
 #include <stdexcept>
 
 #include <algorithm>
 #include <bitset>
 
+#include "cluster.hpp"
 #include "ids.hpp"
 #include "listener.hpp"
 #include "log.hpp"
@@ -147,6 +149,10 @@ unsigned short server::listen(const std::string& host, unsigned short port, erro
   listener_ = std::move(l);
   for (auto& t : io_) t->work.emplace(t->ioc.get_executor());
   listener_->run();
+  if (options_.cluster.enabled()) {
+    cluster_ = std::make_shared<cluster_bus>(*this, io_.front()->ioc, options_.cluster);
+    net::post(io_.front()->ioc, [bus = cluster_] { bus->start(); });
+  }
   next_heartbeat_ = std::chrono::steady_clock::now() + options_.heartbeat_interval;
   start_sweep();
   for (std::size_t i = 0; i < io_.size(); ++i) {
@@ -244,7 +250,9 @@ void server::stop(std::chrono::milliseconds timeout) {
   // Every thread first hands over the fan-outs it gathered for the others (and the sweep
   // stops): each batch is then queued ahead of the closes posted below.
   on_every_thread([this] {
-    if (io_owner == this && io_self == 0) sweep_.cancel();
+    if (io_owner != this || io_self != 0) return;
+    sweep_.cancel();
+    if (cluster_) cluster_->stop();
   }, deadline);
   std::vector<std::shared_ptr<closeable>> open;
   {
@@ -435,6 +443,19 @@ void server::fan_out_batched(const member_list& members, std::shared_ptr<const s
   }
 }
 
+void server::publish_room(const std::string& room_id, const std::shared_ptr<const std::string>& frame) {
+  if (!cluster_) return;
+  post_to(0, [bus = cluster_, room_id, frame] { bus->publish_room(room_id, frame); });
+}
+
+bool server::cluster_ready() {
+  if (!cluster_ || !running_) return false;
+  std::promise<bool> ready;
+  auto answer = ready.get_future();
+  net::post(io_.front()->ioc, [&ready, bus = cluster_] { ready.set_value(bus->ready()); });
+  return answer.wait_for(std::chrono::seconds(5)) == std::future_status::ready && answer.get();
+}
+
 std::optional<send_status> server::send_room_message(const std::string& room_id,
                                                      const std::string& message) {
   member_list members = rooms_->members(room_id);
@@ -453,7 +474,8 @@ std::optional<send_status> server::send_room_message(const std::string& room_id,
                            : queued + frame->size() > limit ? send_status::backpressure
                                                              : send_status::ok);
   }
-  fan_out_batched(members, std::move(frame), tx_type::room_message);
+  fan_out_batched(members, frame, tx_type::room_message);
+  publish_room(room_id, frame);
   return status;
 }
 

@@ -27,6 +27,7 @@
 
 namespace roomwire {
 
+class cluster_bus;
 class listener;
 class ws_session;
 
@@ -139,6 +140,11 @@ class server : public std::enable_shared_from_this<server> {
   /// of a join or a leave).
   void fan_out_batched(const member_list& members, std::shared_ptr<const std::string> frame,
                        tx_type type, const std::string& exclude = {});
+  /// Hands a room frame already delivered here to the other servers of the cluster (no-op
+  /// without one); any thread, in order with the calling thread's other work.
+  void publish_room(const std::string& room_id, const std::shared_ptr<const std::string>& frame);
+  /// Whether the cluster bus can carry messages now (false without a cluster); any thread.
+  bool cluster_ready();
   /// The `room_message` envelope without a sender, to every member.
   std::optional<send_status> send_room_message(const std::string& room_id, const std::string& message);
   /// A `direct_message` without a sender to a connection id, or else to every connection of
@@ -282,6 +288,7 @@ class server : public std::enable_shared_from_this<server> {
   std::atomic<std::size_t> next_io_{0};
   std::vector<std::vector<std::function<void()>>> deferred_;  // per I/O thread, host thread only
   std::shared_ptr<listener> listener_;
+  std::shared_ptr<cluster_bus> cluster_;  // lives on I/O thread 0
   net::steady_timer sweep_;
   std::chrono::steady_clock::time_point next_heartbeat_;
   bool running_ = false;

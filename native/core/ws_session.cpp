@@ -543,11 +543,12 @@ void ws_session::handle_room_message(const json::object& body, std::string text)
       return;
     }
     const std::string& delivered = v.has_modified ? v.modified : message;
-    // Serialised once, shared by every recipient, delivered by one batch per I/O thread.
-    server_.fan_out_batched(room_id,
-                            std::make_shared<const std::string>(
-                                protocol::room_message(room_id, delivered, client_id_, timestamp_now())),
-                            tx_type::room_message);
+    // Serialised once, shared by every recipient, delivered by one batch per I/O thread,
+    // and once to the other servers of a cluster.
+    auto frame = std::make_shared<const std::string>(
+        protocol::room_message(room_id, delivered, client_id_, timestamp_now()));
+    server_.fan_out_batched(room_id, frame, tx_type::room_message);
+    server_.publish_room(room_id, frame);
   });
 }
 
