@@ -112,31 +112,20 @@ void redis_connection::schedule_reconnect() {
   });
 }
 
-void redis_connection::watch_read() {
-  if (read_waiting_ || !want_read_ || !ac_) return;
-  read_waiting_ = true;
-  socket_.async_wait(net::posix::stream_descriptor::wait_read,
-                     [weak = weak_from_this(), ac = ac_](error_code ec) {
+void redis_connection::watch(bool write) {
+  bool& wanted = write ? want_write_ : want_read_;
+  bool& waiting = write ? write_waiting_ : read_waiting_;
+  if (waiting || !wanted || !ac_) return;
+  waiting = true;
+  socket_.async_wait(write ? net::posix::stream_descriptor::wait_write : net::posix::stream_descriptor::wait_read,
+                     [weak = weak_from_this(), ac = ac_, write](error_code ec) {
                        auto self = weak.lock();
                        if (!self || self->ac_ != ac) return;  // a wait of an earlier connection
-                       self->read_waiting_ = false;
-                       if (ec || !self->want_read_) return;
-                       redisAsyncHandleRead(ac);  // may end the connection (cleanup detaches)
-                       self->watch_read();
-                     });
-}
-
-void redis_connection::watch_write() {
-  if (write_waiting_ || !want_write_ || !ac_) return;
-  write_waiting_ = true;
-  socket_.async_wait(net::posix::stream_descriptor::wait_write,
-                     [weak = weak_from_this(), ac = ac_](error_code ec) {
-                       auto self = weak.lock();
-                       if (!self || self->ac_ != ac) return;
-                       self->write_waiting_ = false;
-                       if (ec || !self->want_write_) return;
-                       redisAsyncHandleWrite(ac);
-                       self->watch_write();
+                       (write ? self->write_waiting_ : self->read_waiting_) = false;
+                       if (ec || !(write ? self->want_write_ : self->want_read_)) return;
+                       // May end the connection: cleanup() then detaches it.
+                       write ? redisAsyncHandleWrite(ac) : redisAsyncHandleRead(ac);
+                       self->watch(write);
                      });
 }
 
@@ -150,7 +139,7 @@ void redis_connection::detach() {
 void redis_connection::add_read(void* self) {
   auto* c = static_cast<redis_connection*>(self);
   c->want_read_ = true;
-  c->watch_read();
+  c->watch(false);
 }
 
 void redis_connection::del_read(void* self) { static_cast<redis_connection*>(self)->want_read_ = false; }
@@ -158,7 +147,7 @@ void redis_connection::del_read(void* self) { static_cast<redis_connection*>(sel
 void redis_connection::add_write(void* self) {
   auto* c = static_cast<redis_connection*>(self);
   c->want_write_ = true;
-  c->watch_write();
+  c->watch(true);
 }
 
 void redis_connection::del_write(void* self) { static_cast<redis_connection*>(self)->want_write_ = false; }

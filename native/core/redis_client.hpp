@@ -66,8 +66,8 @@ class redis_connection : public std::enable_shared_from_this<redis_connection> {
  private:
   void connect();
   void schedule_reconnect();
-  void watch_read();
-  void watch_write();
+  /// Waits for the descriptor to become readable (or writable) while hiredis wants it.
+  void watch(bool write);
   void detach();
   // The hiredis event hooks and callbacks.
   static void add_read(void* self);
