@@ -414,27 +414,26 @@ send_status worse(send_status a, send_status b) { return a > b ? a : b; }
 }  // namespace
 
 bool server::fan_out_batched(const std::string& room_id, std::shared_ptr<const std::string> frame,
-                             tx_type type, const std::string& exclude) {
+                             tx_type type) {
   member_list members = rooms_->members(room_id);
   if (!members) return false;
-  fan_out_batched(members, std::move(frame), type, exclude);
+  fan_out_batched(members, std::move(frame), type);
   return true;
 }
 
 void server::fan_out_batched(const member_list& members, std::shared_ptr<const std::string> frame,
-                             tx_type type, const std::string& exclude) {
+                             tx_type type) {
   if (!members || members->empty()) return;
   // Which I/O threads have recipients: only those get a batch.
   std::bitset<256> present;
-  for (const auto& m : *members)
-    if (exclude.empty() || m.connection_id != exclude) present.set(m.io_index % present.size());
+  for (const auto& m : *members) present.set(m.io_index % present.size());
   // One handler per such thread; each delivers to the members living on it, inline.
   for (std::size_t t = 0; t < io_.size(); ++t) {
     if (io_.size() <= present.size() && !present.test(t)) continue;
-    post_to(t, [this, t, members, frame, type, exclude] {
+    post_to(t, [this, t, members, frame, type] {
       std::size_t sent = 0;
       for (const auto& m : *members) {
-        if (m.io_index != t || (!exclude.empty() && m.connection_id == exclude)) continue;
+        if (m.io_index != t) continue;
         if (auto sink = m.sink.lock())
           if (static_cast<ws_session*>(sink.get())->send_local(frame)) ++sent;
       }

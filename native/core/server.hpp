@@ -135,11 +135,11 @@ class server : public std::enable_shared_from_this<server> {
   /// The hot path of a fan-out: one batch posted to each I/O thread, which delivers to its
   /// own members; no per-recipient post. False for an unknown room.
   bool fan_out_batched(const std::string& room_id, std::shared_ptr<const std::string> frame,
-                       tx_type type, const std::string& exclude = {});
+                       tx_type type);
   /// The same to the members of `members` (a list the registry handed out: those to tell
   /// of a join or a leave).
   void fan_out_batched(const member_list& members, std::shared_ptr<const std::string> frame,
-                       tx_type type, const std::string& exclude = {});
+                       tx_type type);
   /// Hands a room frame already delivered here to the other servers of the cluster (no-op
   /// without one); any thread, in order with the calling thread's other work.
   void publish_room(const std::string& room_id, const std::shared_ptr<const std::string>& frame);
