@@ -156,6 +156,12 @@ bool room_registry::is_member(const std::string& room_id, const std::string& con
   return links != rooms_by_connection_.end() && links->second.count(room_id) != 0;
 }
 
+std::size_t room_registry::room_count_of(const std::string& connection_id) const {
+  std::shared_lock lock(mutex_);
+  auto links = rooms_by_connection_.find(connection_id);
+  return links == rooms_by_connection_.end() ? 0 : links->second.size();
+}
+
 std::vector<std::string> room_registry::rooms_of(const std::string& connection_id) const {
   std::shared_lock lock(mutex_);
   auto links = rooms_by_connection_.find(connection_id);

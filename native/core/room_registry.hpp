@@ -105,6 +105,8 @@ class room_registry {
   member_list members(const std::string& room_id) const;
   bool is_member(const std::string& room_id, const std::string& connection_id) const;
   std::vector<std::string> rooms_of(const std::string& connection_id) const;
+  /// How many rooms a connection is in (without listing them).
+  std::size_t room_count_of(const std::string& connection_id) const;
   std::optional<room_view> info(const std::string& room_id) const;
   std::vector<room_view> all() const;
   /// Up to `limit` rooms in creation order, from the one the cursor `after` names

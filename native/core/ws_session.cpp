@@ -457,7 +457,7 @@ join_result ws_session::check_join(const std::string& room_id) const {
   room_registry& rooms = server_.rooms();
   if (limits.max_id_length != 0 && room_id.size() > limits.max_id_length) return join_result::id_too_long;
   if (rooms.is_member(room_id, connection_id_)) return join_result::already_member;
-  if (limits.max_rooms_per_connection != 0 && rooms.rooms_of(connection_id_).size() >= limits.max_rooms_per_connection)
+  if (limits.max_rooms_per_connection != 0 && rooms.room_count_of(connection_id_) >= limits.max_rooms_per_connection)
     return join_result::too_many_rooms;
   auto room = rooms.info(room_id);
   if (!room) return route_->options.auto_create_rooms ? join_result::ok : join_result::unknown_room;
