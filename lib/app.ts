@@ -46,11 +46,7 @@ function normaliseOptions(options: unknown): { nativeOptions: Record<string, num
   const o = options as AppOptions;
   if (o.metrics !== undefined && typeof o.metrics !== 'boolean') throw invalidArg('options.metrics', 'a boolean', o.metrics);
   if (o.devMode !== undefined && typeof o.devMode !== 'boolean') throw invalidArg('options.devMode', 'a boolean', o.devMode);
-  for (const key of Object.keys(o)) {
-    if (knownOptions.includes(key)) continue;
-    const near = closest(key, knownOptions);
-    throw invalidArg(`options.${key}`, near ? `a known option (did you mean '${near}'?)` : 'a known option', key);
-  }
+  is.knownKeys('options', o, knownOptions, 'a known option');
   const nativeOptions: Record<string, number> = {};
   if (o.threads !== undefined) nativeOptions.threads = is.integer('options.threads', o.threads, 1, 256);
   if (o.maxBodySize !== undefined) nativeOptions.maxBodySize = is.integer('options.maxBodySize', o.maxBodySize, 0, maxBytes);
@@ -86,31 +82,6 @@ function normaliseOptions(options: unknown): { nativeOptions: Record<string, num
   // RNode's devMode: on by default when MODE=development, as RNode does.
   const devMode = o.devMode ?? process.env.MODE === 'development';
   return { nativeOptions, host, logLevel, callbackTimeoutMs, metrics: o.metrics === true, devMode };
-}
-
-/** The name in `names` nearest to `key` (edit distance at most a third of its length), if any. */
-function closest(key: string, names: readonly string[]): string | undefined {
-  const distance = (a: string, b: string): number => {
-    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      const row = [i];
-      for (let j = 1; j <= b.length; j++) {
-        row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
-      }
-      prev = row;
-    }
-    return prev[b.length];
-  };
-  let best: string | undefined;
-  let bestDistance = Math.max(1, Math.floor(key.length / 3)) + 1;
-  for (const name of names) {
-    const d = distance(key, name);
-    if (d < bestDistance) {
-      best = name;
-      bestDistance = d;
-    }
-  }
-  return best;
 }
 
 /** The error for a route that an earlier one would always answer first. */
@@ -221,13 +192,7 @@ export class App extends EventEmitter {
     if (prefix.includes('{')) throw invalidArg('prefix', 'a path without parameters', prefix);
     is.string('dir', dir);
     if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
-    const known = ['index', 'maxAge', 'etag', 'lastModified', 'dotfiles'];
-    for (const key of Object.keys(options)) {
-      if (!known.includes(key)) {
-        const near = closest(key, known);
-        throw invalidArg(`options.${key}`, near ? `a static option (did you mean '${near}'?)` : 'a static option', key);
-      }
-    }
+    is.knownKeys('options', options, ['index', 'maxAge', 'etag', 'lastModified', 'dotfiles'], 'a static option');
     const index = options.index === undefined ? 'index.html' : options.index;
     if (index !== false && (typeof index !== 'string' || index.length === 0 || /[/\\]/.test(index))) {
       throw invalidArg('options.index', 'a file name or false', index);

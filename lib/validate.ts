@@ -54,3 +54,37 @@ export function payload(name: string, value: unknown): string | Buffer {
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   throw invalidArg(name, 'a string or a Buffer', value);
 }
+
+/** The name in `names` nearest to `key` (edit distance at most a third of its length), if any. */
+function closest(key: string, names: readonly string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const row = [i];
+      for (let j = 1; j <= b.length; j++) {
+        row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+      }
+      prev = row;
+    }
+    return prev[b.length];
+  };
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(key.length / 3)) + 1;
+  for (const name of names) {
+    const d = distance(key, name);
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Checks that `value` has no key outside `known`; the error names the closest known one. */
+export function knownKeys(name: string, value: object, known: readonly string[], expected: string): void {
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    const near = closest(key, known);
+    throw invalidArg(`${name}.${key}`, near ? `${expected} (did you mean '${near}'?)` : expected, key);
+  }
+}
