@@ -9,11 +9,17 @@ import { startApp, until, withTimeout } from '../helpers';
 function slowClient(port: number, room: string): Promise<{ child: ChildProcessWithoutNullStreams; id: string }> {
   const child = spawn('python3', [path.join(__dirname, '..', 'fixtures', 'slow_client.py'), String(port), '/ws', room]);
   return withTimeout(new Promise((resolve, reject) => {
-    child.stdout.once('data', (d) => {
-      const m = /^joined (\S+)/.exec(String(d));
+    // Its first line, which a busy machine may hand over in pieces.
+    let said = '';
+    const onData = (d: Buffer): void => {
+      said += String(d);
+      if (!said.includes('\n')) return;
+      child.stdout.off('data', onData);
+      const m = /^joined (\S+)/.exec(said);
       if (m) resolve({ child, id: m[1] });
-      else reject(new Error(`slow client said ${String(d)}`));
-    });
+      else reject(new Error(`slow client said ${said}`));
+    };
+    child.stdout.on('data', onData);
     child.once('exit', (code) => reject(new Error(`slow client exited with ${code}`)));
   }), 10000, 'slow client');
 }
