@@ -71,10 +71,32 @@ bool room_registry::remove(const std::string& id, std::vector<member_info>* evic
   return erase_locked(id, evicted);
 }
 
-join_result room_registry::join(const std::string& room_id, member_info member, bool auto_create,
-                                member_list* before) {
+bool room_registry::adopt(const room_view& view) {
   std::unique_lock lock(mutex_);
-  if (max_rooms_per_connection_ != 0) {
+  if (view.id.empty() || rooms_.count(view.id) != 0) return false;
+  room r;
+  r.view = view;
+  r.view.members = std::make_shared<const std::vector<member_info>>();
+  r.seq = next_seq_++;
+  by_seq_.emplace(r.seq, view.id);
+  rooms_.emplace(view.id, std::move(r));
+  return true;
+}
+
+std::vector<std::pair<std::string, member_info>> room_registry::members_of_node(const std::string& node) const {
+  std::shared_lock lock(mutex_);
+  std::vector<std::pair<std::string, member_info>> out;
+  for (const auto& [id, r] : rooms_)
+    for (const auto& m : *r.view.members)
+      if (m.node == node) out.emplace_back(id, m);
+  return out;
+}
+
+join_result room_registry::join(const std::string& room_id, member_info member, bool auto_create,
+                                member_list* before, join_mode mode) {
+  std::unique_lock lock(mutex_);
+  if (mode == join_mode::mirror) auto_create = true;
+  if (max_rooms_per_connection_ != 0 && mode != join_mode::mirror) {
     auto links = rooms_by_connection_.find(member.connection_id);
     if (links != rooms_by_connection_.end() && links->second.size() >= max_rooms_per_connection_)
       return links->second.count(room_id) != 0 ? join_result::already_member : join_result::too_many_rooms;
@@ -82,7 +104,8 @@ join_result room_registry::join(const std::string& room_id, member_info member, 
   auto it = rooms_.find(room_id);
   if (it == rooms_.end()) {
     if (!auto_create) return join_result::unknown_room;
-    if (max_id_length_ != 0 && room_id.size() > max_id_length_) return join_result::id_too_long;
+    if (max_id_length_ != 0 && room_id.size() > max_id_length_ && mode != join_mode::mirror)
+      return join_result::id_too_long;
     lock.unlock();
     create(room_id, "", 0, "{}", true, room_id);
     lock.lock();
@@ -92,7 +115,7 @@ join_result room_registry::join(const std::string& room_id, member_info member, 
   room_view& view = it->second.view;
   for (const auto& m : *view.members)
     if (m.connection_id == member.connection_id) return join_result::already_member;
-  if (view.max_connections != 0 && view.members->size() >= view.max_connections)
+  if (view.max_connections != 0 && view.members->size() >= view.max_connections && mode == join_mode::normal)
     return join_result::full;
   auto next = std::make_shared<std::vector<member_info>>(*view.members);
   if (before) *before = view.members;

@@ -33,6 +33,8 @@ struct member_info {
   double joined_at = 0;            // ms since the epoch
   std::size_t io_index = 0;        // the I/O thread the member's connection lives on
   std::weak_ptr<room_member> sink;
+  std::string node;                // the cluster node holding the connection; empty: this one
+  bool local() const { return node.empty(); }
 };
 
 using member_list = std::shared_ptr<const std::vector<member_info>>;
@@ -60,6 +62,13 @@ enum class join_result : int {
   id_too_long = 5,         // a room id past maxIdLength
   rejected = 6,            // onJoinRoom cancelled it
   unknown_connection = 7,  // no such connection, or it closed first
+};
+
+/// Which limits a join obeys.
+enum class join_mode {
+  normal,    // every limit of this server
+  reserved,  // the cluster already took the room's place (Redis counted every node's members)
+  mirror,    // a member of another node, copied here: its own node checked it; auto-creates
 };
 
 /// A connection's departure from one room, as leave_all reports it.
@@ -93,7 +102,12 @@ class room_registry {
   /// same lock: they, and only they, are told of the join (with joins racing, each pair
   /// of members is then told of each other once).
   join_result join(const std::string& room_id, member_info member, bool auto_create = false,
-                   member_list* before = nullptr);
+                   member_list* before = nullptr, join_mode mode = join_mode::normal);
+  /// Adds a room copied from another node of the cluster (its id, fields and creation time);
+  /// false when the id is taken.
+  bool adopt(const room_view& view);
+  /// The members held by `node` (empty: this node's own), with their rooms.
+  std::vector<std::pair<std::string, member_info>> members_of_node(const std::string& node) const;
   /// Removes a member; returns it, or nullopt when it was not in the room. An ephemeral
   /// room left empty is deleted. `after` gets the members that remain, taken under the same lock.
   std::optional<member_info> leave(const std::string& room_id, const std::string& connection_id,

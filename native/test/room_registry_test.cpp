@@ -195,3 +195,46 @@ TEST(RoomRegistry, JoinAndLeaveReportTheMembersToTellUnderTheSameLock) {
   ASSERT_EQ(gone.size(), 1u);
   EXPECT_EQ(gone[0].remaining->size(), static_cast<std::size_t>(n - 2));
 }
+
+TEST(RoomRegistry, JoinModesObeyTheirLimits) {
+  // normal: every limit; reserved: the cluster counted the room's places already;
+  // mirror: another server's member, checked there, auto-creating its room.
+  room_registry reg;
+  reg.set_limits(1, 8);
+  std::string id = reg.create("r", "", 1, "", false);
+  EXPECT_EQ(reg.join(id, member("a")), join_result::ok);
+  EXPECT_EQ(reg.join(id, member("b")), join_result::full);
+  EXPECT_EQ(reg.join(id, member("b"), false, nullptr, join_mode::reserved), join_result::ok);
+  EXPECT_EQ(reg.join("other", member("b"), true), join_result::too_many_rooms);
+  member_info remote = member("r1");
+  remote.node = "n2";
+  EXPECT_EQ(reg.join("a-very-long-room-id", remote, false, nullptr, join_mode::mirror), join_result::ok);
+  EXPECT_EQ(reg.join(id, remote, false, nullptr, join_mode::mirror), join_result::ok);  // past its max: counted there
+  ASSERT_TRUE(reg.info("a-very-long-room-id"));
+  EXPECT_TRUE(reg.info("a-very-long-room-id")->ephemeral);
+  auto held = reg.members_of_node("n2");
+  ASSERT_EQ(held.size(), 2u);
+  EXPECT_EQ(reg.members_of_node("").size(), 2u);  // a and b, this server's own
+  EXPECT_TRUE(reg.leave("a-very-long-room-id", "r1"));
+  EXPECT_FALSE(reg.info("a-very-long-room-id"));  // ephemeral, empty
+}
+
+TEST(RoomRegistry, AdoptKeepsAnotherServersRoomAsItIs) {
+  room_registry reg;
+  room_view v;
+  v.id = "lobby";
+  v.name = "Lobby";
+  v.max_connections = 5;
+  v.metadata = R"({"k":1})";
+  v.created_at = 1234;
+  EXPECT_TRUE(reg.adopt(v));
+  EXPECT_FALSE(reg.adopt(v));  // taken
+  auto got = reg.info("lobby");
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->name, "Lobby");
+  EXPECT_EQ(got->max_connections, 5u);
+  EXPECT_EQ(got->metadata, R"({"k":1})");
+  EXPECT_EQ(got->created_at, 1234);
+  ASSERT_TRUE(got->members);
+  EXPECT_TRUE(got->members->empty());
+}
