@@ -10,10 +10,11 @@ import { HttpError, RoomwireError, codes, invalidArg, outOfRange } from './error
 import { Request, Response, pairs } from './http';
 import { JoinResult, Kind, NativeApp, NativeEvent, native, toEvents } from './native';
 import { WsDispatcher, WsHandler, callbackBits } from './events';
+import { NativeCluster, clusterOptions } from './cluster';
 import { covers, roomApiRoutes, segmentsOf, shadowing } from './routes';
 import * as is from './validate';
 import type {
-  AppOptions, ClientInfo, CloseOptions, CreateRoomOptions, LogLevel, PresenceMember, RoomInfo, RouteHandler,
+  AppOptions, ClientInfo, CloseOptions, CreateRoomOptions, LocalOption, LogLevel, PresenceMember, RoomInfo, RouteHandler,
   Middleware, SendStatus, StaticOptions, WebSocketOptions,
 } from '../types/index';
 
@@ -36,10 +37,11 @@ interface HttpRoute {
 /** Every option createApp knows (RNode's `timeout` and `devMode` included). */
 const knownOptions = ['threads', 'host', 'logLevel', 'callbackTimeoutMs', 'timeout', 'devMode', 'maxBodySize',
   'maxHeaderSize', 'maxPayload', 'maxBackpressure', 'heartbeatInterval', 'idleTimeout', 'requestTimeout', 'metrics',
-  'maxConnections', 'backpressurePolicy', 'maxRoomsPerConnection', 'maxIdLength', 'maxPresenceSize', 'welcomeDelayMs'];
+  'maxConnections', 'backpressurePolicy', 'maxRoomsPerConnection', 'maxIdLength', 'maxPresenceSize', 'welcomeDelayMs',
+  'cluster'];
 
 /** Checks AppOptions and returns the native options plus the facade's own. */
-function normaliseOptions(options: unknown): { nativeOptions: Record<string, number>; host: string;
+function normaliseOptions(options: unknown): { nativeOptions: Record<string, number | NativeCluster>; host: string;
   logLevel: LogLevel; callbackTimeoutMs: number; metrics: boolean; devMode: boolean } {
   if (options === undefined) options = {};
   if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
@@ -47,7 +49,8 @@ function normaliseOptions(options: unknown): { nativeOptions: Record<string, num
   if (o.metrics !== undefined && typeof o.metrics !== 'boolean') throw invalidArg('options.metrics', 'a boolean', o.metrics);
   if (o.devMode !== undefined && typeof o.devMode !== 'boolean') throw invalidArg('options.devMode', 'a boolean', o.devMode);
   is.knownKeys('options', o, knownOptions, 'a known option');
-  const nativeOptions: Record<string, number> = {};
+  const nativeOptions: Record<string, number | NativeCluster> = {};
+  if (o.cluster !== undefined) nativeOptions.cluster = clusterOptions(o.cluster);
   if (o.threads !== undefined) nativeOptions.threads = is.integer('options.threads', o.threads, 1, 256);
   if (o.maxBodySize !== undefined) nativeOptions.maxBodySize = is.integer('options.maxBodySize', o.maxBodySize, 0, maxBytes);
   if (o.maxHeaderSize !== undefined) nativeOptions.maxHeaderSize = is.integer('options.maxHeaderSize', o.maxHeaderSize, 1024, 2 ** 24);
@@ -84,6 +87,15 @@ function normaliseOptions(options: unknown): { nativeOptions: Record<string, num
   return { nativeOptions, host, logLevel, callbackTimeoutMs, metrics: o.metrics === true, devMode };
 }
 
+/** Reads the `{ local }` option of the cluster-wide calls. */
+function localOnly(options: unknown): boolean {
+  if (options === undefined) return false;
+  if (!is.isObject(options)) throw invalidArg('options', 'an object like { local: true }', options);
+  is.knownKeys('options', options, ['local'], 'local');
+  if (options.local !== undefined && typeof options.local !== 'boolean') throw invalidArg('options.local', 'a boolean', options.local);
+  return options.local === true;
+}
+
 /** The error for a route that an earlier one would always answer first. */
 function routeConflict(route: string, earlier: string): RoomwireError {
   return new RoomwireError(codes.ROUTE_CONFLICT, `${route} could never run: ${earlier} answers every request it would get`);
@@ -117,6 +129,8 @@ export class App extends EventEmitter {
   private level: LogLevel;
   private readonly pendingJoins = new Map<number, (joined: boolean) => void>();
   private nextJoinToken = 1;
+  /** The Redis host of the cluster option while it is a name still to resolve. */
+  private clusterHostName: string | undefined;
 
   /** Use {@link createApp}. */
   constructor(options?: AppOptions) {
@@ -129,6 +143,8 @@ export class App extends EventEmitter {
     const binding = native();
     binding.setLogLevel(o.logLevel);
     this.nativeApp = new binding.App(o.nativeOptions);
+    const cluster = o.nativeOptions.cluster as NativeCluster | undefined;
+    if (cluster !== undefined && net.isIP(cluster.host) === 0) this.clusterHostName = cluster.host;
     if (o.metrics) this.nativeApp.enableMetrics();
     this.metricsEnabled = o.metrics;
     this.ws = new WsDispatcher(() => (this.boundPort === undefined ? undefined : this.nativeApp), this.wsHandlers,
@@ -287,7 +303,12 @@ export class App extends EventEmitter {
           ? `already listening on port ${this.boundPort}` : 'already starting to listen');
       }
       const stack = new Error();
-      started = net.isIP(h) !== 0 ? Promise.resolve(this.bind(h, port, stack)) : this.resolveThenBind(h, port, stack);
+      if (this.clusterHostName !== undefined) {
+        started = this.resolveCluster(this.clusterHostName, stack).then(() =>
+          (net.isIP(h) !== 0 ? this.bind(h, port, stack) : this.resolveThenBind(h, port, stack)));
+      } else {
+        started = net.isIP(h) !== 0 ? Promise.resolve(this.bind(h, port, stack)) : this.resolveThenBind(h, port, stack);
+      }
     } catch (err) {
       started = Promise.reject(err);
     }
@@ -296,6 +317,21 @@ export class App extends EventEmitter {
       started.then(() => cb(), (err: Error) => cb(err));
     }
     return started;
+  }
+
+  /** Resolves the cluster's Redis host name once (the core connects to an address: no lookup blocks its threads). */
+  private async resolveCluster(host: string, stack: Error): Promise<void> {
+    this.resolving = true;
+    try {
+      const { address } = await dns.lookup(host);
+      this.nativeApp.setClusterHost(address);
+      this.clusterHostName = undefined;
+    } catch (cause) {
+      throw withStack(new RoomwireError(codes.LISTEN, `cluster: cannot resolve the Redis host ${host} (${(cause as Error).message})`,
+        { cause }), stack);
+    } finally {
+      this.resolving = false;
+    }
   }
 
   private async resolveThenBind(host: string, port: number, stack: Error): Promise<number> {
@@ -359,22 +395,39 @@ export class App extends EventEmitter {
     return status < 0 ? false : sendStatuses[status];
   }
 
-  /** One raw frame to every connection on `path`; returns how many connections it went to. */
-  broadcast(path: string, data: string | Buffer | Uint8Array): number {
+  /**
+   * One raw frame to every connection on `path` (a route pattern or a request path), on
+   * every server of the cluster unless `{ local: true }`; returns how many connections of
+   * this server it went to.
+   */
+  broadcast(path: string, data: string | Buffer | Uint8Array, options?: LocalOption): number {
     is.string('path', path);
     const payload = is.payload('data', data);
+    const local = localOnly(options);
     if (this.boundPort === undefined) return 0;
-    return this.nativeApp.broadcast(path, payload);
+    return this.nativeApp.broadcast(path, payload, local);
   }
 
-  /** Creates a room and returns its id (`room_<32 hex>`); it lasts until deleteRoom unless ephemeral. */
+  /** Whether the cluster option is set and this server is connected to Redis and in step with the others now. */
+  isClusterConnected(): boolean {
+    return this.boundPort !== undefined && this.nativeApp.clusterLive();
+  }
+
+  /**
+   * Creates a room and returns its id: `options.id`, or `room_<32 hex>`. It lasts until
+   * deleteRoom unless ephemeral. An id already taken (in a cluster: known to this server)
+   * throws RoomwireError ROOM_EXISTS.
+   */
   createRoom(name: string, description = '', maxConnections = 0, options: CreateRoomOptions = {}): string {
     is.string('name', name);
     if (typeof description !== 'string') throw invalidArg('description', 'a string', description);
     is.integer('maxConnections', maxConnections, 0, 2 ** 31 - 1);
     if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
-    for (const key of Object.keys(options)) {
-      if (key !== 'metadata' && key !== 'ephemeral') throw invalidArg(`options.${key}`, 'a room option', key);
+    is.knownKeys('options', options, ['metadata', 'ephemeral', 'id'], 'a room option');
+    let id = '';
+    if (options.id !== undefined) {
+      id = is.string('options.id', options.id);
+      if (id === '' || id.includes('\0')) throw invalidArg('options.id', 'a non-empty room id without NUL', id);
     }
     if (options.metadata !== undefined && !is.isObject(options.metadata)) {
       throw invalidArg('options.metadata', 'an object', options.metadata);
@@ -388,7 +441,9 @@ export class App extends EventEmitter {
     } catch (err) {
       throw invalidArg('options.metadata', 'a JSON-serialisable object', (err as Error).message);
     }
-    return this.nativeApp.createRoom(name, description, maxConnections, metadata, options.ephemeral === true);
+    const created = this.nativeApp.createRoom(name, description, maxConnections, metadata, options.ephemeral === true, id);
+    if (created === '') throw new RoomwireError(codes.ROOM_EXISTS, `a room with id '${id}' exists already`);
+    return created;
   }
 
   /** Deletes a room; its members get `room_left`. False when unknown. */
@@ -520,9 +575,12 @@ export class App extends EventEmitter {
     return this;
   }
 
-  /** Open WebSocket connections. */
-  getWebSocketConnections(): number {
-    return this.nativeApp.connectionCount();
+  /**
+   * Open WebSocket connections: of the whole cluster (the other servers' counts are at most
+   * ~100 ms old), or of this server with `{ local: true }` or without a cluster.
+   */
+  getWebSocketConnections(options?: LocalOption): number {
+    return this.nativeApp.connectionCount(localOnly(options));
   }
 
   /** Changes the log level of the core and the facade. */

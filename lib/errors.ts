@@ -13,6 +13,7 @@ export const codes = {
   NATIVE_LOAD: 'RW_ERR_NATIVE_LOAD',
   ROUTE_CONFLICT: 'RW_ERR_ROUTE_CONFLICT',
   STATIC_DIR: 'RW_ERR_STATIC_DIR',
+  ROOM_EXISTS: 'RW_ERR_ROOM_EXISTS',
 } as const;
 
 /** A roomwire error that is neither a TypeError nor a RangeError. */

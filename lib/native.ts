@@ -55,9 +55,11 @@ export interface NativeApp {
   completeMany(plainIds: Float64Array, verdicts: unknown[]): void;
   reply(id: number, status: number, headers: string[], body: string | Buffer): void;
   send(connectionId: string, data: string | Buffer): number;
-  broadcast(path: string, data: string | Buffer): number;
-  connectionCount(): number;
-  createRoom(name: string, description: string, maxConnections: number, metadata: string, ephemeral: boolean): string;
+  broadcast(path: string, data: string | Buffer, localOnly: boolean): number;
+  connectionCount(localOnly: boolean): number;
+  clusterLive(): boolean;
+  setClusterHost(address: string): void;
+  createRoom(name: string, description: string, maxConnections: number, metadata: string, ephemeral: boolean, id: string): string;
   deleteRoom(id: string): boolean;
   sendRoomMessage(roomId: string, message: string): number;
   sendDirectMessage(target: string, message: string): number;
@@ -84,7 +86,7 @@ export interface NativeApp {
 
 /** The binding module. */
 export interface NativeBinding {
-  App: new (options: Record<string, number>) => NativeApp;
+  App: new (options: Record<string, number | object>) => NativeApp;
   setLogLevel(level: string): void;
 }
 

@@ -47,6 +47,25 @@ export interface AppOptions {
   maxPresenceSize?: number;
   /** A connection past `maxBackpressure`: drop its frames (counted), or close it with 1013. Default `'drop'`. */
   backpressurePolicy?: 'drop' | 'close';
+  /** Several roomwire processes acting as one server through Redis. Default: none (this process alone, no Redis needed). */
+  cluster?: ClusterOptions;
+}
+
+/** `createApp({ cluster })`: rooms, presence, direct messages, broadcasts and counts shared through one Redis. */
+export interface ClusterOptions {
+  /** `redis://[:password@]host[:port][/db]`. The host may be a name (resolved once by `listen`). */
+  redis: string;
+  /** Prefix of every Redis key and channel; servers with the same prefix form one cluster. Default `'roomwire'`. */
+  prefix?: string;
+  /** This server's name in the cluster, unique. Default: host name, process id and random hex. */
+  nodeId?: string;
+  /** A server that misses its heartbeats this long counts as gone: the others drop its members from rooms and presence, ms. Default 15000. */
+  nodeTimeoutMs?: number;
+}
+
+/** `{ local: true }`: this server only, not the whole cluster. */
+export interface LocalOption {
+  local?: boolean;
 }
 
 /** Fields every WebSocket event has. */
@@ -265,6 +284,8 @@ export interface CreateRoomOptions {
   metadata?: Record<string, unknown>;
   /** Delete the room when its last member leaves. Default false. */
   ephemeral?: boolean;
+  /** The room's id instead of `room_<32 hex>`: servers of a cluster that each create `'lobby'` at start share one room. */
+  id?: string;
 }
 
 /** A room as reported by getRoomInfo, getAllRooms and the REST API. */
@@ -417,9 +438,11 @@ export declare class App extends EventEmitter {
   close(options?: CloseOptions): Promise<void>;
   /** One raw frame (text for a string, binary for a Buffer) to one connection; false if unknown. */
   send(connectionId: string, data: string | Buffer | Uint8Array): SendStatus | false;
-  /** One raw frame to every connection on a path (the registered pattern or the actual path); returns how many. */
-  broadcast(path: string, data: string | Buffer | Uint8Array): number;
-  /** Creates a room; returns `room_<32 hex>`. */
+  /** One raw frame to every connection on a path (the registered pattern or the actual path), on every server of a cluster unless `{ local: true }`; returns how many on this server. */
+  broadcast(path: string, data: string | Buffer | Uint8Array, options?: LocalOption): number;
+  /** Whether the cluster option is set and this server is connected to Redis and in step now. */
+  isClusterConnected(): boolean;
+  /** Creates a room; returns its id: `options.id`, or `room_<32 hex>`. A taken id throws RoomwireError `RW_ERR_ROOM_EXISTS`. */
   createRoom(name: string, description?: string, maxConnections?: number, options?: CreateRoomOptions): string;
   /** Deletes a room (members get `room_left`); false when unknown. */
   deleteRoom(roomId: string): boolean;
@@ -455,8 +478,8 @@ export declare class App extends EventEmitter {
   getWebSocketMessageCount(): number;
   /** Serves the REST room API under `prefix` (default `/websocket`). */
   enableRoomApi(prefix?: string): this;
-  /** Open WebSocket connections. */
-  getWebSocketConnections(): number;
+  /** Open WebSocket connections of the whole cluster (others' counts at most ~100 ms old), or of this server with `{ local: true }`. */
+  getWebSocketConnections(options?: LocalOption): number;
   /** Changes the log level at run time. */
   setLogLevel(level: LogLevel): void;
 }
@@ -495,4 +518,5 @@ export declare const codes: {
   readonly NATIVE_LOAD: 'RW_ERR_NATIVE_LOAD';
   readonly ROUTE_CONFLICT: 'RW_ERR_ROUTE_CONFLICT';
   readonly STATIC_DIR: 'RW_ERR_STATIC_DIR';
+  readonly ROOM_EXISTS: 'RW_ERR_ROOM_EXISTS';
 };

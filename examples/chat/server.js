@@ -15,9 +15,10 @@ function createChatApp(options = {}) {
   const page = fs.readFileSync(path.join(__dirname, 'public', 'index.html'));
   const script = fs.readFileSync(path.join(__dirname, 'public', 'chat.js'));
 
-  app.createRoom('Lobby', 'Everyone starts here');
-  app.createRoom('Random', 'Anything goes');
-  app.createRoom('Help', 'Questions and answers', 50);
+  // Fixed ids: the servers of a cluster (examples/cluster) each create these and share them.
+  app.createRoom('Lobby', 'Everyone starts here', 0, { id: 'lobby' });
+  app.createRoom('Random', 'Anything goes', 0, { id: 'random' });
+  app.createRoom('Help', 'Questions and answers', 50, { id: 'help' });
 
   app.get('/', (req, res) => res.setHeader('Content-Type', 'text/html; charset=utf-8').send(page));
   app.get('/chat.js', (req, res) => res.setHeader('Content-Type', 'text/javascript; charset=utf-8').send(script));
@@ -46,13 +47,16 @@ function tidy(message) {
   return { modifiedEvent: { message: text } };
 }
 
-module.exports = { createChatApp };
-
-if (require.main === module) {
-  const app = createChatApp();
+/**
+ * Listens on PORT (default 3000) and HOST (default 127.0.0.1), says where, and closes
+ * cleanly on Ctrl+C or SIGTERM.
+ * @param {import('../..').App} app
+ * @param {string} label
+ */
+function serve(app, label) {
   const host = process.env.HOST || '127.0.0.1';
   app.listen(Number(process.env.PORT || 3000), host).then((port) => {
-    console.log(`roomwire chat demo: http://${host}:${port}/  (Ctrl+C to stop)`);
+    console.log(`${label}: http://${host}:${port}/  (Ctrl+C to stop)`);
   }, (err) => {
     console.error(err.message);
     process.exit(1);
@@ -61,3 +65,7 @@ if (require.main === module) {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }
+
+module.exports = { createChatApp, serve };
+
+if (require.main === module) serve(createChatApp(), 'roomwire chat demo');

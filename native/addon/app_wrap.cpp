@@ -51,6 +51,8 @@ Napi::Function app_wrap::define(Napi::Env env) {
                          InstanceMethod("send", &app_wrap::send),
                          InstanceMethod("broadcast", &app_wrap::broadcast),
                          InstanceMethod("connectionCount", &app_wrap::connection_count),
+                         InstanceMethod("clusterLive", &app_wrap::cluster_live),
+                         InstanceMethod("setClusterHost", &app_wrap::set_cluster_host),
                          InstanceMethod("closed", &app_wrap::closed),
                          InstanceMethod("createRoom", &app_wrap::create_room),
                          InstanceMethod("deleteRoom", &app_wrap::delete_room),
@@ -75,7 +77,7 @@ Napi::Function app_wrap::define(Napi::Env env) {
 }
 
 // new App({ threads, maxBodySize, maxHeaderSize, maxPayload, maxBackpressure,
-//           heartbeatInterval, idleTimeout, requestTimeout, maxPendingFrames })
+//           heartbeatInterval, idleTimeout, requestTimeout, maxPendingFrames, …, cluster })
 app_wrap::app_wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<app_wrap>(info) {
   Napi::Object o = info[0].As<Napi::Object>();
   options_.threads = static_cast<unsigned>(bytes(o, "threads", 0));
@@ -93,6 +95,20 @@ app_wrap::app_wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<app_wrap>(
   options_.max_rooms_per_connection = bytes(o, "maxRoomsPerConnection", options_.max_rooms_per_connection);
   options_.max_id_length = bytes(o, "maxIdLength", options_.max_id_length);
   options_.max_presence_size = bytes(o, "maxPresenceSize", options_.max_presence_size);
+  // cluster: { host, port, password, db, prefix, nodeId, nodeTimeoutMs }, checked by lib/
+  if (Napi::Value c = o.Get("cluster"); c.IsObject()) {
+    Napi::Object co = c.As<Napi::Object>();
+    auto text = [&](const char* key, std::string& out) {
+      if (Napi::Value v = co.Get(key); v.IsString()) out = v.As<Napi::String>().Utf8Value();
+    };
+    text("host", options_.cluster.host);
+    text("password", options_.cluster.password);
+    text("prefix", options_.cluster.prefix);
+    text("nodeId", options_.cluster.node_id);
+    options_.cluster.port = static_cast<int>(bytes(co, "port", 0));
+    options_.cluster.db = static_cast<int>(bytes(co, "db", 0));
+    options_.cluster.node_timeout = ms(co, "nodeTimeoutMs", options_.cluster.node_timeout);
+  }
 }
 
 app_wrap::~app_wrap() {
@@ -298,17 +314,33 @@ Napi::Value app_wrap::send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), status ? static_cast<int>(*status) : -1);
 }
 
-// broadcast(path, data) -> number of connections
+// broadcast(path, data, localOnly) -> number of connections on this server
 Napi::Value app_wrap::broadcast(const Napi::CallbackInfo& info) {
   if (!server_) return Napi::Number::New(info.Env(), 0);
   bool binary;
   auto data = payload(info[1], binary);
-  auto n = server_->broadcast(info[0].As<Napi::String>().Utf8Value(), std::move(data), binary);
+  auto n = server_->broadcast(info[0].As<Napi::String>().Utf8Value(), std::move(data), binary,
+                              info[2].ToBoolean().Value());
   return Napi::Number::New(info.Env(), static_cast<double>(n));
 }
 
+// clusterLive() -> whether the cluster bus is connected and in step
+Napi::Value app_wrap::cluster_live(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), server_ && server_->cluster_live());
+}
+
+// setClusterHost(address): the cluster's Redis host name, resolved by lib/ before listen
+Napi::Value app_wrap::set_cluster_host(const Napi::CallbackInfo& info) {
+  options_.cluster.host = info[0].As<Napi::String>().Utf8Value();
+  return info.Env().Undefined();
+}
+
+// connectionCount(localOnly) -> this server's connections, or the cluster's
 Napi::Value app_wrap::connection_count(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), server_ ? static_cast<double>(server_->connection_count()) : 0);
+  if (!server_) return Napi::Number::New(info.Env(), 0);
+  const bool local_only = info[0].ToBoolean().Value();
+  return Napi::Number::New(info.Env(), static_cast<double>(local_only ? server_->connection_count()
+                                                                      : server_->cluster_connection_count()));
 }
 
 }  // namespace roomwire::addon
@@ -341,11 +373,13 @@ Napi::Value status_value(Napi::Env env, std::optional<send_status> st) {
 
 }  // namespace
 
-// createRoom(name, description, maxConnections, metadataJson, ephemeral) -> id
+// createRoom(name, description, maxConnections, metadataJson, ephemeral, id) -> id, or ''
+// when `id` is given and taken
 Napi::Value app_wrap::create_room(const Napi::CallbackInfo& info) {
   std::string id = rooms_->create(str(info, 0), str(info, 1),
                                   static_cast<std::size_t>(info[2].As<Napi::Number>().Int64Value()),
-                                  str(info, 3), info[4].ToBoolean().Value());
+                                  str(info, 3), info[4].ToBoolean().Value(), str(info, 5));
+  if (server_ && !id.empty()) server_->cluster_room_created(id);  // before listen: registered when the cluster is joined
   return Napi::String::New(info.Env(), id);
 }
 

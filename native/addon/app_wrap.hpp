@@ -33,6 +33,8 @@ class app_wrap : public Napi::ObjectWrap<app_wrap> {
   Napi::Value send(const Napi::CallbackInfo& info);
   Napi::Value broadcast(const Napi::CallbackInfo& info);
   Napi::Value connection_count(const Napi::CallbackInfo& info);
+  Napi::Value cluster_live(const Napi::CallbackInfo& info);
+  Napi::Value set_cluster_host(const Napi::CallbackInfo& info);
   Napi::Value closed(const Napi::CallbackInfo& info);
   Napi::Value create_room(const Napi::CallbackInfo& info);
   Napi::Value delete_room(const Napi::CallbackInfo& info);

@@ -102,6 +102,13 @@ std::string metrics::prometheus(std::size_t connections_active, std::size_t room
   labelled(out, "roomwire_errors_total", "counter", "Errors, by error_type.", "type", err_names, err_);
   labelled(out, "roomwire_dropped_messages_total", "counter", "Messages not delivered, by reason.",
            "reason", drop_names, drop_);
+  if (cluster_enabled_.load(std::memory_order_relaxed)) {
+    header(out, "roomwire_cluster_connected", "gauge", "1 while the cluster bus is connected to Redis and in step.");
+    sample(out, "roomwire_cluster_connected", nullptr, nullptr, cluster_connected_.load() ? 1 : 0);
+    header(out, "roomwire_cluster_publish_failed_total", "counter",
+           "Messages for the other servers that could not be published (they reached this server's members only).");
+    sample(out, "roomwire_cluster_publish_failed_total", nullptr, nullptr, cluster_publish_failed_.load());
+  }
 
   const char* h = "roomwire_callback_duration_seconds";
   header(out, h, "histogram", "Time from an event to its JavaScript callback's verdict.");

@@ -44,6 +44,13 @@ class metrics {
   void bytes_in(std::size_t n) { add(bytes_in_, n); }
   void bytes_out(std::size_t n) { add(bytes_out_, n); }
   void connection_opened() { add(connections_total_, 1); }
+  /// The cluster series appear once a server of a cluster starts.
+  void cluster_enabled() { cluster_enabled_.store(true, std::memory_order_relaxed); }
+  /// Whether the cluster bus is connected to Redis and has loaded the cluster's state.
+  void cluster_connected(bool up) { cluster_connected_.store(up, std::memory_order_relaxed); }
+  /// A publish to the other servers that could not be sent (Redis unreachable).
+  void cluster_publish_failed() { add(cluster_publish_failed_, 1); }
+  std::uint64_t cluster_publish_failures() const { return cluster_publish_failed_.load(std::memory_order_relaxed); }
   /// Records how long a callback took to answer, in seconds.
   void callback_latency(double seconds);
 
@@ -68,6 +75,8 @@ class metrics {
   std::array<std::atomic<std::uint64_t>, bounds_.size() + 1> buckets_{};
   std::atomic<std::uint64_t> latency_sum_us_{0};
   std::atomic<std::uint64_t> bytes_in_{0}, bytes_out_{0}, connections_total_{0};
+  std::atomic<std::uint64_t> cluster_publish_failed_{0};
+  std::atomic<bool> cluster_enabled_{false}, cluster_connected_{false};
 };
 
 }  // namespace roomwire

@@ -14,7 +14,13 @@ struct cluster_options {
   std::string host = "127.0.0.1";
   int port = 0;                      // 0: no cluster
   std::string prefix = "roomwire";   // namespaces the Redis channels and keys
+  std::string password;              // AUTH before anything else, when set
+  int db = 0;                        // SELECT for the keys (channels are global in Redis)
   std::string node_id;               // this server's name in the cluster (unique)
+  /// 15 s without a heartbeat and a server counts as gone: the others drop its members from
+  /// rooms and presence. Long enough to ride out a GC-free stall or a Redis failover, short
+  /// enough that a killed node's users do not linger in presence lists.
+  std::chrono::milliseconds node_timeout{15000};
   bool enabled() const { return port != 0; }
 };
 

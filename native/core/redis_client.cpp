@@ -14,17 +14,7 @@ namespace {
 /// A command's handler, handed to hiredis as its privdata.
 struct pending_reply {
   redis_connection::reply_handler fn;
-  bool subscription = false;
 };
-
-/// Whether `r` ends a subscription: the reply to an UNSUBSCRIBE or PUNSUBSCRIBE.
-bool ends_subscription(const redisReply* r) {
-  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0) return false;
-  const redisReply* kind = r->element[0];
-  if (!kind || (kind->type != REDIS_REPLY_STRING && kind->type != REDIS_REPLY_STATUS)) return false;
-  std::string_view k(kind->str, kind->len);
-  return k == "unsubscribe" || k == "punsubscribe";
-}
 
 redis_connection* owner(const redisAsyncContext* ac) { return static_cast<redis_connection*>(ac->data); }
 
@@ -164,6 +154,12 @@ void redis_connection::connected_cb(const redisAsyncContext* ac, int status) {
   }
   self->connected_ = true;
   self->backoff_ = self->opts_.backoff_min;
+  // Pipelined ahead of every other command of this connection.
+  auto refuse = [](redis_reply_view r) {
+    if (r && r.is_error()) log(log_level::error, "redis: " + r.text());
+  };
+  if (!self->opts_.password.empty()) self->command({"AUTH", self->opts_.password}, refuse);
+  if (self->opts_.db != 0) self->command({"SELECT", std::to_string(self->opts_.db)}, refuse);
   log(log_level::info, "redis: connected to " + self->opts_.host + ":" + std::to_string(self->opts_.port));
   if (self->on_connected_) self->on_connected_();
 }
@@ -180,28 +176,56 @@ void redis_connection::disconnected_cb(const redisAsyncContext* ac, int status) 
 void redis_connection::reply_cb(redisAsyncContext*, void* reply, void* privdata) {
   auto* p = static_cast<pending_reply*>(privdata);
   if (!p) return;
-  auto* r = static_cast<redisReply*>(reply);
-  if (p->fn) p->fn(redis_reply_view{r});
-  if (!r || !p->subscription || ends_subscription(r)) delete p;
+  if (p->fn) p->fn(redis_reply_view{static_cast<redisReply*>(reply)});
+  delete p;
 }
 
-bool redis_connection::command(const std::vector<std::string>& argv, reply_handler handler, bool subscription) {
-  if (!ac_ || !connected_ || argv.empty()) return false;
+void redis_connection::message_cb(redisAsyncContext* ac, void* reply, void*) {
+  // hiredis calls this with no reply for each subscription when the connection goes.
+  if (!reply) return;
+  redis_connection* self = owner(ac);
+  if (self->on_message_) self->on_message_(redis_reply_view{static_cast<redisReply*>(reply)});
+}
+
+bool redis_connection::send_argv(const char* first, const std::vector<std::string>& rest,
+                                 void (*cb)(redisAsyncContext*, void*, void*), void* privdata) {
+  if (!ac_ || !connected_) return false;
   std::vector<const char*> args;
   std::vector<std::size_t> lengths;
-  args.reserve(argv.size());
-  lengths.reserve(argv.size());
-  for (const auto& a : argv) {
+  args.reserve(rest.size() + 1);
+  lengths.reserve(rest.size() + 1);
+  if (first) {
+    args.push_back(first);
+    lengths.push_back(std::char_traits<char>::length(first));
+  }
+  for (const auto& a : rest) {
     args.push_back(a.data());
     lengths.push_back(a.size());
   }
-  auto* p = new pending_reply{std::move(handler), subscription};
-  if (redisAsyncCommandArgv(ac_, &redis_connection::reply_cb, p, static_cast<int>(args.size()), args.data(),
-                            lengths.data()) != REDIS_OK) {
+  if (args.empty()) return false;
+  return redisAsyncCommandArgv(ac_, cb, privdata, static_cast<int>(args.size()), args.data(), lengths.data()) ==
+         REDIS_OK;
+}
+
+bool redis_connection::command(const std::vector<std::string>& argv, reply_handler handler) {
+  if (!ac_ || !connected_ || argv.empty()) return false;
+  auto* p = new pending_reply{std::move(handler)};
+  if (!send_argv(nullptr, argv, &redis_connection::reply_cb, p)) {
     delete p;
     return false;
   }
   return true;
+}
+
+bool redis_connection::subscribe(const std::vector<std::string>& channels, bool pattern) {
+  // One callback for every channel, with no per-channel state: hiredis files it under each
+  // channel and calls it for each message, and no unsubscribe has anything to free.
+  return !channels.empty() &&
+         send_argv(pattern ? "PSUBSCRIBE" : "SUBSCRIBE", channels, &redis_connection::message_cb, nullptr);
+}
+
+bool redis_connection::unsubscribe(const std::vector<std::string>& channels) {
+  return !channels.empty() && send_argv("UNSUBSCRIBE", channels, &redis_connection::message_cb, nullptr);
 }
 
 }  // namespace roomwire

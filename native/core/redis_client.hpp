@@ -36,13 +36,14 @@ class redis_connection : public std::enable_shared_from_this<redis_connection> {
   struct options {
     std::string host = "127.0.0.1";
     int port = 6379;
+    std::string password;  // AUTH on each connection when set
+    int db = 0;            // SELECT on each connection when not 0
     /// Reconnect backoff: the first wait, doubled after each failure up to the cap
     /// (100 ms to 2 s: back within 5 s of Redis returning, without hammering a dead one).
     std::chrono::milliseconds backoff_min{100};
     std::chrono::milliseconds backoff_max{2000};
   };
-  /// Called once per reply; for a SUBSCRIBE, once per message on its channels. A null view
-  /// means the connection ended before the reply came.
+  /// Called once per reply. A null view means the connection ended before the reply came.
   using reply_handler = std::function<void(redis_reply_view)>;
 
   redis_connection(net::io_context& ioc, options opts);
@@ -59,9 +60,16 @@ class redis_connection : public std::enable_shared_from_this<redis_connection> {
   void on_connected(std::function<void()> fn) { on_connected_ = std::move(fn); }
   /// Called each time an established connection is lost.
   void on_disconnected(std::function<void()> fn) { on_disconnected_ = std::move(fn); }
-  /// Sends one command; false (and no callback) when not connected. `subscription`: the
-  /// handler stays for every message of a SUBSCRIBE or PSUBSCRIBE.
-  bool command(const std::vector<std::string>& argv, reply_handler handler = {}, bool subscription = false);
+  /// Sends one command; false (and no callback) when not connected. Not for the
+  /// subscription commands: those are subscribe() and unsubscribe().
+  bool command(const std::vector<std::string>& argv, reply_handler handler = {});
+  /// Receives every reply of the subscriptions: the (p)subscribe and unsubscribe
+  /// confirmations, and each `message` / `pmessage`.
+  void on_message(reply_handler fn) { on_message_ = std::move(fn); }
+  /// SUBSCRIBE (or PSUBSCRIBE with `pattern`) to `channels`; what arrives goes to on_message.
+  bool subscribe(const std::vector<std::string>& channels, bool pattern = false);
+  /// UNSUBSCRIBE from `channels`.
+  bool unsubscribe(const std::vector<std::string>& channels);
 
  private:
   void connect();
@@ -78,6 +86,9 @@ class redis_connection : public std::enable_shared_from_this<redis_connection> {
   static void connected_cb(const redisAsyncContext* ac, int status);
   static void disconnected_cb(const redisAsyncContext* ac, int status);
   static void reply_cb(redisAsyncContext* ac, void* reply, void* privdata);
+  static void message_cb(redisAsyncContext* ac, void* reply, void* privdata);
+  bool send_argv(const char* first, const std::vector<std::string>& rest, void (*cb)(redisAsyncContext*, void*, void*),
+                 void* privdata);
 
   net::io_context& ioc_;
   options opts_;
@@ -90,6 +101,7 @@ class redis_connection : public std::enable_shared_from_this<redis_connection> {
   bool connected_ = false;
   bool stopped_ = false;
   std::function<void()> on_connected_, on_disconnected_;
+  reply_handler on_message_;
 };
 
 }  // namespace roomwire

@@ -110,6 +110,7 @@ std::optional<http_answer> rooms_endpoint(server& srv, const std::string& method
       metadata = json::serialize(*md);
     }
     std::string id = rooms.create(std::string(name->as_string()), description, max, metadata, false);
+    srv.cluster_room_created(id);
     json::object o;
     o["success"] = true;
     o["roomId"] = id;

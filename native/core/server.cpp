@@ -150,6 +150,7 @@ unsigned short server::listen(const std::string& host, unsigned short port, erro
   for (auto& t : io_) t->work.emplace(t->ioc.get_executor());
   listener_->run();
   if (options_.cluster.enabled()) {
+    metrics_.cluster_enabled();
     cluster_ = std::make_shared<cluster_bus>(*this, io_.front()->ioc, options_.cluster);
     net::post(io_.front()->ioc, [bus = cluster_] { bus->start(); });
   }
@@ -252,7 +253,6 @@ void server::stop(std::chrono::milliseconds timeout) {
   on_every_thread([this] {
     if (io_owner != this || io_self != 0) return;
     sweep_.cancel();
-    if (cluster_) cluster_->stop();
   }, deadline);
   std::vector<std::shared_ptr<closeable>> open;
   {
@@ -268,6 +268,14 @@ void server::stop(std::chrono::milliseconds timeout) {
   {
     std::unique_lock<std::mutex> lock(tracked_mutex_);
     drained = tracked_empty_.wait_until(lock, deadline, [this] { return tracked_.empty(); });
+  }
+  if (cluster_) {
+    // The connections have left their rooms: the cluster is told this server is gone (2 s
+    // at most for Redis to take it; its heartbeat expiring says the same later).
+    auto left = std::make_shared<std::promise<void>>();
+    auto answer = left->get_future();
+    net::post(io_.front()->ioc, [bus = cluster_, left] { bus->stop([left] { left->set_value(); }); });
+    if (answer.wait_for(std::chrono::seconds(2)) != std::future_status::ready) io_.front()->ioc.stop();
   }
   for (auto& t : io_) t->work.reset();
   if (!drained)
@@ -338,7 +346,9 @@ std::optional<send_status> server::send(const std::string& connection_id,
 }
 
 std::size_t server::broadcast(const std::string& path, std::shared_ptr<const std::string> data,
-                              bool binary) {
+                              bool binary, bool local_only) {
+  if (cluster_ && !local_only)
+    post_to(0, [bus = cluster_, path, data, binary] { bus->publish_broadcast(path, data, binary); });
   std::vector<std::shared_ptr<ws_session>> targets;
   {
     std::shared_lock lock(sessions_mutex_);
@@ -357,6 +367,10 @@ std::size_t server::connection_count() const {
   return sessions_.size();
 }
 
+std::size_t server::cluster_connection_count() const {
+  return connection_count() + (cluster_ && cluster_->live() ? cluster_->remote_connections() : 0);
+}
+
 connection_slot server::take_slot() {
   const std::size_t cap = options_.max_connections;
   const std::size_t before = slots_taken_->fetch_add(1, std::memory_order_relaxed);
@@ -371,9 +385,13 @@ void server::add_session(const std::shared_ptr<ws_session>& s) {
   std::unique_lock lock(sessions_mutex_);
   sessions_[s->connection_id()] = s;
   connections_by_client_[s->client_id()].push_back(s->connection_id());
+  if (cluster_)
+    post_to(0, [bus = cluster_, client = s->client_id(), id = s->connection_id()] { bus->connection_opened(client, id); });
 }
 
 void server::remove_session(const ws_session& s) {
+  if (cluster_)
+    post_to(0, [bus = cluster_, client = s.client_id(), id = s.connection_id()] { bus->connection_closed(client, id); });
   std::unique_lock lock(sessions_mutex_);
   sessions_.erase(s.connection_id());
   auto it = connections_by_client_.find(s.client_id());
@@ -426,7 +444,8 @@ void server::fan_out_batched(const member_list& members, std::shared_ptr<const s
   if (!members || members->empty()) return;
   // Which I/O threads have recipients: only those get a batch.
   std::bitset<256> present;
-  for (const auto& m : *members) present.set(m.io_index % present.size());
+  for (const auto& m : *members)
+    if (m.local()) present.set(m.io_index % present.size());
   // One handler per such thread; each delivers to the members living on it, inline.
   for (std::size_t t = 0; t < io_.size(); ++t) {
     if (io_.size() <= present.size() && !present.test(t)) continue;
@@ -447,11 +466,47 @@ void server::publish_room(const std::string& room_id, const std::shared_ptr<cons
   post_to(0, [bus = cluster_, room_id, frame] { bus->publish_room(room_id, frame); });
 }
 
+bool server::cluster_live() const { return cluster_ && cluster_->live(); }
+
+void server::cluster_joined(const std::string& room_id, const member_info& m) {
+  if (!cluster_) return;
+  post_to(0, [bus = cluster_, room_id, m] { bus->joined(room_id, m); });
+}
+
+bool server::cluster_reserve(const std::string& room_id, const member_info& m, std::size_t max,
+                             std::function<void(bool)> done) {
+  if (!cluster_live()) return false;
+  post_to(0, [bus = cluster_, room_id, m, max, done = std::move(done)]() mutable {
+    // The cluster went in between: decided here alone, like the caller would have.
+    if (!bus->reserve(room_id, m, max, done)) done(true);
+  });
+  return true;
+}
+
+void server::cluster_left(const std::string& room_id, const std::string& connection_id) {
+  if (!cluster_) return;
+  post_to(0, [bus = cluster_, room_id, connection_id] { bus->left(room_id, connection_id); });
+}
+
+void server::cluster_room_created(const std::string& room_id) {
+  if (!cluster_) return;
+  post_to(0, [bus = cluster_, room_id] { bus->room_created(room_id); });
+}
+
+bool server::publish_direct(bool by_connection, const std::string& target, std::shared_ptr<const std::string> frame,
+                            std::function<void(long long)> done) {
+  if (!cluster_) return false;
+  post_to(0, [bus = cluster_, by_connection, target, frame = std::move(frame), done = std::move(done)] {
+    bus->publish_direct(by_connection, target, frame, done);
+  });
+  return true;
+}
+
 bool server::cluster_ready() {
   if (!cluster_ || !running_) return false;
   std::promise<bool> ready;
   auto answer = ready.get_future();
-  net::post(io_.front()->ioc, [&ready, bus = cluster_] { ready.set_value(bus->ready()); });
+  net::post(io_.front()->ioc, [&ready, bus = cluster_] { ready.set_value(bus->live()); });
   return answer.wait_for(std::chrono::seconds(5)) == std::future_status::ready && answer.get();
 }
 
@@ -481,9 +536,17 @@ std::optional<send_status> server::send_room_message(const std::string& room_id,
 std::optional<send_status> server::send_direct_message(const std::string& target,
                                                        const std::string& message) {
   auto targets = find_targets({}, target);
+  const bool by_connection = !targets.empty();
   if (targets.empty()) targets = find_targets(target, {});
-  if (targets.empty()) return std::nullopt;
   auto frame = std::make_shared<const std::string>(protocol::direct_message(message, {}, timestamp_now()));
+  // In a cluster a client id may have connections on other servers too, and an id unknown
+  // here may be a connection or a client there; the other servers deliver to theirs.
+  if (cluster_live() && !by_connection) {
+    publish_direct(false, target, frame, nullptr);
+    if (targets.empty()) publish_direct(true, target, frame, nullptr);
+    if (targets.empty()) return send_status::ok;
+  }
+  if (targets.empty()) return std::nullopt;
   send_status status = send_status::ok;
   for (const auto& t : targets) status = worse(status, t->send(frame, false, tx_type::direct_message));
   return status;
@@ -510,9 +573,12 @@ join_result server::join_room_now(const std::string& connection_id, const std::s
 boost::json::object server::client_info(const ws_session& s) const { return s.info(); }
 
 bool server::leave_room(const std::string& connection_id, const std::string& room_id) {
+  // A member of another server is that server's to remove.
+  if (cluster_ && !find(connection_id)) return false;
   member_list remaining;
   auto removed = rooms_->leave(room_id, connection_id, &remaining);
   if (!removed) return false;
+  if (removed->local()) cluster_left(room_id, connection_id);
   if (auto s = find(connection_id)) s->notify_left(room_id);
   fan_out_batched(remaining,
                   std::make_shared<const std::string>(protocol::presence("leave", room_id, *removed, timestamp_now())),
@@ -520,9 +586,11 @@ bool server::leave_room(const std::string& connection_id, const std::string& roo
   return true;
 }
 
-bool server::delete_room(const std::string& room_id) {
+bool server::delete_room(const std::string& room_id, bool publish) {
   std::vector<member_info> evicted;
-  if (!rooms_->remove(room_id, &evicted)) return false;
+  const bool known = rooms_->remove(room_id, &evicted);
+  if (publish && cluster_) post_to(0, [bus = cluster_, room_id] { bus->room_deleted(room_id); });
+  if (!known) return false;
   for (const auto& m : evicted)
     if (auto s = find(m.connection_id)) s->notify_left(room_id);
   return true;

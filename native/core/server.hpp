@@ -118,13 +118,17 @@ class server : public std::enable_shared_from_this<server> {
   /// Sends one raw frame to a connection. nullopt when the connection is unknown.
   std::optional<send_status> send(const std::string& connection_id,
                                   std::shared_ptr<const std::string> data, bool binary);
-  /// Sends one raw frame to every connection whose route pattern or path equals `path`;
-  /// returns how many connections it was queued to.
+  /// Sends one raw frame to every connection whose route pattern or path equals `path`,
+  /// and (unless `local_only`) hands it to the other servers of the cluster for theirs;
+  /// returns how many connections here it was queued to.
   std::size_t broadcast(const std::string& path, std::shared_ptr<const std::string> data,
-                        bool binary);
+                        bool binary, bool local_only = true);
 
-  /// Live WebSocket connections.
+  /// Live WebSocket connections on this server.
   std::size_t connection_count() const;
+  /// Live WebSocket connections on every live server of the cluster (this one's alone
+  /// without a cluster); the others' counts are at most ~100 ms old.
+  std::size_t cluster_connection_count() const;
   /// Takes a place for an upgrade that is starting; empty when `maxConnections` are taken
   /// (connections and upgrades still awaiting onConnect count alike).
   connection_slot take_slot();
@@ -144,7 +148,26 @@ class server : public std::enable_shared_from_this<server> {
   /// without one); any thread, in order with the calling thread's other work.
   void publish_room(const std::string& room_id, const std::shared_ptr<const std::string>& frame);
   /// Whether the cluster bus can carry messages now (false without a cluster); any thread.
+  /// Waits for the bus's thread: for tests.
   bool cluster_ready();
+  /// Whether this server is in a cluster that is connected and in step now; any thread.
+  bool cluster_live() const;
+  // The cluster learns of local changes (no-ops without one); any thread, each posted to the
+  // bus's thread in order with the caller's other work.
+  /// A local member joined a room (already in the registry).
+  void cluster_joined(const std::string& room_id, const member_info& m);
+  /// Asks the cluster for a place in a room of at most `max` members before a local member
+  /// joins; `done(true)` when granted, on the bus's thread. False when there is no live
+  /// cluster to ask: the caller decides alone.
+  bool cluster_reserve(const std::string& room_id, const member_info& m, std::size_t max,
+                       std::function<void(bool)> done);
+  void cluster_left(const std::string& room_id, const std::string& connection_id);
+  void cluster_room_created(const std::string& room_id);
+  /// Publishes a direct-message frame to `target` (a connection id with `by_connection`,
+  /// else a client id) on the other servers; `done(receivers)` on the bus's thread with how
+  /// many servers hold it (-1 when it could not be published; never called without a cluster).
+  bool publish_direct(bool by_connection, const std::string& target, std::shared_ptr<const std::string> frame,
+                      std::function<void(long long)> done);
   /// The `room_message` envelope without a sender, to every member.
   std::optional<send_status> send_room_message(const std::string& room_id, const std::string& message);
   /// A `direct_message` without a sender to a connection id, or else to every connection of
@@ -166,8 +189,9 @@ class server : public std::enable_shared_from_this<server> {
   boost::json::object client_info(const ws_session& s) const;
   /// Removes a connection from a room (no callback: the app decided); false if it was not in it.
   bool leave_room(const std::string& connection_id, const std::string& room_id);
-  /// Deletes a room; its members get `room_left`. False when unknown.
-  bool delete_room(const std::string& room_id);
+  /// Deletes a room; its members here get `room_left`, and (with `publish`) the other
+  /// servers of the cluster delete it too. False when unknown here.
+  bool delete_room(const std::string& room_id, bool publish = true);
   /// Closes a connection with `code`/`reason`; false when unknown.
   bool close_connection(const std::string& connection_id, int code, const std::string& reason);
   /// Total client frames received.

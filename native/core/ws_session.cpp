@@ -447,8 +447,10 @@ void ws_session::join(std::string room_id, std::string presence,
   ask(cb_join_room, std::move(ev),
       [this, room_id, presence, done = std::move(done)](verdict&& v) mutable {
         if (v.cancel) return done(join_result::rejected, v.has_error ? v.error : join_error_text(join_result::rejected));
-        auto result = enter_room(room_id, v.has_modified ? std::move(v.modified) : std::move(presence));
-        done(result, result == join_result::ok ? std::string() : join_error_text(result));
+        enter_room(room_id, v.has_modified ? std::move(v.modified) : std::move(presence),
+                   [done = std::move(done)](join_result result) {
+                     done(result, result == join_result::ok ? std::string() : join_error_text(result));
+                   });
       });
 }
 
@@ -466,7 +468,7 @@ join_result ws_session::check_join(const std::string& room_id) const {
   return join_result::ok;
 }
 
-join_result ws_session::enter_room(const std::string& room_id, std::string user_info) {
+member_info ws_session::as_member(std::string user_info) {
   member_info m;
   m.connection_id = connection_id_;
   m.client_id = client_id_;
@@ -474,17 +476,55 @@ join_result ws_session::enter_room(const std::string& room_id, std::string user_
   m.joined_at = now_ms();
   m.io_index = io_index_;
   m.sink = std::static_pointer_cast<room_member>(shared_from_this());
+  return m;
+}
+
+join_result ws_session::admit(const std::string& room_id, member_info m, join_mode mode) {
   auto announce = std::make_shared<const std::string>(protocol::presence("join", room_id, m, timestamp_now()));
   member_list before;
-  auto result = server_.rooms().join(room_id, std::move(m), route_->options.auto_create_rooms, &before);
+  auto result = server_.rooms().join(room_id, std::move(m), route_->options.auto_create_rooms, &before, mode);
   if (result == join_result::ok) server_.fan_out_batched(before, announce, tx_type::presence);
   return result;
 }
 
+void ws_session::enter_room(const std::string& room_id, std::string user_info, std::function<void(join_result)> then) {
+  member_info m = as_member(std::move(user_info));
+  auto room = server_.rooms().info(room_id);
+  if (room && room->max_connections != 0) {
+    // The room's limit counts every server's members: Redis takes the place atomically.
+    auto granted = [self = shared_from_this(), room_id, m, then](bool ok) {
+      self->server_.post_to(self->io_index_, [self, room_id, m, then, ok]() mutable {
+        self->busy_ = false;
+        join_result result = join_result::full;
+        if (ok) {
+          result = self->finished_ ? join_result::unknown_connection : self->admit(room_id, m, join_mode::reserved);
+          // The place goes back unless this connection holds it now.
+          if (result != join_result::ok && result != join_result::already_member)
+            self->server_.cluster_left(room_id, self->connection_id_);
+        }
+        then(result);
+        self->process();
+      });
+    };
+    busy_ = true;
+    if (server_.cluster_reserve(room_id, m, room->max_connections, std::move(granted))) return;
+    busy_ = false;
+  }
+  const member_info copy = m;
+  auto result = admit(room_id, std::move(m), join_mode::normal);
+  if (result == join_result::ok) server_.cluster_joined(room_id, copy);
+  then(result);
+}
+
 join_result ws_session::join_now(const std::string& room_id) {
-  auto result = enter_room(room_id, "null");
-  if (result == join_result::ok)
+  // The REST API answers at once: this server's view of the room's limit decides.
+  member_info m = as_member("null");
+  const member_info copy = m;
+  auto result = admit(room_id, std::move(m), join_mode::normal);
+  if (result == join_result::ok) {
+    server_.cluster_joined(room_id, copy);
     write_text(protocol::room_joined(room_id, timestamp_now()), tx_type::room_joined);
+  }
   return result;
 }
 
@@ -516,6 +556,7 @@ void ws_session::handle_leave(const json::object& body) {
     member_list remaining;
     auto removed = server_.rooms().leave(room_id, connection_id_, &remaining);
     if (!removed) return send_error(err_type::room_leave_error, "Not in room");
+    server_.cluster_left(room_id, connection_id_);
     write_text(protocol::room_left(room_id, timestamp_now()), tx_type::room_left);
     server_.fan_out_batched(remaining,
                     std::make_shared<const std::string>(
@@ -565,10 +606,13 @@ void ws_session::handle_direct_message(const json::object& body, std::string tex
                       "direct_message takes target_client_id or target_connection_id, not both");
   std::string target = target_client.empty() ? target_connection : target_client;
   auto found = server_.find_targets(target_client, target_connection);
-  if (found.empty()) return send_error(err_type::client_not_found, "Client not found: " + target);
+  // In a live cluster the target may be on another server: Redis tells after the callback.
+  if (found.empty() && !server_.cluster_live())
+    return send_error(err_type::client_not_found, "Client not found: " + target);
   event ev = make_event(event_kind::direct_message);
-  // The event names the real target: by connection id, that connection and its client.
-  ev.target_client_id = target_client.empty() ? found.front()->client_id() : target_client;
+  // The event names the real target: by connection id, that connection and its client
+  // (a connection on another server: its id alone).
+  ev.target_client_id = !target_client.empty() ? target_client : found.empty() ? std::string() : found.front()->client_id();
   ev.target_connection_id = target_connection;
   ev.message = message;
   ev.data = text;
@@ -581,12 +625,24 @@ void ws_session::handle_direct_message(const json::object& body, std::string tex
           return;
         }
         auto targets = server_.find_targets(target_client, target_connection);
-        if (targets.empty())
-          return send_error(err_type::client_not_found,
-                            "Client not found: " + (target_client.empty() ? target_connection : target_client));
+        const std::string to = target_client.empty() ? target_connection : target_client;
+        // Every connection of a client, on every server; a connection, wherever it is.
+        const bool ask_cluster = server_.cluster_live() && (!target_client.empty() || targets.empty());
+        if (targets.empty() && !ask_cluster)
+          return send_error(err_type::client_not_found, "Client not found: " + to);
         auto frame = std::make_shared<const std::string>(protocol::direct_message(
             v.has_modified ? v.modified : message, client_id_, timestamp_now()));
         for (const auto& t : targets) t->send(frame, false, tx_type::direct_message);
+        if (!ask_cluster) return;
+        const bool nowhere_here = targets.empty();
+        server_.publish_direct(target_client.empty(), to, frame,
+                               [self = shared_from_this(), to, nowhere_here](long long receivers) {
+                                 if (!nowhere_here || receivers > 0) return;
+                                 self->server_.post_to(self->io_index_, [self, to] {
+                                   if (!self->finished_)
+                                     self->send_error(err_type::client_not_found, "Client not found: " + to);
+                                 });
+                               });
       });
 }
 
@@ -834,6 +890,7 @@ void ws_session::finish() {
   slot_.release();
   // Leave every room; the members who remain see presence `leave`.
   for (auto& gone : server_.rooms().leave_all(connection_id_)) {
+    server_.cluster_left(gone.room_id, connection_id_);
     server_.fan_out_batched(gone.remaining,
                             std::make_shared<const std::string>(
                                 protocol::presence("leave", gone.room_id, gone.member, timestamp_now())),

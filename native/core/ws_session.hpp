@@ -124,8 +124,14 @@ class ws_session : public closeable,
   void handle_presence_list(const boost::json::object& body);
   /// Joins through onJoinRoom; `done(result, error)` gets the outcome and its error text.
   void join(std::string room_id, std::string presence, std::function<void(join_result, std::string)> done);
-  /// Adds this connection to the registry and announces it; any thread.
-  join_result enter_room(const std::string& room_id, std::string user_info);
+  /// Adds this connection to the registry and announces it, then `then(result)`. A room
+  /// with a `maxConnections` in a live cluster first takes its place there (the session is
+  /// busy meanwhile, so later frames wait); otherwise at once. On the session's thread.
+  void enter_room(const std::string& room_id, std::string user_info, std::function<void(join_result)> then);
+  /// The registry part of enter_room: the member added (under `mode`'s limits) and the
+  /// room's earlier members told.
+  join_result admit(const std::string& room_id, member_info m, join_mode mode);
+  member_info as_member(std::string user_info);
   void send_error(err_type type, std::string_view message);
   void ask(std::uint32_t bit, event&& ev, std::function<void(verdict&&)> then);
   event make_event(event_kind kind) const;

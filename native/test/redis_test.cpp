@@ -55,11 +55,12 @@ TEST(Redis, RunsCommandsAndCarriesPublishesToSubscribers) {
 
   std::vector<std::string> messages;
   bool subscribed = false;
-  ASSERT_TRUE(sub->command({"SUBSCRIBE", "room:1"}, [&](redis_reply_view r) {
+  sub->on_message([&](redis_reply_view r) {
     if (!r || !r.is_array()) return;
     if (r.at(0).text() == "subscribe") subscribed = true;
     if (r.at(0).text() == "message") messages.push_back(r.at(2).text());
-  }, true));
+  });
+  ASSERT_TRUE(sub->subscribe({"room:1"}));
   ASSERT_TRUE(run_until(ioc, [&] { return subscribed; }, 5s));
   for (int i = 0; i < 100; ++i) pub->command({"PUBLISH", "room:1", "m" + std::to_string(i)});
   ASSERT_TRUE(run_until(ioc, [&] { return messages.size() == 100; }, 5s));
@@ -69,6 +70,22 @@ TEST(Redis, RunsCommandsAndCarriesPublishesToSubscribers) {
   pub->command({"PUBLISH", "room:2", "nobody"}, [&](redis_reply_view r) { receivers = r.integer(); });
   ASSERT_TRUE(run_until(ioc, [&] { return receivers >= 0; }, 5s));
   EXPECT_EQ(receivers, 0);
+
+  // Unsubscribing ends the deliveries of that channel only.
+  bool unsubscribed = false;
+  sub->on_message([&](redis_reply_view r) {
+    if (!r || !r.is_array()) return;
+    if (r.at(0).text() == "unsubscribe") unsubscribed = true;
+    if (r.at(0).text() == "message") messages.push_back(r.at(1).text());
+  });
+  ASSERT_TRUE(sub->subscribe({"room:3"}));
+  ASSERT_TRUE(sub->unsubscribe({"room:1"}));
+  ASSERT_TRUE(run_until(ioc, [&] { return unsubscribed; }, 5s));
+  messages.clear();
+  pub->command({"PUBLISH", "room:1", "gone"});
+  pub->command({"PUBLISH", "room:3", "here"});
+  ASSERT_TRUE(run_until(ioc, [&] { return !messages.empty(); }, 5s));
+  EXPECT_EQ(messages, std::vector<std::string>{"room:3"});
   pub->stop();
   sub->stop();
   run_until(ioc, [&] { return !pub->connected() && !sub->connected(); }, 5s);

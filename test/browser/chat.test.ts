@@ -1,10 +1,11 @@
 /**
  * The chat demo in headless Chromium (Debian's build, driven by playwright-core): two
  * people chat through a room, see each other's presence, send a direct message and see
- * a leave.
+ * a leave — on one server, and each on their own server of a cluster.
  */
 import { Browser, Page, chromium } from 'playwright-core';
 import type { App } from '../../types/index';
+import { RedisServer } from '../redis';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { createChatApp } = require('../../examples/chat/server.js') as { createChatApp: (o?: object) => App };
@@ -14,6 +15,17 @@ const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // background traffic, no first-run work.
 const args = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+
+/** Opens the page at `base`, connects as `name` and waits to be listed in the room. */
+async function visitAs(browser: Browser, base: string, name: string): Promise<Page> {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(10000);
+  await page.goto(base);
+  await page.fill('#name', name);
+  await page.click('#connect');
+  await page.waitForSelector(`#members li[data-client-id="${name}"]`);
+  return page;
+}
 
 describe('chat demo in a browser', () => {
   let app: App;
@@ -31,15 +43,7 @@ describe('chat demo in a browser', () => {
     await app?.close();
   });
 
-  async function visit(name: string): Promise<Page> {
-    const page = await browser.newPage();
-    page.setDefaultTimeout(10000);
-    await page.goto(base);
-    await page.fill('#name', name);
-    await page.click('#connect');
-    await page.waitForSelector(`#members li[data-client-id="${name}"]`);
-    return page;
-  }
+  const visit = (name: string): Promise<Page> => visitAs(browser, base, name);
 
   it('lets two people chat in a room, see presence, message directly and see a leave', async () => {
     const alice = await visit('alice');
@@ -78,4 +82,50 @@ describe('chat demo in a browser', () => {
     expect(health).toMatchObject({ ok: true, rooms: 3 });
     await page.close();
   }, 30000);
+});
+
+describe('chat demo across two servers of a cluster', () => {
+  let redis: RedisServer;
+  let apps: App[] = [];
+  let browser: Browser;
+  let bases: string[] = [];
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+    apps = [1, 2].map((n) => createChatApp({ threads: 1, cluster: { redis: redis.url, prefix: 'chat', nodeId: `web${n}` } }));
+    const ports = await Promise.all(apps.map((a) => a.listen(0, '127.0.0.1')));
+    bases = ports.map((p) => `http://127.0.0.1:${p}`);
+    for (let i = 0; i < 500 && !apps.every((a) => a.isClusterConnected()); ++i) await new Promise((r) => setTimeout(r, 10));
+    browser = await chromium.launch({ executablePath, args, headless: true, timeout: 30000 });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all(apps.map((a) => a.close()));
+    await redis?.kill();
+  });
+
+  it('lets two people on different servers chat, see presence, message directly and see a leave', async () => {
+    const alice = await visitAs(browser, bases[0], 'alice');
+    const bob = await visitAs(browser, bases[1], 'bob');
+    await alice.waitForSelector('#members li[data-client-id="bob"]');
+    await bob.waitForSelector('#members li[data-client-id="alice"]');
+
+    await alice.fill('#text', 'hello from server 1');
+    await alice.press('#text', 'Enter');
+    await bob.waitForSelector('#log li:has-text("hello from server 1")');
+
+    await bob.selectOption('#to', 'alice');
+    await bob.fill('#text', 'psst across');
+    await bob.click('#send');
+    await alice.waitForSelector('#log li.dm:has-text("psst across")');
+    // Both servers list the same three rooms.
+    await bob.waitForSelector('#rooms li.active:has-text("Lobby")');
+    expect(apps[0].getAllRooms().map((r) => r.id)).toEqual(['lobby', 'random', 'help']);
+    expect(apps[1].getAllRooms().map((r) => r.id)).toEqual(['lobby', 'random', 'help']);
+
+    await bob.close();
+    await alice.waitForSelector('#log li.sys:has-text("bob left")');
+    await alice.waitForSelector('#members li[data-client-id="bob"]', { state: 'detached' });
+    await alice.close();
+  }, 60000);
 });

@@ -200,3 +200,21 @@ app.websocket('/sketch', {
   onConnect: (e) => (e.query.token ? undefined : { shouldCancel: true, status: 401, error: 'token required' }),
   onRoomMessage: (e) => ({ modifiedEvent: { ...e, message: e.message.trim() } }),
 });
+
+// Cluster
+createApp({ cluster: { redis: 'redis://127.0.0.1:6379/0', prefix: 'chat', nodeId: 'web-1', nodeTimeoutMs: 15000 } });
+// @ts-expect-error the cluster option needs the Redis URL
+createApp({ cluster: { prefix: 'chat' } });
+// @ts-expect-error nodeTimeoutMs is a number of ms
+createApp({ cluster: { redis: 'redis://127.0.0.1', nodeTimeoutMs: '15s' } });
+const everywhere: number = app.getWebSocketConnections();
+const here: number = app.getWebSocketConnections({ local: true });
+void everywhere, here;
+app.broadcast('/chat', 'hi', { local: true });
+// @ts-expect-error local is a boolean
+app.broadcast('/chat', 'hi', { local: 'yes' });
+const live: boolean = app.isClusterConnected();
+void live;
+app.createRoom('Lobby', '', 0, { id: 'lobby' });
+// @ts-expect-error a room id is a string
+app.createRoom('Lobby', '', 0, { id: 1 });

@@ -37,6 +37,39 @@ describe('createApp', () => {
   it('returns an App', () => {
     expect(createApp()).toBeInstanceOf(App);
   });
+
+  it('checks the cluster option', () => {
+    createApp({ cluster: { redis: 'redis://127.0.0.1:6379' } });
+    createApp({ cluster: { redis: 'redis://:secret@redis.internal:6380/2', prefix: 'chat', nodeId: 'web-1', nodeTimeoutMs: 5000 } });
+    expect(() => createApp({ cluster: 'redis://127.0.0.1' } as any)).toThrow(TypeError);
+    expect(() => createApp({ cluster: {} } as any)).toThrow(/options\.cluster\.redis/);
+    expect(() => createApp({ cluster: { redis: 'http://127.0.0.1' } })).toThrow(/redis:\/\//);
+    expect(() => createApp({ cluster: { redis: 'not a url' } })).toThrow(TypeError);
+    expect(() => createApp({ cluster: { redis: 'redis://127.0.0.1/x' } })).toThrow(RangeError);
+    expect(() => createApp({ cluster: { redis: 'redis://user:pw@127.0.0.1' } })).toThrow(/password only/);
+    expect(() => createApp({ cluster: { redis: 'redis://127.0.0.1', prefix: 'a*' } })).toThrow(/options\.cluster\.prefix/);
+    expect(() => createApp({ cluster: { redis: 'redis://127.0.0.1', prefix: '' } })).toThrow(TypeError);
+    expect(() => createApp({ cluster: { redis: 'redis://127.0.0.1', nodeId: 'a\nb' } })).toThrow(/nodeId/);
+    expect(() => createApp({ cluster: { redis: 'redis://127.0.0.1', nodeTimeoutMs: 10 } })).toThrow(RangeError);
+    expect(() => createApp({ cluster: { redis: 'redis://127.0.0.1', nodeTimeout: 10 } } as any)).toThrow(/did you mean 'nodeTimeoutMs'/);
+  });
+
+  it('takes { local } on the cluster-wide calls, and nothing else', () => {
+    const app = createApp({ threads: 1 });
+    expect(app.getWebSocketConnections({ local: true })).toBe(0);
+    expect(app.broadcast('/x', 'hi', { local: false })).toBe(0);
+    expect(() => app.getWebSocketConnections({ local: 'yes' } as any)).toThrow(TypeError);
+    expect(() => app.broadcast('/x', 'hi', { locally: true } as any)).toThrow(/did you mean 'local'/);
+    expect(app.isClusterConnected()).toBe(false);
+  });
+
+  it('creates a room with a given id once', () => {
+    const app = createApp({ threads: 1 });
+    expect(app.createRoom('Lobby', '', 0, { id: 'lobby' })).toBe('lobby');
+    expect(() => app.createRoom('Lobby again', '', 0, { id: 'lobby' })).toThrow(expect.objectContaining({ code: codes.ROOM_EXISTS }));
+    expect(() => app.createRoom('x', '', 0, { id: '' })).toThrow(TypeError);
+    expect(app.getRoomInfo('lobby')?.name).toBe('Lobby');
+  });
 });
 
 describe('App', () => {

@@ -1,0 +1,348 @@
+/**
+ * Several roomwire processes acting as one through a real redis-server that the tests start
+ * on a free port (and kill): room messages, rooms, limits, presence, direct messages,
+ * broadcasts and counts across servers, and the faults — Redis going away and coming back,
+ * a server killed with SIGKILL.
+ */
+import { ChildProcess, fork } from 'child_process';
+import * as http from 'http';
+import * as path from 'path';
+import { Client, connect, repeats, sleep, withTimeout } from '../helpers';
+import { RedisServer } from '../redis';
+
+const fixture = path.join(__dirname, '..', 'fixtures', 'cluster-node.js');
+
+/** One server of the cluster: a child process driven over IPC. */
+class Node {
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  exited: Promise<void>;
+
+  private constructor(readonly proc: ChildProcess, readonly port: number) {
+    proc.on('message', (m: { id?: number; result?: unknown; error?: string }) => {
+      const w = m.id === undefined ? undefined : this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id!);
+      if (m.error !== undefined) w.reject(new Error(m.error));
+      else w.resolve(m.result);
+    });
+    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+  }
+
+  static async start(cluster: Record<string, unknown>, threads = 2): Promise<Node> {
+    const proc = fork(fixture, [JSON.stringify({ cluster, threads })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const port = await withTimeout(new Promise<number>((resolve, reject) => {
+      proc.once('message', (m: { port: number }) => resolve(m.port));
+      proc.once('exit', (code) => reject(new Error(`cluster node exited with ${code}`)));
+    }), 10000, 'cluster node start');
+    const node = new Node(proc, port);
+    await node.untilLive();
+    return node;
+  }
+
+  url(route = '/chat', clientId?: string): string {
+    return `ws://127.0.0.1:${this.port}${route}${clientId ? `?clientId=${clientId}` : ''}`;
+  }
+
+  call(op: string, ...args: unknown[]): Promise<any> {
+    const id = this.nextId++;
+    return withTimeout(new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.proc.send({ id, op, args });
+    }), 10000, `node ${op}`);
+  }
+
+  /** Polls until `check(await call(op))` holds, at most `ms`. */
+  async until(op: string, args: unknown[], check: (v: any) => boolean, ms = 5000): Promise<any> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const v = await this.call(op, ...args);
+      if (check(v)) return v;
+      if (Date.now() > deadline) throw new Error(`${op}(${JSON.stringify(args)}) still ${JSON.stringify(v)} after ${ms} ms`);
+      await sleep(20);
+    }
+  }
+
+  untilLive(ms = 10000): Promise<boolean> {
+    return this.until('isClusterConnected', [], (v) => v === true, ms);
+  }
+
+  metrics(): Promise<string> {
+    return new Promise((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: this.port, path: '/metrics' }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve(body));
+      }).on('error', reject);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    try {
+      await this.call('close', { timeoutMs: 1000 });
+    } catch {
+      // already gone
+    }
+    this.proc.disconnect();
+    await withTimeout(this.exited, 5000, 'node exit');
+  }
+
+  async kill(): Promise<void> {
+    this.proc.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+function metric(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? NaN : Number(line.split(' ')[1]);
+}
+
+/** Opens a client on `url` and joins `room`, waiting for `room_joined`. */
+async function member(url: string, room: string, presence?: Record<string, unknown>): Promise<Client> {
+  const { client } = await connect(url);
+  client.send({ type: 'join_room', room_id: room, ...(presence ? { presence } : {}) });
+  await client.nextOfType('room_joined');
+  return client;
+}
+
+function request(port: number, method: string, p: string, json?: unknown): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: p, method, headers: { 'content-type': 'application/json' } }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(body) }));
+    });
+    req.on('error', reject);
+    req.end(json === undefined ? undefined : JSON.stringify(json));
+  });
+}
+
+describe('cluster', () => {
+  let redis: RedisServer;
+  let prefixes = 0;
+  const nodes: Node[] = [];
+  const clients: Client[] = [];
+
+  /** Two (or more) servers of a fresh cluster (its own prefix) on the shared Redis. */
+  async function cluster(n: number, extra: Record<string, unknown> = {}, threads = 2): Promise<Node[]> {
+    const prefix = `t${++prefixes}`;
+    const started = await Promise.all(Array.from({ length: n }, (_, i) =>
+      Node.start({ redis: redis.url, prefix, nodeId: `n${i + 1}`, ...extra }, threads)));
+    nodes.push(...started);
+    return started;
+  }
+
+  function track<T extends Client>(c: T): T {
+    clients.push(c);
+    return c;
+  }
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+  });
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  });
+
+  afterAll(async () => {
+    await redis.kill();
+  });
+
+  test('a room message reaches the members on every server once, in the publisher\'s order', async () => {
+    const [a, b] = await cluster(2);
+    const alice = track(await member(a.url(), 'lobby'));
+    const bob = track(await member(b.url(), 'lobby'));
+    await alice.nextOfType('presence');  // bob's join, told across
+    for (let i = 0; i < 50; ++i) alice.send({ type: 'room_message', room_id: 'lobby', message: `m${i}` });
+    for (let i = 0; i < 50; ++i) {
+      expect((await bob.nextOfType('room_message')).message).toBe(`m${i}`);
+      expect((await alice.nextOfType('room_message')).message).toBe(`m${i}`);  // the sender's echo, once
+    }
+    await bob.expectSilence(200);
+    // From the app on b, too.
+    expect(await b.call('sendRoomMessage', 'lobby', 'from the app')).toBe('ok');
+    expect((await alice.nextOfType('room_message')).message).toBe('from the app');
+  });
+
+  test('presence: joins and leaves are told across servers, and presence_list is the cluster\'s', async () => {
+    const [a, b] = await cluster(2);
+    const alice = track(await member(a.url('/chat', 'alice'), 'den', { name: 'Alice' }));
+    const bob = track(await member(b.url('/chat', 'bob'), 'den', { name: 'Bob' }));
+    const joined = await alice.nextOfType('presence');
+    expect(joined).toMatchObject({ event: 'join', room_id: 'den', client_id: 'bob', user_info: { name: 'Bob' } });
+    bob.send({ type: 'presence_list', room_id: 'den' });
+    const list = await bob.nextOfType('presence_state');
+    expect(list.members.map((m: any) => m.client_id).sort()).toEqual(['alice', 'bob']);
+    expect((await a.call('getPresence', 'den')).map((m: any) => m.client_id).sort()).toEqual(['alice', 'bob']);
+    // Each pair is told once: bob hears nothing of his own join; alice nothing more.
+    await alice.expectSilence(150);
+    bob.send({ type: 'leave_room', room_id: 'den' });
+    await bob.nextOfType('room_left');
+    expect(await alice.nextOfType('presence')).toMatchObject({ event: 'leave', client_id: 'bob' });
+    await a.until('getPresence', ['den'], (m) => m.length === 1);
+    // A connection that closes leaves on every server.
+    alice.close();
+    await b.until('getRoomInfo', ['den'], (r) => r === null);  // ephemeral: gone when empty cluster-wide
+  });
+
+  test('rooms: created, listed, counted and deleted on any server for the cluster', async () => {
+    const [a, b] = await cluster(2);
+    for (let round = 0; round < repeats; ++round) await roomsRound(a, b);
+  }, 30000 + repeats * 2000);
+
+  async function roomsRound(a: Node, b: Node): Promise<void> {
+    const id = await a.call('createRoom', 'Ops', 'on call', 0, { metadata: { team: 'ops' } });
+    const seen = await b.until('getRoomInfo', [id], (r) => r !== null);
+    expect(seen).toMatchObject({ id, name: 'Ops', description: 'on call', metadata: { team: 'ops' }, connectionsCount: 0 });
+    const carol = track(await member(b.url('/strict'), id));  // /strict joins only rooms that exist
+    await a.until('getRoomInfo', [id], (r) => r.connectionsCount === 1);
+    expect((await a.call('getAllRooms')).map((r: any) => r.id)).toContain(id);
+    const rest = await request(a.port, 'GET', `/websocket/rooms/${id}`);
+    expect(rest.status).toBe(200);
+    expect(JSON.stringify(rest.body)).toContain('"connectionsCount":1');
+    expect(await a.call('deleteRoom', id)).toBe(true);
+    expect((await carol.nextOfType('room_left')).room_id).toBe(id);
+    await b.until('getRoomInfo', [id], (r) => r === null);
+    // The REST API creates and deletes for the cluster too.
+    const created = await request(b.port, 'POST', '/websocket/rooms', { name: 'Via REST', maxConnections: 2 });
+    expect(created.status).toBe(201);
+    const restId = created.body.roomId;
+    expect(await a.until('getRoomInfo', [restId], (r) => r !== null)).toMatchObject({ name: 'Via REST', maxConnections: 2 });
+    expect((await request(a.port, 'DELETE', `/websocket/rooms/${restId}`)).status).toBe(200);
+    await b.until('getRoomInfo', [restId], (r) => r === null);
+    carol.close();
+  }
+
+  test('a room\'s maxConnections holds across servers, however the joins race', async () => {
+    const [a, b] = await cluster(2);
+    for (let round = 0; round < repeats; ++round) await capacityRound(a, b);
+  }, 30000 + repeats * 2000);
+
+  async function capacityRound(a: Node, b: Node): Promise<void> {
+    const id = await a.call('createRoom', 'Small', '', 3);
+    await b.until('getRoomInfo', [id], (r) => r !== null);
+    const all = await Promise.all([...Array(5)].map(() => connect(a.url('/strict'))).concat(
+      [...Array(5)].map(() => connect(b.url('/strict')))));
+    const joiners = all.map(({ client }) => track(client));
+    for (const c of joiners) c.send({ type: 'join_room', room_id: id });
+    const outcomes = await Promise.all(joiners.map(async (c) => {
+      for (;;) {
+        const m = await c.next();
+        if (m.type === 'room_joined') return 'joined';
+        if (m.type === 'error') return m.error_type;
+      }
+    }));
+    expect(outcomes.filter((o) => o === 'joined')).toHaveLength(3);
+    expect(outcomes.filter((o) => o === 'room_join_error')).toHaveLength(7);
+    await a.until('getRoomInfo', [id], (r) => r.connectionsCount === 3);
+    await b.until('getRoomInfo', [id], (r) => r.connectionsCount === 3);
+    for (const c of joiners) c.close();
+  }
+
+  test('direct messages reach every connection of a client on every server, or say client_not_found', async () => {
+    const [a, b] = await cluster(2);
+    const sender = track((await connect(a.url('/chat', 'sender'))).client);
+    const onA = track((await connect(a.url('/chat', 'dana'))).client);
+    const { client: onB, welcome } = await connect(b.url('/chat', 'dana'));
+    track(onB);
+    sender.send({ type: 'direct_message', target_client_id: 'dana', message: 'hi both' });
+    expect(await onA.nextOfType('direct_message')).toMatchObject({ message: 'hi both', from_client_id: 'sender' });
+    expect(await onB.nextOfType('direct_message')).toMatchObject({ message: 'hi both', from_client_id: 'sender' });
+    // By connection id: only that connection, on its server.
+    sender.send({ type: 'direct_message', target_connection_id: welcome.connection_id, message: 'just b' });
+    expect((await onB.nextOfType('direct_message')).message).toBe('just b');
+    await onA.expectSilence(150);
+    // Connected nowhere.
+    sender.send({ type: 'direct_message', target_client_id: 'nobody', message: '?' });
+    expect(await sender.nextOfType('error')).toMatchObject({ error_type: 'client_not_found' });
+    // From the app.
+    expect(await b.call('sendDirectMessage', 'dana', 'from the app')).toBe('ok');
+    expect((await onA.nextOfType('direct_message')).message).toBe('from the app');
+    expect((await onB.nextOfType('direct_message')).message).toBe('from the app');
+  });
+
+  test('broadcast and the connection count are the cluster\'s, or this server\'s with { local: true }', async () => {
+    const [a, b, c] = await cluster(3);
+    const onA = track((await connect(a.url())).client);
+    const onB = track((await connect(b.url())).client);
+    const onC = track((await connect(c.url())).client);
+    await a.until('getWebSocketConnections', [], (n) => n === 3);
+    expect(await a.call('getWebSocketConnections', { local: true })).toBe(1);
+    expect(await a.call('broadcast', '/chat', 'to all')).toBe(1);
+    for (const cl of [onA, onB, onC]) expect((await cl.nextFrame()).data).toBe('to all');
+    expect(await b.call('broadcast', '/chat', 'b only', { local: true })).toBe(1);
+    expect((await onB.nextFrame()).data).toBe('b only');
+    await onA.expectSilence(150);
+    await onC.expectSilence(0);
+    onC.close();
+    await a.until('getWebSocketConnections', [], (n) => n === 2);
+  });
+
+  test('Redis down: each server goes on alone, counts what stayed local, and rejoins within 5 s of Redis coming back', async () => {
+    const [a, b] = await cluster(2);
+    const alice = track(await member(a.url('/chat', 'alice'), 'ops'));
+    const ann = track(await member(a.url('/chat', 'ann'), 'ops'));
+    const bob = track(await member(b.url('/chat', 'bob'), 'ops'));
+    await alice.nextOfType('presence');
+    await alice.nextOfType('presence');
+    await redis.kill();
+    await a.until('isClusterConnected', [], (v) => v === false);
+    expect(metric(await a.metrics(), 'roomwire_cluster_connected')).toBe(0);
+    const failedBefore = metric(await a.metrics(), 'roomwire_cluster_publish_failed_total');
+    // Local delivery and the local API keep working.
+    alice.send({ type: 'room_message', room_id: 'ops', message: 'while down' });
+    expect((await ann.nextOfType('room_message')).message).toBe('while down');
+    expect((await a.call('getRoomInfo', 'ops')).connectionsCount).toBe(3);
+    expect(metric(await a.metrics(), 'roomwire_cluster_publish_failed_total')).toBe(failedBefore + 1);
+    // A member who joins while Redis is away is registered once it is back.
+    const late = track(await member(a.url('/chat', 'late'), 'ops'));
+    const back = Date.now();
+    await redis.restart();  // empty: everything is registered again
+    await a.untilLive(5000);
+    await b.untilLive(5000);
+    expect(Date.now() - back).toBeLessThan(5000);
+    expect(metric(await a.metrics(), 'roomwire_cluster_connected')).toBe(1);
+    await b.until('getPresence', ['ops'], (m) => m.length === 4);
+    alice.send({ type: 'room_message', room_id: 'ops', message: 'after' });
+    let got = await bob.nextOfType('room_message');
+    if (got.message === 'while down') got = await bob.nextOfType('room_message');  // never: it stayed on a
+    expect(got.message).toBe('after');
+    expect((await late.nextOfType('room_message')).message).toBe('after');
+  }, 30000);
+
+  test('a server killed with SIGKILL: its members leave the others\' rooms and presence within nodeTimeoutMs', async () => {
+    const [a, b] = await cluster(2, { nodeTimeoutMs: 3000 });
+    const alice = track(await member(a.url('/chat', 'alice'), 'watch'));
+    const ghost = track(await member(b.url('/chat', 'ghost'), 'watch'));
+    await alice.nextOfType('presence');
+    void ghost;
+    await a.until('getWebSocketConnections', [], (n) => n === 2);
+    const killed = Date.now();
+    await b.kill();
+    const left = await alice.nextOfType('presence', 8000);
+    expect(left).toMatchObject({ event: 'leave', client_id: 'ghost' });
+    expect(Date.now() - killed).toBeLessThan(3000 + 1500);
+    expect((await a.call('getRoomInfo', 'watch')).connectionsCount).toBe(1);
+    expect(await a.call('getWebSocketConnections')).toBe(1);
+  }, 20000);
+
+  test('a huge publish does not hold up the other connections of its I/O thread', async () => {
+    await cluster(1);  // a second server's subscriber is not needed: the publish itself is the load
+    const [a] = await cluster(1, {}, 1);
+    const sender = track(await member(a.url(), 'bulk'));
+    const other = track((await connect(a.url())).client);
+    const big = 'x'.repeat(4 << 20);
+    for (let i = 0; i < 5; ++i) sender.send({ type: 'room_message', room_id: 'bulk', message: big });
+    // The other connection's pings are answered meanwhile (each within 2 s, far past a normal round trip).
+    for (let i = 0; i < 5; ++i) {
+      other.send({ type: 'ping' });
+      await other.nextOfType('pong', 2000);
+    }
+    for (let i = 0; i < 5; ++i) expect((await sender.nextOfType('room_message', 10000)).message.length).toBe(big.length);
+  }, 30000);
+});
+
