@@ -32,9 +32,9 @@ redis_connection::options redis_at(const cluster_options& o) {
 // connection count), alive:<node> (the heartbeat, expiring).
 constexpr const char* prelude = R"lua(
 local p = ARGV[1]
+-- "<a>\0<b>" split at its last NUL: node ids and connection ids have none, room ids may.
 local function sep(e)
-  local i = string.find(e, '\0', 1, true)
-  return string.sub(e, 1, i - 1), string.sub(e, i + 1)
+  return string.match(e, '^(.*)%z([^%z]*)$')
 end
 local function drop_if_empty(room)
   if redis.call('HLEN', p .. 'members:' .. room) == 0 then

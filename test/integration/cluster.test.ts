@@ -319,7 +319,10 @@ describe('cluster', () => {
     const alice = track(await member(a.url('/chat', 'alice'), 'watch'));
     const ghost = track(await member(b.url('/chat', 'ghost'), 'watch'));
     await alice.nextOfType('presence');
-    void ghost;
+    // A room id may hold a NUL: the reaper still finds the member.
+    ghost.send({ type: 'join_room', room_id: 'odd\u0000room' });
+    await ghost.nextOfType('room_joined');
+    await a.until('getRoomInfo', ['odd\u0000room'], (r) => r !== null && r.connectionsCount === 1);
     await a.until('getWebSocketConnections', [], (n) => n === 2);
     const killed = Date.now();
     await b.kill();
@@ -328,6 +331,12 @@ describe('cluster', () => {
     expect(Date.now() - killed).toBeLessThan(3000 + 1500);
     expect((await a.call('getRoomInfo', 'watch')).connectionsCount).toBe(1);
     expect(await a.call('getWebSocketConnections')).toBe(1);
+    await a.until('getRoomInfo', ['odd\u0000room'], (r) => r === null);
+    // What Redis keeps is reaped too: a server joining now loads no trace of the dead one.
+    const c = await Node.start({ redis: redis.url, prefix: `t${prefixes}`, nodeId: 'n3', nodeTimeoutMs: 3000 });
+    nodes.push(c);
+    expect((await c.call('getRoomInfo', 'watch')).connectionsCount).toBe(1);
+    expect(await c.call('getRoomInfo', 'odd\u0000room')).toBeNull();
   }, 20000);
 
   test('a huge publish does not hold up the other connections of its I/O thread', async () => {
