@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repeats=${1:-30}
 shift || true
-# The tests whose scenarios race between I/O threads, the JS thread and close().
-tests=(test/integration/graceful.test.ts test/integration/races.test.ts)
+# The tests whose scenarios race between I/O threads, the JS thread and close(), and
+# between the servers of a cluster.
+tests=(test/integration/graceful.test.ts test/integration/races.test.ts test/integration/cluster.test.ts)
 [ $# -gt 0 ] && tests=("$@")
 
 busy=()
