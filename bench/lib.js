@@ -49,7 +49,8 @@ function runLoadgen(args, timeoutMs = 120000) {
     child.on('exit', (code) => {
       clearTimeout(timer);
       if (code !== 0) return reject(new Error(`loadgen exited with ${code}`));
-      resolve(JSON.parse(out.trim().split('\n').pop()));
+      // One JSON line, or several (fanout --stamp adds its timings): merged.
+      resolve(Object.assign({}, ...out.trim().split('\n').map((l) => JSON.parse(l))));
     });
   });
 }

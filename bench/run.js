@@ -40,6 +40,50 @@ async function idleRun(server, n) {
   }
 }
 
+/** A redis-server of the run's own on a free loopback port, no persistence. */
+async function startRedis() {
+  const net = require('net');
+  const { spawn } = require('child_process');
+  const port = await new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' });
+  for (let i = 0; i < 100; ++i) {
+    const up = await new Promise((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => c.write('PING\r\n'));
+      c.on('data', (d) => { c.destroy(); resolve(String(d).includes('PONG')); });
+      c.on('error', () => resolve(false));
+    });
+    if (up) return { child, url: `redis://127.0.0.1:${port}` };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error('redis-server did not start');
+}
+
+/**
+ * A cross-server run: a fresh Redis and `server.nodes` (2, or 1 for the single-server row)
+ * processes of `server.script` on it; the publisher and half the subscribers on the first,
+ * the other half on the second.
+ */
+async function clusterRun(server, run) {
+  const redis = await startRedis();
+  const started = [];
+  try {
+    for (let i = 0; i < server.nodes; ++i) {
+      started.push(await startServer(server.script, { REDIS_URL: server.nodes > 1 ? redis.url : '', NODE_ID: `bench${i + 1}` }));
+    }
+    return await run(started.map((s) => s.port), server.loadgen ?? []);
+  } finally {
+    for (const s of started) await stopServer(s.child);
+    redis.child.kill('SIGKILL');
+  }
+}
+
 const roomwireEcho = { name: 'roomwire', script: 'servers/roomwire-echo.js' };
 const wsEcho = { name: 'ws', script: 'peers/ws-echo.js' };
 // Socket.IO speaks its own framing; the load generator is told so (see bench/loadgen).
@@ -48,12 +92,35 @@ const sioEcho = { name: 'socket.io', script: 'peers/socketio-echo.js', loadgen: 
 const sioFanout = { name: 'socket.io', script: 'peers/socketio-fanout.js', loadgen: sio };
 const roomwireFanout = { name: 'roomwire', script: 'servers/roomwire-fanout.js' };
 const wsFanout = { name: 'ws', script: 'peers/ws-fanout.js' };
+// Two servers on one Redis; roomwire alone (one server, no Redis) for scale.
+const clusterServers = [
+  { name: 'roomwire', script: 'servers/roomwire-fanout.js', nodes: 2 },
+  { name: 'roomwire 1 server', script: 'servers/roomwire-fanout.js', nodes: 1 },
+  { name: 'socket.io', script: 'peers/socketio-fanout.js', nodes: 2, loadgen: sio },
+];
+const fanoutArgs = (ports, inflight, subscribers = 1000) => ['--mode', 'fanout', '--port', String(ports[0]),
+  ...(ports[1] ? ['--port2', String(ports[1])] : []), '--subscribers', String(subscribers), '--publishers', '1',
+  '--inflight', String(inflight), '--size', '100', '--seconds', secs];
 const workloads = [
   {
     id: 'fanout', title: 'room fan-out, 1,000 members, 100 B', unit: 'deliveries/s', better: 'higher',
     servers: [roomwireFanout, wsFanout, sioFanout],
     run: (port, rate, extra) => runLoadgen(['--mode', 'fanout', '--port', String(port), '--subscribers', '1000', '--publishers', '1',
       '--inflight', '8', '--size', '100', '--seconds', secs, ...extra]).then((r) => r.deliveries_per_s),
+  },
+  {
+    id: 'fanout-cluster', title: 'cross-server fan-out: 2 servers on Redis, 1,000 members split, 100 B', unit: 'deliveries/s',
+    better: 'higher', servers: clusterServers,
+    cluster: (ports, extra) => runLoadgen([...fanoutArgs(ports, 8), ...extra]).then((r) => r.deliveries_per_s),
+  },
+  {
+    // 1,000 messages/s, open loop, to 10 members: delivery latency without queueing (with
+    // 1,000 members it would be the load generator's own time to read them all). The value
+    // is what the Redis hop adds: p99 on the second server minus p99 on the publisher's own.
+    id: 'fanout-cluster-hop', title: 'p99 added by the Redis hop (10 members, 1,000 messages/s)', unit: 'ms', better: 'lower',
+    servers: clusterServers.filter((s) => s.nodes > 1),
+    cluster: (ports, extra) => runLoadgen([...fanoutArgs(ports, 1, 10), '--paced', '1', '--rate', '1000', '--stamp', '1', ...extra])
+      .then((r) => ({ value: r.p99_remote_ms - r.p99_ms, extra: r })),
   },
   {
     id: 'echo-js', title: 'echo through a JS onMessage, 100 connections, 512 B', unit: 'messages/s', better: 'higher',
@@ -102,7 +169,7 @@ const workloads = [
 ].filter((w) => !o.only || o.only.split(',').includes(w.id));
 
 /** The servers roomwire is compared with, in table order. */
-const peers = ['ws', 'socket.io'];
+const peers = ['ws', 'socket.io', 'roomwire 1 server'];
 
 /** Runs a bench/ script in a fresh Node process; resolves with the JSON line it prints last. */
 function runNode(script, argv) {
@@ -125,7 +192,7 @@ function svgChart(rows) {
   // block's largest value.
   const width = 760;
   const barMax = width - 20 - 170;
-  const colors = { roomwire: '#1f6feb', ws: '#8b949e', 'socket.io': '#d29922' };
+  const colors = { roomwire: '#1f6feb', ws: '#8b949e', 'socket.io': '#d29922', 'roomwire 1 server': '#79c0ff' };
   let y = 44;
   const parts = [
     '<text x="10" y="20" font-size="15" font-weight="bold">roomwire benchmarks: medians of 3 runs</text>',
@@ -169,6 +236,14 @@ if (process.argv.includes('--chart-only')) {
         let value;
         if (w.idle) {
           value = await idleRun(s, w.idle);
+        } else if (w.cluster) {
+          const r = await clusterRun(s, w.cluster);
+          if (typeof r === 'object') {
+            value = r.value;
+            (extras[w.id] ??= {})[s.name] = [...((extras[w.id] ?? {})[s.name] ?? []), r.extra];
+          } else {
+            value = r;
+          }
         } else if (w.standalone) {
           value = await w.standalone();
         } else {

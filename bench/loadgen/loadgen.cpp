@@ -4,6 +4,11 @@
 // --mode fanout: S subscribers and P publishers join one room; each publisher keeps K
 //   room messages of B bytes in flight (a message completes when the fan-out brings it
 //   back to its sender) and every subscriber counts what it receives: deliveries/s.
+//   With --port2 every other subscriber connects there instead (a second server of a
+//   cluster; the publishers stay on --port). With --stamp 1 each message carries its send
+//   time and deliveries are timed: p50/p99 for the subscribers on --port and on --port2.
+//   With --paced 1 the publishers send open-loop at --rate messages/s in total instead of
+//   keeping K in flight: timings without queueing.
 // --mode echo: C connections each keep K frames of B bytes in flight; any frame that comes
 //   back (the echo, or the server's message_ack) completes one: messages/s.
 // --mode latency: C connections send B-byte frames open-loop at R frames/s in total, each
@@ -22,7 +27,8 @@
 //          [--host 127.0.0.1]
 //          [--path /bench] [--room bench] [--subscribers 1000] [--publishers 1]
 //          [--connections 100] [--inflight 8] [--size 100] [--rate 10000]
-//          [--warmup 1] [--seconds 5] [--connect-batch 200] [--tick-us 500]
+//          [--warmup 1] [--seconds 5] [--connect-batch 200] [--tick-us 500] [--port2 N] [--stamp 0|1]
+//          [--paced 0|1]
 #include <boost/asio.hpp>
 
 #include <algorithm>
@@ -55,6 +61,9 @@ struct settings {
   double rate = 10000;
   std::string host = "127.0.0.1";
   unsigned short port = 0;
+  unsigned short port2 = 0;  // fanout: every other subscriber connects here
+  bool stamp = false;        // fanout: time each delivery
+  bool paced = false;        // fanout: publish open-loop at `rate`
   std::string path = "/bench";
   std::string room = "bench";
   int subscribers = 1000;
@@ -75,6 +84,7 @@ struct totals {
   std::uint64_t received = 0;   // deliveries (fanout) or replies (echo, latency)
   std::uint64_t published = 0;
   std::vector<double> rtts_ms;
+  std::vector<double> rtts_remote_ms;  // fanout --stamp: deliveries to subscribers on --port2
   clock_type::time_point epoch = clock_type::now();
 };
 
@@ -113,10 +123,12 @@ class client : public std::enable_shared_from_this<client> {
     if (s_.mode == "fanout") {
       own_marker_ = "\"from_client_id\":\"" + id_ + "\"";
       std::string body(static_cast<std::size_t>(s_.size), 'x');
+      if (s_.stamp) body.replace(0, std::min(body.size(), stamp_digits + 3), "#T" + std::string(stamp_digits, '0') + "#");
       std::string room_message = s_.socketio
           ? "{\"room_id\":\"" + s_.room + "\",\"message\":\"" + body + "\"}"
           : "{\"type\":\"room_message\",\"room_id\":\"" + s_.room + "\",\"message\":\"" + body + "\"}";
       message_ = framed(s_, "room_message", room_message);
+      if (s_.stamp) stamp_at_ = message_.find("#T") + 2;
     } else {
       message_ = framed(s_, "echo", make_payload(s_, "echo", -1));
       // Latency mode stamps a copy of one frame in place: no allocation per frame.
@@ -151,12 +163,17 @@ class client : public std::enable_shared_from_this<client> {
     for (int i = 0; i < s_.inflight; ++i) send(message_);
   }
 
-  /// Sends one stamped frame (latency mode).
+  /// Sends one stamped frame (latency mode), or one room message (paced fanout).
   void send_stamped() {
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t_.epoch).count();
-    for (std::size_t i = stamp_at_ + stamp_digits; i-- > stamp_at_; ns /= 10) stamped_[i] = static_cast<char>('0' + ns % 10);
-    send(stamped_);
+    std::string& frame = s_.mode == "fanout" ? message_ : stamped_;
+    if (s_.mode != "fanout" || s_.stamp) restamp(frame);
+    if (s_.mode == "fanout" && t_.counting) ++t_.published;
+    send(frame);
   }
+
+  /// Marks a fanout subscriber as connected to --port2.
+  void set_remote() { remote_ = true; }
+  bool remote() const { return remote_; }
 
   void stop() {
     error_code ignored;
@@ -271,9 +288,16 @@ class client : public std::enable_shared_from_this<client> {
     }
     if (s_.mode == "fanout") {
       if (text.compare(0, delivery_prefix_.size(), delivery_prefix_) == 0) {
-        if (t_.counting) ++t_.received;
-        if (publisher_ && t_.running && text.find(own_marker_) != std::string_view::npos) {
+        if (t_.counting) {
+          ++t_.received;
+          if (s_.stamp && !publisher_) {
+            double ms = stamped_ms(text);
+            if (ms >= 0) (remote_ ? t_.rtts_remote_ms : t_.rtts_ms).push_back(ms);
+          }
+        }
+        if (publisher_ && !s_.paced && t_.running && text.find(own_marker_) != std::string_view::npos) {
           if (t_.counting) ++t_.published;
+          if (s_.stamp) restamp(message_);
           send(message_);
         }
       } else if (!ready_flag_ && (text.find("\"room_joined\"") != std::string_view::npos ||
@@ -288,19 +312,31 @@ class client : public std::enable_shared_from_this<client> {
       return;
     }
     if (s_.mode == "latency") {
-      auto at = text.find("#T");
-      if (at == std::string_view::npos || text.size() < at + 2 + stamp_digits) return;
-      long long sent = 0;
-      for (std::size_t i = at + 2; i < at + 2 + stamp_digits; ++i) sent = sent * 10 + (text[i] - '0');
-      auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t_.epoch).count();
-      if (t_.counting) {
+      double ms = stamped_ms(text);
+      if (ms >= 0 && t_.counting) {
         ++t_.received;
-        t_.rtts_ms.push_back((now - sent) / 1e6);
+        t_.rtts_ms.push_back(ms);
       }
     }
   }
 
   void send(std::string_view text) { send_frame(0x1, text); }
+
+  /// Writes the time since the run began into `frame`'s stamp.
+  void restamp(std::string& frame) {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t_.epoch).count();
+    for (std::size_t i = stamp_at_ + stamp_digits; i-- > stamp_at_; ns /= 10) frame[i] = static_cast<char>('0' + ns % 10);
+  }
+
+  /// The round trip from the stamp in `text` to now, in ms; negative without a stamp.
+  double stamped_ms(std::string_view text) const {
+    auto at = text.find("#T");
+    if (at == std::string_view::npos || text.size() < at + 2 + stamp_digits) return -1;
+    long long sent = 0;
+    for (std::size_t i = at + 2; i < at + 2 + stamp_digits; ++i) sent = sent * 10 + (text[i] - '0');
+    auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t_.epoch).count();
+    return (now - sent) / 1e6;
+  }
 
   /// Appends one masked client frame; the mask key is zero, so the payload goes as is.
   void send_frame(unsigned opcode, std::string_view payload) {
@@ -319,6 +355,7 @@ class client : public std::enable_shared_from_this<client> {
   totals& t_;
   std::string id_;
   bool publisher_;
+  bool remote_ = false;  // fanout: a subscriber on --port2
   bool opened_ = false;  // Socket.IO: the Engine.IO open packet has arrived
   bool welcomed_ = false;
   bool ready_flag_ = false;
@@ -336,6 +373,9 @@ bool parse(int argc, char** argv, settings& s) {
     else if (k == "--host") s.host = v;
     else if (k == "--protocol" && (v == "roomwire" || v == "socketio")) s.socketio = v == "socketio";
     else if (k == "--port") s.port = static_cast<unsigned short>(std::atoi(v.c_str()));
+    else if (k == "--port2") s.port2 = static_cast<unsigned short>(std::atoi(v.c_str()));
+    else if (k == "--stamp") s.stamp = v == "1";
+    else if (k == "--paced") s.paced = v == "1";
     else if (k == "--path") s.path = v;
     else if (k == "--room") s.room = v;
     else if (k == "--subscribers") s.subscribers = std::atoi(v.c_str());
@@ -378,10 +418,13 @@ int main(int argc, char** argv) {
   net::io_context ioc(1);
   totals t;
   tcp::endpoint ep(net::ip::make_address(s.host), s.port);
+  tcp::endpoint ep2(net::ip::make_address(s.host), s.port2 ? s.port2 : s.port);
   std::vector<std::shared_ptr<client>> all, active;
   if (s.mode == "fanout") {
-    for (int i = 0; i < s.subscribers; ++i)
+    for (int i = 0; i < s.subscribers; ++i) {
       all.push_back(std::make_shared<client>(ioc, s, t, "sub" + std::to_string(i), false));
+      if (s.port2 != 0 && i % 2 == 1) all.back()->set_remote();
+    }
     for (int i = 0; i < s.publishers; ++i) {
       active.push_back(std::make_shared<client>(ioc, s, t, "pub" + std::to_string(i), true));
       all.push_back(active.back());
@@ -428,8 +471,8 @@ int main(int argc, char** argv) {
   };
   auto begin_measure = [&] {
     if (s.mode == "idle") std::printf("{\"ready\":%d}\n", t.ready), std::fflush(stdout);
-    if (s.mode == "fanout" || s.mode == "echo") for (auto& c : active) c->begin();
-    if (s.mode == "latency") {
+    if ((s.mode == "fanout" && !s.paced) || s.mode == "echo") for (auto& c : active) c->begin();
+    if (s.mode == "latency" || (s.mode == "fanout" && s.paced)) {
       last_tick = clock_type::now();
       pace({});
     }
@@ -447,7 +490,8 @@ int main(int argc, char** argv) {
       net::ip::address source;
       if (s.host == "127.0.0.1" && total > 25000)
         source = net::ip::make_address_v4(0x7f000001u + static_cast<unsigned>(next / 25000));
-      all[next++]->start(ep, source, [&] {
+      auto& c = all[next++];
+      c->start(c->remote() ? ep2 : ep, source, [&] {
         --outstanding;
         if (t.ready + t.failed == total) {
           if (t.failed > 0) {
@@ -480,6 +524,14 @@ int main(int argc, char** argv) {
                 s.subscribers, s.publishers, s.inflight, s.size, measured,
                 static_cast<unsigned long long>(t.received), static_cast<unsigned long long>(t.published),
                 t.received / measured);
+    if (s.stamp) {
+      // The JSON line goes on: the timings of both groups of subscribers.
+      std::fflush(stdout);
+      std::printf("{\"mode\":\"fanout-timing\",\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"p50_remote_ms\":%.3f,"
+                  "\"p99_remote_ms\":%.3f,\"timed\":%zu,\"timed_remote\":%zu}\n",
+                  percentile(t.rtts_ms, 0.5), percentile(t.rtts_ms, 0.99), percentile(t.rtts_remote_ms, 0.5),
+                  percentile(t.rtts_remote_ms, 0.99), t.rtts_ms.size(), t.rtts_remote_ms.size());
+    }
   } else if (s.mode == "echo") {
     std::printf("{\"mode\":\"echo\",\"connections\":%d,\"inflight\":%d,\"size\":%d,\"seconds\":%.3f,"
                 "\"messages\":%llu,\"messages_per_s\":%.0f}\n",

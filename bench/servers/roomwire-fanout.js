@@ -1,9 +1,15 @@
 // Benchmark server: roomwire rooms on the native path (no callbacks registered). A
-// join_room for "bench" creates the room. Prints its port on stdout.
+// join_room for "bench" creates the room. With REDIS_URL set it is one server of a cluster
+// (NODE_ID names it) and prints its port once it is in step with the others. Prints its
+// port on stdout.
 'use strict';
 const { createApp } = require('../..');
 
-const app = createApp({ threads: Number(process.env.THREADS || 0) || undefined, heartbeatInterval: 0, maxBackpressure: 64 << 20 });
+const cluster = process.env.REDIS_URL ? { redis: process.env.REDIS_URL, prefix: 'bench', nodeId: process.env.NODE_ID } : undefined;
+const app = createApp({ threads: Number(process.env.THREADS || 0) || undefined, heartbeatInterval: 0, maxBackpressure: 64 << 20, cluster });
 app.websocket('/bench', { autoCreateRooms: true, acks: false });
-app.listen(0, '127.0.0.1').then((port) => console.log(port));
+app.listen(0, '127.0.0.1').then(async (port) => {
+  for (let i = 0; cluster && i < 1000 && !app.isClusterConnected(); ++i) await new Promise((r) => setTimeout(r, 10));
+  console.log(port);
+});
 process.on('SIGTERM', () => app.close({ timeoutMs: 1000 }).then(() => process.exit(0)));
