@@ -85,6 +85,10 @@ void ws_session::run(const http::request<http::string_body>& req) {
       "\r\nServer: roomwire\r\n\r\n";
   const unsigned char no_header[1] = {0};
   sock_.append_frame(no_header, 0, response, 0);
+  // Counted (and addressable) before the client can see the 101: a client that is open
+  // is always in getWebSocketConnections().
+  server_.add_session(shared_from_this());
+  server_.stats().connection_opened();
   // The 101 leaves on its own, now: a client that installs its message handler once the
   // socket opens (RNode's does) must not find the welcome in the same read as the 101.
   sock_.flush_now();
@@ -92,8 +96,6 @@ void ws_session::run(const http::request<http::string_body>& req) {
 }
 
 void ws_session::on_accept() {
-  server_.add_session(shared_from_this());
-  server_.stats().connection_opened();
   // The welcome waits a moment behind the 101, and the client's frames behind it (busy):
   // a client that reads the 101 and the welcome in one read, and installs its message
   // handler once the socket opens (RNode's client on Node does), would miss it.
