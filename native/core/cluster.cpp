@@ -275,7 +275,10 @@ void cluster_bus::stop(std::function<void()> done) {
   on_down();
   sub_->stop();
   // The others drop this server's members now rather than when its heartbeat expires.
-  auto finish = [self = shared_from_this(), done = std::move(done)](redis_reply_view) {
+  // Weak: a reply that never comes (Redis hung, the thread stopped) must not keep the bus.
+  auto finish = [weak = weak_from_this(), done = std::move(done)](redis_reply_view) {
+    auto self = weak.lock();
+    if (!self) return done();
     self->pub_->stop();
     // The registry outlives this server (rooms stay across listen and close): it keeps no
     // member of another server.
@@ -313,22 +316,22 @@ void cluster_bus::resync() {
   // the cluster's state, mirrored. The state changes published meanwhile wait in early_.
   syncing_ = true;
   early_.clear();
-  json::array rooms, members, event_members;
+  // The rooms this server vouches for: every lasting room it knows, and the ephemeral ones
+  // it has members in (the others' ephemeral rooms are theirs to register).
+  json::array rooms, event_rooms, members, event_members;
   for (const auto& r : server_.rooms().all()) {
     bool has_local = false;
     for (const auto& m : *r.members) has_local = has_local || m.local();
     if (r.ephemeral && !has_local) continue;
-    rooms.push_back(json::array{json::string(r.id), json::string(json::serialize(room_record(r)))});
+    json::object rec = room_record(r);
+    rooms.push_back(json::array{json::string(r.id), json::string(json::serialize(rec))});
+    event_rooms.push_back(std::move(rec));
   }
   for (const auto& [room_id, m] : server_.rooms().members_of_node({})) {
     json::object mj = member_json(m);
     members.push_back(json::array{json::string(room_id), json::string(m.connection_id), json::string(json::serialize(mj))});
     event_members.push_back(json::array{json::string(room_id), std::move(mj)});
   }
-  std::vector<json::value> records;
-  json::array event_rooms;
-  for (const auto& r : server_.rooms().all())
-    if (!r.ephemeral || r.members->size() > 0) event_rooms.push_back(room_record(r));
   last_count_ = server_.connection_count();
   json::object ev{{"o", "sync"}, {"n", opts_.node_id}, {"c", last_count_}, {"rooms", std::move(event_rooms)},
                   {"members", std::move(event_members)}};
