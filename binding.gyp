@@ -10,6 +10,7 @@
         "native/core/boost_json.cpp",
         "native/core/boost_url.cpp",
         "native/core/cluster.cpp",
+        "native/core/history.cpp",
         "native/core/http_session.cpp",
         "native/core/ids.cpp",
         "native/core/listener.cpp",

@@ -131,6 +131,8 @@ export class App extends EventEmitter {
   private nextJoinToken = 1;
   /** The Redis host of the cluster option while it is a name still to resolve. */
   private clusterHostName: string | undefined;
+  /** The cluster option is set. */
+  private readonly clustered: boolean;
 
   /** Use {@link createApp}. */
   constructor(options?: AppOptions) {
@@ -145,6 +147,7 @@ export class App extends EventEmitter {
     this.nativeApp = new binding.App(o.nativeOptions);
     const cluster = o.nativeOptions.cluster as NativeCluster | undefined;
     if (cluster !== undefined && net.isIP(cluster.host) === 0) this.clusterHostName = cluster.host;
+    this.clustered = cluster !== undefined;
     if (o.metrics) this.nativeApp.enableMetrics();
     this.metricsEnabled = o.metrics;
     this.ws = new WsDispatcher(() => (this.boundPort === undefined ? undefined : this.nativeApp), this.wsHandlers,
@@ -267,6 +270,10 @@ export class App extends EventEmitter {
         if (typeof value !== 'boolean') throw invalidArg(`options.${key}`, 'a boolean', value);
       } else if (key === 'maxMessagesPerSecond') {
         is.integer('options.maxMessagesPerSecond', value, 0, 1_000_000);
+      } else if (key === 'history') {
+        if (value === undefined) continue;
+        this.checkHistoryAllowed('options.history');
+        is.history('options.history', value);
       } else if (key in callbackBits) {
         if (value === undefined) continue;
         is.fn(`options.${key}`, value);
@@ -276,8 +283,9 @@ export class App extends EventEmitter {
       }
     }
     const id = this.wsHandlers.length;
+    const [historySize, historyTtl] = options.history === undefined ? [0, 0] : is.history('options.history', options.history);
     this.nativeApp.addWsRoute(path, id, mask, options.acks !== false, options.autoCreateRooms === true,
-      (options.maxMessagesPerSecond as number | undefined) ?? 0);
+      (options.maxMessagesPerSecond as number | undefined) ?? 0, historySize, historyTtl);
     this.wsHandlers.push({ id, path, options: { ...options } });
     return this;
   }
@@ -423,7 +431,12 @@ export class App extends EventEmitter {
     if (typeof description !== 'string') throw invalidArg('description', 'a string', description);
     is.integer('maxConnections', maxConnections, 0, 2 ** 31 - 1);
     if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
-    is.knownKeys('options', options, ['metadata', 'ephemeral', 'id'], 'a room option');
+    is.knownKeys('options', options, ['metadata', 'ephemeral', 'id', 'history'], 'a room option');
+    let history: [number, number] = [0, 0];
+    if (options.history !== undefined) {
+      this.checkHistoryAllowed('options.history');
+      history = is.history('options.history', options.history);
+    }
     let id = '';
     if (options.id !== undefined) {
       id = is.string('options.id', options.id);
@@ -441,9 +454,17 @@ export class App extends EventEmitter {
     } catch (err) {
       throw invalidArg('options.metadata', 'a JSON-serialisable object', (err as Error).message);
     }
-    const created = this.nativeApp.createRoom(name, description, maxConnections, metadata, options.ephemeral === true, id);
+    const created = this.nativeApp.createRoom(name, description, maxConnections, metadata, options.ephemeral === true, id,
+      history[0], history[1]);
     if (created === '') throw new RoomwireError(codes.ROOM_EXISTS, `a room with id '${id}' exists already`);
     return created;
+  }
+
+  /** Room history is kept in this process's memory: a cluster's servers would number a room's messages apart. */
+  private checkHistoryAllowed(name: string): void {
+    if (this.clustered) {
+      throw invalidArg(name, 'no history with the cluster option (history is kept per process)', 'cluster');
+    }
   }
 
   /** Deletes a room; its members get `room_left`. False when unknown. */

@@ -32,7 +32,7 @@ export interface NativeEvent {
 /** The binding's App object: plain values in and out. */
 export interface NativeApp {
   addWsRoute(pattern: string, handlerId: number, callbacks: number, acks: boolean, autoCreateRooms: boolean,
-    maxMessagesPerSecond: number): void;
+    maxMessagesPerSecond: number, historySize: number, historyTtlMs: number): void;
   addHttpRoute(method: string, pattern: string, routeId: number): void;
   addStatic(prefix: string, root: string, index: string, maxAge: number, etag: boolean, lastModified: boolean,
     dotfiles: boolean): void;
@@ -59,7 +59,8 @@ export interface NativeApp {
   connectionCount(localOnly: boolean): number;
   clusterLive(): boolean;
   setClusterHost(address: string): void;
-  createRoom(name: string, description: string, maxConnections: number, metadata: string, ephemeral: boolean, id: string): string;
+  createRoom(name: string, description: string, maxConnections: number, metadata: string, ephemeral: boolean, id: string,
+    historySize: number, historyTtlMs: number): string;
   deleteRoom(id: string): boolean;
   sendRoomMessage(roomId: string, message: string): number;
   sendDirectMessage(target: string, message: string): number;

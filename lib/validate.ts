@@ -88,3 +88,17 @@ export function knownKeys(name: string, value: object, known: readonly string[],
     throw invalidArg(`${name}.${key}`, near ? `${expected} (did you mean '${near}'?)` : expected, key);
   }
 }
+
+/** Most messages one room's history keeps: 100,000 frames of a chat room fit in tens of MB. */
+export const maxHistorySize = 100_000;
+
+/** Checks a room history option `{ size, ttlMs? }`; returns [size, ttlMs] (ttlMs 0: no expiry). */
+export function history(name: string, value: unknown): [number, number] {
+  if (!isObject(value)) throw invalidArg(name, 'an object { size, ttlMs? }', value);
+  for (const key of Object.keys(value)) {
+    if (key !== 'size' && key !== 'ttlMs') throw invalidArg(`${name}.${key}`, 'a history option (size, ttlMs)', key);
+  }
+  const size = integer(`${name}.size`, value.size, 1, maxHistorySize);
+  const ttl = optionalInteger(`${name}.ttlMs`, value.ttlMs, 0, 2 ** 31 - 1, 0);
+  return [size, ttl];
+}

@@ -269,6 +269,8 @@ export interface WebSocketOptions {
   onDirectMessage?: WebSocketCallback<DirectMessageEvent, DeliveryResult>;
   /** A `join_room` for an unknown id creates that room (ephemeral: deleted when empty). Default false. */
   autoCreateRooms?: boolean;
+  /** The history of the rooms `autoCreateRooms` creates (see {@link CreateRoomOptions.history}). */
+  history?: HistoryOptions;
   /**
    * Frames per second per connection (token bucket, burst = the rate); 0 = no limit (default).
    * Frames over it get `error` `rate_limited`; more refusals within 5 s than the rate closes with 1008.
@@ -286,6 +288,20 @@ export interface CreateRoomOptions {
   ephemeral?: boolean;
   /** The room's id instead of `room_<32 hex>`: servers of a cluster that each create `'lobby'` at start share one room. */
   id?: string;
+  /**
+   * Keep the room's recent messages so a client that reconnects gets what it missed: each
+   * `room_message` then carries the room's `offset` and `epoch`, and a `join_room` with
+   * `since` replays what followed. Kept in this process's memory (not with the cluster option).
+   */
+  history?: HistoryOptions;
+}
+
+/** How much of a room's past its history keeps. */
+export interface HistoryOptions {
+  /** Messages kept, the newest (1 to 100,000). Memory: up to `size` × the message's frame. */
+  size: number;
+  /** Messages older than this are forgotten; 0 or absent: kept until pushed out by `size`. */
+  ttlMs?: number;
 }
 
 /** A room as reported by getRoomInfo, getAllRooms and the REST API. */

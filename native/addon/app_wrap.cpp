@@ -116,7 +116,8 @@ app_wrap::~app_wrap() {
   if (server_) server_->stop(std::chrono::milliseconds(0));
 }
 
-// addWsRoute(pattern, handlerId, callbackMask, acks, autoCreateRooms, maxMessagesPerSecond)
+// addWsRoute(pattern, handlerId, callbackMask, acks, autoCreateRooms, maxMessagesPerSecond,
+//            historySize, historyTtlMs)
 Napi::Value app_wrap::add_ws_route(const Napi::CallbackInfo& info) {
   ws_route_options r;
   r.pattern = info[0].As<Napi::String>().Utf8Value();
@@ -125,6 +126,8 @@ Napi::Value app_wrap::add_ws_route(const Napi::CallbackInfo& info) {
   r.acks = info[3].As<Napi::Boolean>().Value();
   r.auto_create_rooms = info[4].ToBoolean().Value();
   r.max_messages_per_second = info[5].IsNumber() ? info[5].As<Napi::Number>().Uint32Value() : 0;
+  r.history.size = info[6].IsNumber() ? static_cast<std::size_t>(info[6].As<Napi::Number>().Int64Value()) : 0;
+  r.history.ttl_ms = info[7].IsNumber() ? static_cast<std::uint64_t>(info[7].As<Napi::Number>().Int64Value()) : 0;
   try {
     route_pattern check(r.pattern);
     if (server_) server_->add_ws_route(r);
@@ -373,12 +376,15 @@ Napi::Value status_value(Napi::Env env, std::optional<send_status> st) {
 
 }  // namespace
 
-// createRoom(name, description, maxConnections, metadataJson, ephemeral, id) -> id, or ''
-// when `id` is given and taken
+// createRoom(name, description, maxConnections, metadataJson, ephemeral, id, historySize,
+//            historyTtlMs) -> id, or '' when `id` is given and taken
 Napi::Value app_wrap::create_room(const Napi::CallbackInfo& info) {
+  history_options history;
+  history.size = info[6].IsNumber() ? static_cast<std::size_t>(info[6].As<Napi::Number>().Int64Value()) : 0;
+  history.ttl_ms = info[7].IsNumber() ? static_cast<std::uint64_t>(info[7].As<Napi::Number>().Int64Value()) : 0;
   std::string id = rooms_->create(str(info, 0), str(info, 1),
                                   static_cast<std::size_t>(info[2].As<Napi::Number>().Int64Value()),
-                                  str(info, 3), info[4].ToBoolean().Value(), str(info, 5));
+                                  str(info, 3), info[4].ToBoolean().Value(), str(info, 5), history);
   if (server_ && !id.empty()) server_->cluster_room_created(id);  // before listen: registered when the cluster is joined
   return Napi::String::New(info.Env(), id);
 }

@@ -1,6 +1,8 @@
 // Server and route settings, with the reason for each default.
 #pragma once
 
+#include "history.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -76,6 +78,8 @@ struct ws_route_options {
   bool acks = true;
   /// A join_room for an unknown id creates that room (ephemeral: gone when empty).
   bool auto_create_rooms = false;
+  /// The history of the rooms this route auto-creates (off unless set).
+  history_options history{};
   /// Token bucket per connection (burst = rate); 0 disables. Frames over it get
   /// `rate_limited`; a connection refused more than this many frames within 5 s is closed 1008.
   std::uint32_t max_messages_per_second = 0;

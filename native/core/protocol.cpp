@@ -157,10 +157,16 @@ bool is_json_object(std::string_view text) {
   return !ec && v.is_object();
 }
 
-std::string room_joined(std::string_view room_id, std::string_view timestamp) {
+std::string room_joined(std::string_view room_id, std::string_view timestamp,
+                        const joined_history& history) {
   json::object o = typed("room_joined");
   o["room_id"] = room_id;
   o["timestamp"] = timestamp;
+  if (history.has_history) {
+    o["offset"] = history.offset;
+    o["epoch"] = history.epoch;
+  }
+  if (history.asked) o["recovered"] = history.recovered;
   return json::serialize(o);
 }
 
@@ -172,12 +178,17 @@ std::string room_left(std::string_view room_id, std::string_view timestamp) {
 }
 
 std::string room_message(std::string_view room_id, std::string_view message,
-                         std::string_view from_client_id, std::string_view timestamp) {
+                         std::string_view from_client_id, std::string_view timestamp,
+                         std::uint64_t offset, std::string_view epoch) {
   json::object o = typed("room_message");
   o["room_id"] = room_id;
   o["message"] = message;
   if (!from_client_id.empty()) o["from_client_id"] = from_client_id;
   o["timestamp"] = timestamp;
+  if (offset != 0) {
+    o["offset"] = offset;
+    o["epoch"] = epoch;
+  }
   return json::serialize(o);
 }
 

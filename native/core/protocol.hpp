@@ -2,6 +2,7 @@
 // building server messages. Pure functions, no I/O.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,14 +56,26 @@ std::string http_error_body(std::string_view message);
 /// True when `text` parses as a JSON object (used for replacement welcome/ack objects).
 bool is_json_object(std::string_view text);
 
-/// {"type":"room_joined","room_id","timestamp"}
-std::string room_joined(std::string_view room_id, std::string_view timestamp);
+/// Where a room_joined leaves the client in the room's history.
+struct joined_history {
+  bool has_history = false;  // the room keeps history: `offset` and `epoch` are sent
+  std::uint64_t offset = 0;  // the room's last offset at the join
+  std::string epoch;
+  bool asked = false;        // the join gave `since`: `recovered` is sent
+  bool recovered = false;
+};
+/// {"type":"room_joined","room_id","timestamp"}, plus "offset" and "epoch" for a room with
+/// history and "recovered" when the join asked to recover.
+std::string room_joined(std::string_view room_id, std::string_view timestamp,
+                        const joined_history& history = {});
 /// {"type":"room_left","room_id","timestamp"}
 std::string room_left(std::string_view room_id, std::string_view timestamp);
 /// {"type":"room_message","room_id","message","from_client_id"?,"timestamp"}; an empty
 /// `from_client_id` (a message sent by the app) omits the field.
+/// A room with history adds its "offset" and "epoch" (offset 0: none).
 std::string room_message(std::string_view room_id, std::string_view message,
-                         std::string_view from_client_id, std::string_view timestamp);
+                         std::string_view from_client_id, std::string_view timestamp,
+                         std::uint64_t offset = 0, std::string_view epoch = {});
 /// {"type":"direct_message","message","from_client_id"?,"timestamp"}
 std::string direct_message(std::string_view message, std::string_view from_client_id,
                            std::string_view timestamp);

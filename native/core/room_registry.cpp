@@ -26,7 +26,7 @@ void room_registry::set_limits(std::size_t max_rooms_per_connection, std::size_t
 
 std::string room_registry::create(std::string name, std::string description,
                                   std::size_t max_connections, std::string metadata,
-                                  bool ephemeral, std::string id) {
+                                  bool ephemeral, std::string id, history_options history) {
   std::unique_lock lock(mutex_);
   if (id.empty()) {
     do id = make_room_id();
@@ -43,6 +43,7 @@ std::string room_registry::create(std::string name, std::string description,
   r.view.created_at = now_ms();
   r.view.ephemeral = ephemeral;
   r.view.members = std::make_shared<const std::vector<member_info>>();
+  if (history.enabled()) r.view.history = std::make_shared<room_history>(history);
   r.seq = next_seq_++;
   by_seq_.emplace(r.seq, id);
   rooms_.emplace(id, std::move(r));
@@ -93,7 +94,7 @@ std::vector<std::pair<std::string, member_info>> room_registry::members_of_node(
 }
 
 join_result room_registry::join(const std::string& room_id, member_info member, bool auto_create,
-                                member_list* before, join_mode mode) {
+                                member_list* before, join_mode mode, history_options auto_history) {
   std::unique_lock lock(mutex_);
   if (mode == join_mode::mirror) auto_create = true;
   if (max_rooms_per_connection_ != 0 && mode != join_mode::mirror) {
@@ -107,7 +108,7 @@ join_result room_registry::join(const std::string& room_id, member_info member, 
     if (max_id_length_ != 0 && room_id.size() > max_id_length_ && mode != join_mode::mirror)
       return join_result::id_too_long;
     lock.unlock();
-    create(room_id, "", 0, "{}", true, room_id);
+    create(room_id, "", 0, "{}", true, room_id, auto_history);
     lock.lock();
     it = rooms_.find(room_id);
     if (it == rooms_.end()) return join_result::unknown_room;
@@ -171,6 +172,12 @@ member_list room_registry::members(const std::string& room_id) const {
   std::shared_lock lock(mutex_);
   auto it = rooms_.find(room_id);
   return it == rooms_.end() ? nullptr : it->second.view.members;
+}
+
+std::shared_ptr<room_history> room_registry::history(const std::string& room_id) const {
+  std::shared_lock lock(mutex_);
+  auto it = rooms_.find(room_id);
+  return it == rooms_.end() ? nullptr : it->second.view.history;
 }
 
 bool room_registry::is_member(const std::string& room_id, const std::string& connection_id) const {

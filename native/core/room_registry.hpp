@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "history.hpp"
 #include "options.hpp"
 
 namespace roomwire {
@@ -49,6 +50,8 @@ struct room_view {
   double created_at = 0;
   bool ephemeral = false;
   member_list members;
+  /// Its recent messages, when created with history (shared: the same object for every view).
+  std::shared_ptr<room_history> history;
 };
 
 /// The outcome of a join, end to end: the registry, the callbacks, the REST API and the
@@ -93,16 +96,20 @@ class room_registry {
   void set_limits(std::size_t max_rooms_per_connection, std::size_t max_id_length);
   /// Creates a room and returns its id (`room_<32 hex>` unless `id` is given). Returns an
   /// empty string when `id` is given and already taken.
+  /// With `history` enabled the room keeps its recent messages (a new epoch).
   std::string create(std::string name, std::string description, std::size_t max_connections,
-                     std::string metadata, bool ephemeral, std::string id = {});
+                     std::string metadata, bool ephemeral, std::string id = {},
+                     history_options history = {});
   /// Deletes a room; its former members are returned through `evicted`. False if unknown.
   bool remove(const std::string& id, std::vector<member_info>* evicted = nullptr);
   /// Adds a member. With `auto_create`, an unknown id creates an ephemeral room first.
   /// `before` gets the members the room had just before this one joined, taken under the
   /// same lock: they, and only they, are told of the join (with joins racing, each pair
   /// of members is then told of each other once).
+  /// A room it auto-creates keeps the history `auto_history` describes.
   join_result join(const std::string& room_id, member_info member, bool auto_create = false,
-                   member_list* before = nullptr, join_mode mode = join_mode::normal);
+                   member_list* before = nullptr, join_mode mode = join_mode::normal,
+                   history_options auto_history = {});
   /// Adds a room copied from another node of the cluster (its id, fields and creation time);
   /// false when the id is taken.
   bool adopt(const room_view& view);
@@ -122,6 +129,8 @@ class room_registry {
   /// How many rooms a connection is in (without listing them).
   std::size_t room_count_of(const std::string& connection_id) const;
   std::optional<room_view> info(const std::string& room_id) const;
+  /// The room's history, or null (an unknown room, or one without history).
+  std::shared_ptr<room_history> history(const std::string& room_id) const;
   std::vector<room_view> all() const;
   /// Up to `limit` rooms in creation order, from the one the cursor `after` names
   /// (nullopt: from the first).

@@ -449,14 +449,33 @@ void server::fan_out_batched(const member_list& members, std::shared_ptr<const s
   // One handler per such thread; each delivers to the members living on it, inline.
   for (std::size_t t = 0; t < io_.size(); ++t) {
     if (io_.size() <= present.size() && !present.test(t)) continue;
-    post_to(t, [this, t, members, frame, type] {
+    post_to(t, [this, t, members, frame, type] { metrics_.sent(type, deliver_on(t, *members, frame)); });
+  }
+}
+
+std::size_t server::deliver_on(std::size_t thread, const std::vector<member_info>& members,
+                               const std::shared_ptr<const std::string>& frame) {
+  std::size_t sent = 0;
+  for (const auto& m : members) {
+    if (m.io_index != thread) continue;
+    if (auto sink = m.sink.lock())
+      if (static_cast<ws_session*>(sink.get())->send_local(frame)) ++sent;
+  }
+  return sent;
+}
+
+void server::fan_out_in_order(const std::shared_ptr<room_history>& history, const member_list& members,
+                              std::shared_ptr<const std::string> frame) {
+  std::bitset<256> present;
+  for (const auto& m : *members)
+    if (m.local()) present.set(m.io_index % present.size());
+  for (std::size_t t = 0; t < io_.size(); ++t) {
+    if (io_.size() <= present.size() && !present.test(t)) continue;
+    if (!history->push_delivery(t, {members, frame})) continue;  // a drain is on its way
+    net::post(io_[t]->ioc, [this, t, history] {
       std::size_t sent = 0;
-      for (const auto& m : *members) {
-        if (m.io_index != t) continue;
-        if (auto sink = m.sink.lock())
-          if (static_cast<ws_session*>(sink.get())->send_local(frame)) ++sent;
-      }
-      metrics_.sent(type, sent);
+      for (const auto& d : history->take_deliveries(t)) sent += deliver_on(t, *d.members, d.frame);
+      metrics_.sent(tx_type::room_message, sent);
     });
   }
 }
@@ -510,26 +529,50 @@ bool server::cluster_ready() {
   return answer.wait_for(std::chrono::seconds(5)) == std::future_status::ready && answer.get();
 }
 
+member_list server::publish_room_message(const std::string& room_id, const std::string& message,
+                                         const std::string& from_client_id) {
+  std::shared_ptr<room_history> history = rooms_->history(room_id);
+  if (!history) {
+    member_list members = rooms_->members(room_id);
+    if (!members) return nullptr;
+    auto frame = std::make_shared<const std::string>(
+        protocol::room_message(room_id, message, from_client_id, timestamp_now()));
+    fan_out_batched(members, frame, tx_type::room_message);
+    publish_room(room_id, frame);
+    return members;
+  }
+  // Offset, record and hand-off under the history's lock: a joining member's replay is
+  // posted before or after this message, never around it.
+  auto held = history->lock();
+  member_list members = rooms_->members(room_id);
+  if (!members) return nullptr;
+  auto frame = std::make_shared<const std::string>(protocol::room_message(
+      room_id, message, from_client_id, timestamp_now(), history->next_offset(), history->epoch()));
+  history->append(frame, now_ms());
+  fan_out_in_order(history, members, frame);
+  publish_room(room_id, frame);
+  return members;
+}
+
 std::optional<send_status> server::send_room_message(const std::string& room_id,
                                                      const std::string& message) {
   member_list members = rooms_->members(room_id);
   if (!members) return std::nullopt;
-  auto frame = std::make_shared<const std::string>(
-      protocol::room_message(room_id, message, {}, timestamp_now()));
   // The status the recipients' queues give now (the frames are queued on their own threads,
   // by the same batched path as a client's room message).
   const std::size_t limit = options_.max_backpressure;
+  // The frame's size without its offset and epoch (a room with history adds ~50 bytes).
+  const std::size_t size = protocol::room_message(room_id, message, {}, timestamp_now()).size();
   send_status status = send_status::ok;
   for (const auto& m : *members) {
     auto sink = m.sink.lock();
     if (!sink) continue;
     const std::size_t queued = static_cast<ws_session*>(sink.get())->buffered_amount();
     status = worse(status, queued >= limit ? send_status::dropped
-                           : queued + frame->size() > limit ? send_status::backpressure
-                                                             : send_status::ok);
+                           : queued + size > limit ? send_status::backpressure
+                                                   : send_status::ok);
   }
-  fan_out_batched(members, frame, tx_type::room_message);
-  publish_room(room_id, frame);
+  if (!publish_room_message(room_id, message, {})) return std::nullopt;
   return status;
 }
 

@@ -144,6 +144,14 @@ class server : public std::enable_shared_from_this<server> {
   /// of a join or a leave).
   void fan_out_batched(const member_list& members, std::shared_ptr<const std::string> frame,
                        tx_type type);
+  /// A room message of a room with history, under its lock: queued per I/O thread in the
+  /// history, so every member gets the room's messages in offset order whichever threads
+  /// published them (handlers posted to one thread do not keep their order; the queue does).
+  void fan_out_in_order(const std::shared_ptr<room_history>& history, const member_list& members,
+                        std::shared_ptr<const std::string> frame);
+  /// Queues `frame` to the members that live on I/O thread `thread` (run on it); how many took it.
+  std::size_t deliver_on(std::size_t thread, const std::vector<member_info>& members,
+                         const std::shared_ptr<const std::string>& frame);
   /// Hands a room frame already delivered here to the other servers of the cluster (no-op
   /// without one); any thread, in order with the calling thread's other work.
   void publish_room(const std::string& room_id, const std::shared_ptr<const std::string>& frame);
@@ -170,6 +178,12 @@ class server : public std::enable_shared_from_this<server> {
                       std::function<void(long long)> done);
   /// The `room_message` envelope without a sender, to every member.
   std::optional<send_status> send_room_message(const std::string& room_id, const std::string& message);
+  /// Sends `message` to every member of `room_id` as a room_message from `from_client_id`
+  /// (empty: the app): serialised once, one batch per I/O thread, once to the other servers
+  /// of a cluster. A room with history gives it the next offset and keeps it. Returns the
+  /// members it went to, or null for an unknown room; any thread.
+  member_list publish_room_message(const std::string& room_id, const std::string& message,
+                                   const std::string& from_client_id);
   /// A `direct_message` without a sender to a connection id, or else to every connection of
   /// a client id; nullopt when there is none.
   std::optional<send_status> send_direct_message(const std::string& target, const std::string& message);

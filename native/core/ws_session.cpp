@@ -431,15 +431,29 @@ void ws_session::handle_join(const json::object& body) {
       return send_error(err_type::room_join_error,
                         "presence is larger than " + std::to_string(limit) + " bytes (maxPresenceSize)");
   }
-  join(room_id, std::move(presence), [this, room_id](join_result result, std::string error) {
-    if (result == join_result::ok)
-      write_text(protocol::room_joined(room_id, timestamp_now()), tx_type::room_joined);
-    else
-      send_error(err_type::room_join_error, error);
+  std::optional<history_position> since;
+  if (auto it = body.find("since"); it != body.end() && !it->value().is_null()) {
+    const json::object* o = it->value().if_object();
+    const json::value* offset = o ? o->if_contains("offset") : nullptr;
+    const json::value* epoch = o ? o->if_contains("epoch") : nullptr;
+    std::uint64_t n = 0;
+    if (offset && offset->is_uint64()) n = offset->get_uint64();
+    else if (offset && offset->is_int64() && offset->get_int64() >= 0) n = static_cast<std::uint64_t>(offset->get_int64());
+    else if (offset && offset->is_double() && offset->get_double() >= 0 && offset->get_double() < 9007199254740992.0 &&
+             offset->get_double() == static_cast<double>(static_cast<std::uint64_t>(offset->get_double())))
+      n = static_cast<std::uint64_t>(offset->get_double());
+    else offset = nullptr;
+    if (!offset || !epoch || !epoch->is_string())
+      return send_error(err_type::room_join_error,
+                        "since must be {\"offset\": a whole number >= 0, \"epoch\": a string}");
+    since = history_position{n, std::string(epoch->get_string())};
+  }
+  join(room_id, std::move(presence), std::move(since), [this](join_result result, std::string error) {
+    if (result != join_result::ok) send_error(err_type::room_join_error, error);
   });
 }
 
-void ws_session::join(std::string room_id, std::string presence,
+void ws_session::join(std::string room_id, std::string presence, std::optional<history_position> since,
                       std::function<void(join_result, std::string)> done) {
   // Cheap refusals first: no callback for a join that cannot succeed.
   if (join_result early = check_join(room_id); early != join_result::ok) return done(early, join_error_text(early));
@@ -447,9 +461,9 @@ void ws_session::join(std::string room_id, std::string presence,
   ev.room_id = room_id;
   ev.data = presence;
   ask(cb_join_room, std::move(ev),
-      [this, room_id, presence, done = std::move(done)](verdict&& v) mutable {
+      [this, room_id, presence, since = std::move(since), done = std::move(done)](verdict&& v) mutable {
         if (v.cancel) return done(join_result::rejected, v.has_error ? v.error : join_error_text(join_result::rejected));
-        enter_room(room_id, v.has_modified ? std::move(v.modified) : std::move(presence),
+        enter_room(room_id, v.has_modified ? std::move(v.modified) : std::move(presence), std::move(since),
                    [done = std::move(done)](join_result result) {
                      done(result, result == join_result::ok ? std::string() : join_error_text(result));
                    });
@@ -481,25 +495,60 @@ member_info ws_session::as_member(std::string user_info) {
   return m;
 }
 
-join_result ws_session::admit(const std::string& room_id, member_info m, join_mode mode) {
+join_result ws_session::admit(const std::string& room_id, member_info m, join_mode mode,
+                              const std::optional<history_position>& since) {
+  room_registry& rooms = server_.rooms();
+  const history_options& route_history = route_->options.history;
+  const bool auto_create = route_->options.auto_create_rooms;
+  // A room this join creates gets its history first, so the join below runs under its lock.
+  if (auto_create && route_history.enabled() && !rooms.info(room_id)) {
+    const server_options& limits = server_.options();
+    if (limits.max_id_length == 0 || room_id.size() <= limits.max_id_length)
+      rooms.create(room_id, "", 0, "{}", true, room_id, route_history);
+  }
+  std::shared_ptr<room_history> history = rooms.history(room_id);
+  std::unique_lock<std::mutex> held;
+  if (history) held = history->lock();
   auto announce = std::make_shared<const std::string>(protocol::presence("join", room_id, m, timestamp_now()));
   member_list before;
-  auto result = server_.rooms().join(room_id, std::move(m), route_->options.auto_create_rooms, &before, mode);
-  if (result == join_result::ok) server_.fan_out_batched(before, announce, tx_type::presence);
+  auto result = rooms.join(room_id, std::move(m), auto_create, &before, mode, route_history);
+  if (result != join_result::ok) return result;
+  server_.fan_out_batched(before, announce, tx_type::presence);
+  protocol::joined_history where;
+  where.asked = since.has_value();
+  history_replay replay;
+  // The room is the one whose lock is held (not deleted and made again in between).
+  if (history && rooms.history(room_id) == history) {
+    replay = history->since(since, now_ms());
+    where.has_history = true;
+    where.offset = replay.offset;
+    where.epoch = history->epoch();
+    // A replay the connection's queue cannot take is not begun: the client reloads instead.
+    if (replay.recovered && buffered_amount() + replay.bytes > server_.options().max_backpressure) {
+      replay.recovered = false;
+      replay.frames.clear();
+    }
+    where.recovered = replay.recovered;
+  }
+  // Posted while the history is locked: ahead of every live message of the room.
+  write_text(protocol::room_joined(room_id, timestamp_now(), where), tx_type::room_joined);
+  for (auto& frame : replay.frames) send(std::move(frame), false, tx_type::room_message);
   return result;
 }
 
-void ws_session::enter_room(const std::string& room_id, std::string user_info, std::function<void(join_result)> then) {
+void ws_session::enter_room(const std::string& room_id, std::string user_info, std::optional<history_position> since,
+                            std::function<void(join_result)> then) {
   member_info m = as_member(std::move(user_info));
   auto room = server_.rooms().info(room_id);
   if (room && room->max_connections != 0) {
     // The room's limit counts every server's members: Redis takes the place atomically.
-    auto granted = [self = shared_from_this(), room_id, m, then](bool ok) {
-      self->server_.post_to(self->io_index_, [self, room_id, m, then, ok]() mutable {
+    auto granted = [self = shared_from_this(), room_id, m, since, then](bool ok) {
+      self->server_.post_to(self->io_index_, [self, room_id, m, since, then, ok]() mutable {
         self->busy_ = false;
         join_result result = join_result::full;
         if (ok) {
-          result = self->finished_ ? join_result::unknown_connection : self->admit(room_id, m, join_mode::reserved);
+          result = self->finished_ ? join_result::unknown_connection
+                                   : self->admit(room_id, m, join_mode::reserved, since);
           // The place goes back unless this connection holds it now.
           if (result != join_result::ok && result != join_result::already_member)
             self->server_.cluster_left(room_id, self->connection_id_);
@@ -513,7 +562,7 @@ void ws_session::enter_room(const std::string& room_id, std::string user_info, s
     busy_ = false;
   }
   const member_info copy = m;
-  auto result = admit(room_id, std::move(m), join_mode::normal);
+  auto result = admit(room_id, std::move(m), join_mode::normal, since);
   if (result == join_result::ok) server_.cluster_joined(room_id, copy);
   then(result);
 }
@@ -522,11 +571,8 @@ join_result ws_session::join_now(const std::string& room_id) {
   // The REST API answers at once: this server's view of the room's limit decides.
   member_info m = as_member("null");
   const member_info copy = m;
-  auto result = admit(room_id, std::move(m), join_mode::normal);
-  if (result == join_result::ok) {
-    server_.cluster_joined(room_id, copy);
-    write_text(protocol::room_joined(room_id, timestamp_now()), tx_type::room_joined);
-  }
+  auto result = admit(room_id, std::move(m), join_mode::normal, std::nullopt);
+  if (result == join_result::ok) server_.cluster_joined(room_id, copy);
   return result;
 }
 
@@ -536,9 +582,7 @@ void ws_session::join_from_app(std::string room_id, std::function<void(join_resu
                               done = std::move(done)]() mutable {
     if (self->finished_) return done(join_result::unknown_connection, "Connection closed");
     self->inbox_.push_back({{}, false, [s = self.get(), room_id, done]() mutable {
-      s->join(room_id, "null", [s, room_id, done](join_result result, std::string error) {
-        if (result == join_result::ok)
-          s->write_text(protocol::room_joined(room_id, timestamp_now()), tx_type::room_joined);
+      s->join(room_id, "null", std::nullopt, [done](join_result result, std::string error) {
         done(result, std::move(error));
       });
     }});
@@ -585,13 +629,7 @@ void ws_session::handle_room_message(const json::object& body, std::string text)
         write_text(protocol::message_blocked(text, v.error, timestamp_now()), tx_type::message_blocked);
       return;
     }
-    const std::string& delivered = v.has_modified ? v.modified : message;
-    // Serialised once, shared by every recipient, delivered by one batch per I/O thread,
-    // and once to the other servers of a cluster.
-    auto frame = std::make_shared<const std::string>(
-        protocol::room_message(room_id, delivered, client_id_, timestamp_now()));
-    server_.fan_out_batched(room_id, frame, tx_type::room_message);
-    server_.publish_room(room_id, frame);
+    server_.publish_room_message(room_id, v.has_modified ? v.modified : message, client_id_);
   });
 }
 

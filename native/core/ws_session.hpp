@@ -123,14 +123,19 @@ class ws_session : public closeable,
   void handle_direct_message(const boost::json::object& body, std::string text);
   void handle_presence_list(const boost::json::object& body);
   /// Joins through onJoinRoom; `done(result, error)` gets the outcome and its error text.
-  void join(std::string room_id, std::string presence, std::function<void(join_result, std::string)> done);
+  /// With `since`, the client asks for the room's messages after that position.
+  void join(std::string room_id, std::string presence, std::optional<history_position> since,
+            std::function<void(join_result, std::string)> done);
   /// Adds this connection to the registry and announces it, then `then(result)`. A room
   /// with a `maxConnections` in a live cluster first takes its place there (the session is
   /// busy meanwhile, so later frames wait); otherwise at once. On the session's thread.
-  void enter_room(const std::string& room_id, std::string user_info, std::function<void(join_result)> then);
-  /// The registry part of enter_room: the member added (under `mode`'s limits) and the
-  /// room's earlier members told.
-  join_result admit(const std::string& room_id, member_info m, join_mode mode);
+  void enter_room(const std::string& room_id, std::string user_info, std::optional<history_position> since,
+                  std::function<void(join_result)> then);
+  /// The registry part of enter_room: the member added (under `mode`'s limits), the room's
+  /// earlier members told, and the client sent `room_joined`, then what it missed since
+  /// `since` (under the room history's lock, so before any live message of the room).
+  join_result admit(const std::string& room_id, member_info m, join_mode mode,
+                    const std::optional<history_position>& since);
   member_info as_member(std::string user_info);
   void send_error(err_type type, std::string_view message);
   void ask(std::uint32_t bit, event&& ev, std::function<void(verdict&&)> then);

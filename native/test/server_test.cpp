@@ -384,3 +384,69 @@ TEST(Server, AnswersFramesAcceptedBeforeAPeerCloseOrAProtocolError) {
     EXPECT_NE(close_at, std::string::npos);
   }
 }
+
+TEST(Server, RejoinWithHistoryGetsEveryMissedMessageOnceBeforeLiveOnes) {
+  // Messages published from both I/O threads and the test thread while clients join with
+  // `since`: each client must see room_joined, then every offset after its position exactly
+  // once, in order, with no gap between the replay and the live messages.
+  fixture f(0, false);
+  std::string room = f.srv->rooms().create("h", "", 0, "{}", false, {}, history_options{100000, 0});
+  auto history = f.srv->rooms().history(room);
+  ASSERT_TRUE(history);
+  constexpr int per_publisher = 500;  // a joiner's unread queue stays under maxBackpressure
+  for (int round = 0; round < 4; ++round) {
+    std::atomic<bool> go{false};
+    std::vector<std::thread> publishers;
+    for (std::size_t t = 0; t < 2; ++t)
+      publishers.emplace_back([&, t] {
+        while (!go) std::this_thread::yield();
+        for (int i = 0; i < per_publisher; ++i) {
+          std::promise<void> done;
+          f.srv->post_to(t, [&] {
+            f.srv->publish_room_message(room, "m", {});
+            done.set_value();
+          });
+          done.get_future().wait();
+        }
+      });
+    publishers.emplace_back([&] {
+      while (!go) std::this_thread::yield();
+      for (int i = 0; i < per_publisher; ++i) f.srv->publish_room_message(room, "m", "app");
+    });
+    std::vector<std::unique_ptr<client>> joiners;
+    std::vector<std::uint64_t> positions;
+    go = true;
+    for (int j = 0; j < 6; ++j) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2 + j));
+      joiners.push_back(std::make_unique<client>(f.port));
+      joiners.back()->read_json();  // welcome
+      std::uint64_t at;
+      {
+        auto held = history->lock();
+        at = history->last_offset() / (j % 2 + 1);  // up to date, or far behind
+      }
+      positions.push_back(at);
+      joiners.back()->write(R"({"type":"join_room","room_id":")" + room + R"(","since":{"offset":)" +
+                            std::to_string(at) + R"(,"epoch":")" + history->epoch() + "\"}}");
+    }
+    for (auto& p : publishers) p.join();
+    std::uint64_t last;
+    {
+      auto held = history->lock();
+      last = history->last_offset();
+    }
+    for (std::size_t j = 0; j < joiners.size(); ++j) {
+      auto joined = joiners[j]->read_json();
+      ASSERT_EQ(joined.at("type").as_string(), "room_joined") << json::serialize(joined);
+      EXPECT_EQ(joined.at("recovered").as_bool(), true) << json::serialize(joined);
+      std::uint64_t expect = positions[j] + 1;
+      while (expect <= last) {
+        auto m = joiners[j]->read_json();
+        if (m.at("type").as_string() == "presence") continue;  // a later joiner
+        ASSERT_EQ(m.at("type").as_string(), "room_message");
+        ASSERT_EQ(m.at("offset").to_number<std::uint64_t>(), expect) << "joiner " << j << " round " << round;
+        ++expect;
+      }
+    }
+  }
+}

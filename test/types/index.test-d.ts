@@ -80,6 +80,12 @@ async function rooms(): Promise<void> {
   void [notYet, objects, ids, wrong, rnodeInfo];
   // @ts-expect-error metadata is an object
   app.createRoom('x', '', 0, { metadata: 'text' });
+  app.createRoom('h', '', 0, { history: { size: 500, ttlMs: 60_000 } });
+  app.websocket('/topics', { autoCreateRooms: true, history: { size: 50 } });
+  // @ts-expect-error history needs its size
+  app.createRoom('h', '', 0, { history: { ttlMs: 1000 } });
+  // @ts-expect-error history is an object
+  app.websocket('/t', { history: 100 });
   void [max, all, joined, left, latency, presence, st, dm, closed, count, sync];
 }
 void rooms;
