@@ -47,8 +47,11 @@ if [ ! -f build/Release/roomwire.node ] || [ -n "$(find native CMakeLists.txt -n
   log "building the native addon"
   npx --no-install cmake-js compile --out build --parallel 2 --log-level warn >/dev/null
 fi
-if [ ! -f dist/lib/index.js ] || [ -n "$(find lib types tsconfig.json -newer dist/lib/index.js -print -quit)" ]; then
+if [ ! -f dist/lib/index.js ] || [ ! -f dist/client/cjs/package.json ] \
+  || [ -n "$(find lib types tsconfig*.json -newer dist/lib/index.js -print -quit)" ] \
+  || [ -n "$(find lib/client tsconfig.client*.json -newer dist/client/cjs/package.json -print -quit)" ]; then
   log "compiling TypeScript"
   npx --no-install tsc -p tsconfig.json
+  node scripts/build-client.js
 fi
 log "ready"

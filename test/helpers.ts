@@ -7,11 +7,11 @@ import WebSocket from 'ws';
 import { App, createApp } from '../lib';
 import type { AppOptions } from '../types/index';
 
-/** Creates an app, lets `setup` register routes, listens on 127.0.0.1:0. */
-export async function startApp(setup: (app: App) => void, options: AppOptions = {}): Promise<{ app: App; port: number; url: string }> {
+/** Creates an app, lets `setup` register routes, listens on 127.0.0.1:`port` (default 0: any free port). */
+export async function startApp(setup: (app: App) => void, options: AppOptions = {}, listenPort = 0): Promise<{ app: App; port: number; url: string }> {
   const app = createApp({ threads: 2, ...options });
   setup(app);
-  const port = await app.listen(0, '127.0.0.1');
+  const port = await app.listen(listenPort, '127.0.0.1');
   return { app, port, url: `127.0.0.1:${port}` };
 }
 

@@ -1,0 +1,991 @@
+/**
+ * The roomwire client: a WebSocket client for roomwire's (and RNode's) JSON protocol that
+ * survives real networks. It reconnects with exponential backoff and full jitter, rejoins
+ * every room with its presence, asks each room with history for what it missed (and
+ * delivers that exactly once), queues sends while offline, and replaces a connection that
+ * stops answering its pings.
+ *
+ * One file with no imports and no dependencies: it runs in browsers (global WebSocket), in
+ * Node 22+ (global WebSocket) and in Node 20 (the `ws` package, loaded when there is no
+ * global WebSocket), and its ESM build is served to browsers as it is.
+ */
+
+// The timers every runtime has (declared here: the build targets no particular runtime).
+declare function setTimeout(handler: () => void, ms: number): unknown;
+declare function clearTimeout(id: unknown): void;
+declare function setInterval(handler: () => void, ms: number): unknown;
+declare function clearInterval(id: unknown): void;
+
+/** WebSocket close codes (RFC 6455 §7.4.1) and the ones this client uses. */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002,
+  UNSUPPORTED_DATA: 1003,
+  NO_STATUS: 1005,
+  ABNORMAL: 1006,
+  INVALID_DATA: 1007,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+  SERVICE_RESTART: 1012,
+  TRY_AGAIN_LATER: 1013,
+} as const;
+
+/** Where the client is. */
+export type ClientState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** The WebSocket constructor the client uses (the browser's, Node's, or `ws`'s). */
+export interface WebSocketConstructor {
+  new (url: string, protocols?: string | string[], options?: Record<string, unknown>): SocketLike;
+}
+
+/** The part of a WebSocket the client relies on. */
+export interface SocketLike {
+  readonly readyState: number;
+  binaryType: string;
+  send(data: string | ArrayBufferLike | ArrayBufferView): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  /** `ws` only. */
+  on?(event: string, listener: (...args: any[]) => void): unknown;
+  /** `ws` only: drop the TCP connection at once. */
+  terminate?(): void;
+}
+
+/** Options of {@link RoomwireClient}; the names of RNode's client where it has one. */
+export interface RoomwireClientOptions {
+  /** `ws://host:port/path` or `wss://…`. */
+  url: string;
+  /** Sent as `?clientId=`; after the first welcome the server's `client_id` is kept for reconnects. */
+  clientId?: string;
+  /** Reconnect after the connection is lost. Default true. */
+  autoReconnect?: boolean;
+  /** Attempts in a row before giving up (state `closed`, event `reconnect_failed`). Default 10. */
+  reconnectAttempts?: number;
+  /** Backoff base in ms: attempt n waits a random time in [0, min(cap, base × 2^n)). Default 1000. */
+  reconnectDelay?: number;
+  /** Backoff cap in ms. Default 30000. */
+  reconnectDelayMax?: number;
+  /** Close codes after which the client does not reconnect. Default [1008] (policy violation). */
+  finalCloseCodes?: number[];
+  /** The client's own ping period in ms; 0 turns it off. Default 25000. */
+  pingInterval?: number;
+  /** A ping unanswered this long (ms) marks the connection dead: it is dropped and replaced. Default 10000. */
+  pongTimeout?: number;
+  /** Time (ms) from opening to `welcome` before the attempt fails. Default 10000. */
+  handshakeTimeout?: number;
+  /** Largest incoming message in bytes; a larger one closes with 1009. Default 16 MiB. */
+  maxPayload?: number;
+  /** Sends waiting while offline; past it a send is refused (the newest, never one already queued). Default 100. */
+  offlineQueueSize?: number;
+  /** Time (ms) `send` waits for its `message_ack` (or `message_blocked`) before rejecting. Default 10000. */
+  ackTimeout?: number;
+  /** Handshake headers (used where the runtime allows it: the `ws` package; browsers cannot). */
+  headers?: Record<string, string>;
+  /** Subprotocols offered (`Sec-WebSocket-Protocol`). */
+  protocols?: string | string[];
+  /** The WebSocket constructor; default the global one, else the `ws` package. */
+  WebSocket?: WebSocketConstructor;
+  onWelcome?: (welcome: WelcomeFrame) => void;
+  onConnect?: (welcome: WelcomeFrame) => void;
+  onDisconnect?: (event: DisconnectEvent) => void;
+  onReconnect?: (event: ReconnectEvent) => void;
+  onRejoined?: (event: RejoinedEvent) => void;
+  onRoomMessage?: (message: RoomMessageFrame) => void;
+  onDirectMessage?: (message: DirectMessageFrame) => void;
+  onMessageBlocked?: (frame: MessageBlockedFrame) => void;
+  onMessageAck?: (frame: MessageAckFrame) => void;
+  onPresence?: (frame: PresenceFrame) => void;
+  onJoinRoom?: (frame: RoomJoinedFrame) => void;
+  onLeaveRoom?: (frame: RoomLeftFrame) => void;
+  onPong?: (event: { latency: number }) => void;
+  onBinaryMessage?: (data: Uint8Array) => void;
+  onMessage?: (frame: ServerFrame) => void;
+  onError?: (error: RoomwireClientError) => void;
+}
+
+/** Any frame the server sends. */
+export interface ServerFrame {
+  type: string;
+  timestamp?: string;
+  [key: string]: unknown;
+}
+export interface WelcomeFrame extends ServerFrame {
+  type: 'welcome';
+  connection_id: string;
+  client_id: string;
+  path: string;
+}
+export interface RoomJoinedFrame extends ServerFrame {
+  type: 'room_joined';
+  room_id: string;
+  /** Rooms with history: the room's last offset at the join. */
+  offset?: number;
+  epoch?: string;
+  /** Joins that asked to recover: whether every missed message follows. */
+  recovered?: boolean;
+}
+export interface RoomLeftFrame extends ServerFrame {
+  type: 'room_left';
+  room_id: string;
+}
+export interface RoomMessageFrame extends ServerFrame {
+  type: 'room_message';
+  room_id: string;
+  message: string;
+  from_client_id?: string;
+  offset?: number;
+  epoch?: string;
+}
+export interface DirectMessageFrame extends ServerFrame {
+  type: 'direct_message';
+  message: string;
+  from_client_id?: string;
+}
+export interface MessageAckFrame extends ServerFrame {
+  type: 'message_ack';
+  message: string;
+}
+export interface MessageBlockedFrame extends ServerFrame {
+  type: 'message_blocked';
+  originalMessage: string;
+  reason: string;
+}
+export interface ErrorFrame extends ServerFrame {
+  type: 'error';
+  error_type: string;
+  error: string;
+}
+export interface PresenceMember {
+  connection_id: string;
+  client_id: string;
+  user_info: unknown;
+  joined_at?: number;
+}
+export interface PresenceFrame extends ServerFrame {
+  type: 'presence';
+  event: 'join' | 'leave';
+  room_id: string;
+  connection_id: string;
+  client_id: string;
+  user_info: unknown;
+}
+export interface PresenceStateFrame extends ServerFrame {
+  type: 'presence_state';
+  room_id: string;
+  members: PresenceMember[];
+}
+export interface DisconnectEvent {
+  code: number;
+  reason: string;
+  /** The client will try again. */
+  willReconnect: boolean;
+}
+export interface ReconnectEvent {
+  /** 1 for the first attempt after a loss. */
+  attempt: number;
+  /** The wait before this attempt, ms. */
+  delay: number;
+}
+export interface RejoinedEvent {
+  room_id: string;
+  /** true: every message missed while away was delivered; false: reload the room's state. */
+  recovered: boolean;
+  /** Set when the server refused the rejoin: the client is no longer in the room. */
+  error?: RoomwireClientError;
+}
+
+/** The client's events: `on(type, handler)`. Any other string is a server frame type. */
+export interface ClientEventMap {
+  welcome: WelcomeFrame;
+  room_joined: RoomJoinedFrame;
+  room_left: RoomLeftFrame;
+  room_message: RoomMessageFrame;
+  direct_message: DirectMessageFrame;
+  message_ack: MessageAckFrame;
+  message_blocked: MessageBlockedFrame;
+  presence: PresenceFrame;
+  presence_state: PresenceStateFrame;
+  error: RoomwireClientError;
+  binary: Uint8Array;
+  state: ClientState;
+  disconnect: DisconnectEvent;
+  reconnecting: ReconnectEvent;
+  reconnect_failed: { attempts: number };
+  rejoined: RejoinedEvent;
+  pong: { latency: number };
+}
+
+/** Why an operation failed; `code` is stable. */
+export class RoomwireClientError extends Error {
+  /**
+   * `refused` (upgrade refused: `status` set where the runtime tells it), `timeout`,
+   * `closed` (disconnect() or given up), `queue_full`, `blocked` (message_blocked),
+   * `server` (an error frame: `errorType`), `socket`, `protocol`.
+   */
+  readonly code: string;
+  readonly status?: number;
+  readonly errorType?: string;
+  constructor(code: string, message: string, extra: { status?: number; errorType?: string } = {}) {
+    super(message);
+    this.name = 'RoomwireClientError';
+    this.code = code;
+    if (extra.status !== undefined) this.status = extra.status;
+    if (extra.errorType !== undefined) this.errorType = extra.errorType;
+  }
+}
+
+interface Pending<T> {
+  resolve: (value: T) => void;
+  reject: (error: RoomwireClientError) => void;
+}
+interface PendingRoom<T> extends Pending<T> {
+  roomId: string;
+}
+interface PendingAck extends Pending<MessageAckFrame> {
+  text: string;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+/** A room the client is in (or joining), kept across reconnects. */
+interface RoomState {
+  presence: Record<string, unknown> | undefined;
+  /** The last offset delivered in `epoch` (rooms with history). */
+  offset: number | undefined;
+  epoch: string | undefined;
+}
+/** A frame to send; `written` runs when it reaches a socket, `fail` when it never will. */
+interface Outgoing {
+  data: string | ArrayBufferLike | ArrayBufferView;
+  ack?: PendingAck;
+  written?: () => void;
+  fail?: (error: RoomwireClientError) => void;
+}
+interface PendingJoin extends PendingRoom<RoomJoinedFrame> {
+  presence: Record<string, unknown> | undefined;
+}
+
+const OPEN = 1;
+const PONG = '{"type":"pong"}';
+
+function defined<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
+}
+
+/**
+ * A roomwire client. Handlers registered with `on` and in the options stay across
+ * reconnects; rooms joined are rejoined; sends while offline wait in a bounded queue.
+ */
+export class RoomwireClient {
+  /** The connection's id (changes on every reconnect), once welcomed. */
+  connectionId: string | undefined;
+  /** The client id the server confirmed. */
+  clientId: string | undefined;
+  /** The last round trip of the client's ping, ms; null before the first. */
+  latency: number | null = null;
+
+  private readonly o: Required<Pick<RoomwireClientOptions,
+    'autoReconnect' | 'reconnectAttempts' | 'reconnectDelay' | 'reconnectDelayMax' | 'pingInterval' | 'pongTimeout' |
+    'handshakeTimeout' | 'maxPayload' | 'offlineQueueSize' | 'ackTimeout'>> & RoomwireClientOptions;
+  private readonly finalCodes: Set<number>;
+  private socket: SocketLike | undefined;
+  private stateValue: ClientState = 'idle';
+  private readonly listeners = new Map<string, Set<(value: any) => void>>();
+  private readonly rooms = new Map<string, RoomState>();
+  private readonly pendingJoins: PendingJoin[] = [];
+  private readonly pendingLeaves: Array<PendingRoom<RoomLeftFrame>> = [];
+  private readonly pendingPresence: Array<PendingRoom<PresenceMember[]>> = [];
+  private readonly pendingAcks: PendingAck[] = [];
+  private readonly queue: Outgoing[] = [];
+  private connectWaiter: Pending<WelcomeFrame> | undefined;
+  private attempt = 0;
+  private everWelcomed = false;
+  private rejoining = new Set<string>();
+  private timers: { reconnect?: ReturnType<typeof setTimeout>; ping?: ReturnType<typeof setInterval>;
+    pong?: ReturnType<typeof setTimeout>; handshake?: ReturnType<typeof setTimeout> } = {};
+  private pingSentAt = 0;
+  private wsModule: WebSocketConstructor | undefined;
+
+  /** Checks the options; connects only on {@link connect}. */
+  constructor(options: RoomwireClientOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    if (typeof options.url !== 'string' || !/^wss?:\/\//.test(options.url)) {
+      throw new TypeError(`options.url must be a ws:// or wss:// URL, got ${String(options.url)}`);
+    }
+    const number = (name: keyof RoomwireClientOptions, fallback: number, min: number): number => {
+      const v = options[name];
+      if (v === undefined) return fallback;
+      if (typeof v !== 'number' || Number.isNaN(v) || v < min) throw new RangeError(`options.${name} must be a number >= ${min}`);
+      return v;
+    };
+    this.o = {
+      ...options,
+      autoReconnect: defined(options.autoReconnect, true),
+      reconnectAttempts: number('reconnectAttempts', 10, 0),
+      reconnectDelay: number('reconnectDelay', 1000, 1),
+      reconnectDelayMax: number('reconnectDelayMax', 30000, 1),
+      pingInterval: number('pingInterval', 25000, 0),
+      pongTimeout: number('pongTimeout', 10000, 1),
+      handshakeTimeout: number('handshakeTimeout', 10000, 1),
+      maxPayload: number('maxPayload', 16 * 1024 * 1024, 1),
+      offlineQueueSize: number('offlineQueueSize', 100, 0),
+      ackTimeout: number('ackTimeout', 10000, 1),
+    };
+    this.finalCodes = new Set(options.finalCloseCodes ?? [CloseCode.POLICY_VIOLATION]);
+    this.clientId = options.clientId;
+  }
+
+  /** Where the client is now. */
+  get state(): ClientState {
+    return this.stateValue;
+  }
+
+  /** The rooms the client is in (and rejoins after a reconnect). */
+  get joinedRooms(): string[] {
+    return [...this.rooms.keys()];
+  }
+
+  /**
+   * Opens the connection; resolves with the `welcome`. Rejects when the upgrade is refused
+   * (`code` 'refused', with `status` where the runtime tells it), on `handshakeTimeout`, or
+   * when the socket fails. One attempt: reconnection begins only after a welcome.
+   */
+  connect(): Promise<WelcomeFrame> {
+    if (this.stateValue === 'open' && this.lastWelcome) return Promise.resolve(this.lastWelcome);
+    if (this.connectWaiter || this.stateValue === 'connecting') {
+      return Promise.reject(new RoomwireClientError('closed', 'connect() is already in progress'));
+    }
+    return new Promise<WelcomeFrame>((resolve, reject) => {
+      this.connectWaiter = { resolve, reject };
+      if (this.stateValue === 'reconnecting') {
+        // Try now instead of after the backoff; rooms are rejoined as after any reconnect.
+        clearTimeout(this.timers.reconnect);
+        void this.open();
+        return;
+      }
+      this.attempt = 0;
+      this.setState('connecting');
+      void this.open();
+    });
+  }
+
+  /** Closes for good: no reconnect; queued and pending operations reject with 'closed'. */
+  disconnect(code: number = CloseCode.NORMAL, reason = 'client disconnect'): void {
+    this.clearTimers();
+    this.setState('closed');
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) {
+      this.detach(socket);
+      try {
+        socket.close(code, reason);
+      } catch {
+        // already closing
+      }
+    }
+    this.failAll(new RoomwireClientError('closed', 'the client was disconnected'));
+    this.rooms.clear();
+    this.everWelcomed = false;
+    if (this.connectWaiter) {
+      this.connectWaiter.reject(new RoomwireClientError('closed', 'the client was disconnected'));
+      this.connectWaiter = undefined;
+    }
+  }
+
+  /**
+   * Joins a room; resolves on `room_joined`, rejects on `room_join_error`. The room is
+   * rejoined (with `presence`) after every reconnect, asking for what was missed.
+   */
+  joinRoom(roomId: string, presence?: Record<string, unknown>): Promise<RoomJoinedFrame> {
+    if (typeof roomId !== 'string' || roomId === '') return Promise.reject(new TypeError('roomId must be a non-empty string'));
+    return new Promise((resolve, reject) => {
+      const pending: PendingJoin = { roomId, presence, resolve, reject };
+      const frame = JSON.stringify({ type: 'join_room', room_id: roomId, ...(presence ? { presence } : {}) });
+      this.enqueue({ data: frame, written: () => this.pendingJoins.push(pending), fail: reject });
+    });
+  }
+
+  /** Leaves a room; resolves on `room_left`, rejects on `room_leave_error`. */
+  leaveRoom(roomId: string): Promise<RoomLeftFrame> {
+    return new Promise((resolve, reject) => {
+      const frame = JSON.stringify({ type: 'leave_room', room_id: roomId });
+      this.enqueue({ data: frame, written: () => this.pendingLeaves.push({ roomId, resolve, reject }), fail: reject });
+    });
+  }
+
+  /** Sends a `room_message`; false when refused (offline queue full, or disconnected). */
+  sendToRoom(roomId: string, message: string): boolean {
+    return this.enqueue({ data: JSON.stringify({ type: 'room_message', room_id: roomId, message }) });
+  }
+
+  /** Sends a `direct_message` to every connection of `targetClientId`; false when refused. */
+  sendDirectMessage(targetClientId: string, message: string): boolean {
+    return this.enqueue({ data: JSON.stringify({ type: 'direct_message', target_client_id: targetClientId, message }) });
+  }
+
+  /**
+   * Sends a frame: an object with a string `type` as it is, anything else as
+   * `{"type":"message","data":…}`; binary (ArrayBuffer, a typed array) as a binary frame.
+   * Text resolves on its `message_ack` and rejects on `message_blocked` (or after
+   * `ackTimeout`: a route with `acks: false` never answers); binary resolves once handed
+   * to the socket.
+   */
+  send(data: unknown): Promise<MessageAckFrame | void> {
+    if (isBinary(data)) {
+      return new Promise((resolve, reject) => {
+        this.enqueue({ data, written: () => resolve(), fail: reject });
+      });
+    }
+    const typed = typeof data === 'object' && data !== null && typeof (data as { type?: unknown }).type === 'string';
+    const text = JSON.stringify(typed ? data : { type: 'message', data });
+    return new Promise<MessageAckFrame>((resolve, reject) => {
+      const ack: PendingAck = { text, resolve, reject, timer: undefined };
+      this.enqueue({ data: text, ack, fail: reject });
+    });
+  }
+
+  /** The room's members, from `presence_state`; rejects with `room_not_found`. */
+  presenceList(roomId: string): Promise<PresenceMember[]> {
+    return new Promise((resolve, reject) => {
+      this.enqueue({ data: JSON.stringify({ type: 'presence_list', room_id: roomId }),
+        written: () => this.pendingPresence.push({ roomId, resolve, reject }), fail: reject });
+    });
+  }
+
+  /** Adds a handler; returns the function that removes it. Handlers survive reconnects. */
+  on<K extends keyof ClientEventMap>(type: K, handler: (value: ClientEventMap[K]) => void): () => void;
+  on(type: string, handler: (frame: ServerFrame) => void): () => void;
+  on(type: string, handler: (value: any) => void): () => void {
+    let set = this.listeners.get(type);
+    if (!set) this.listeners.set(type, (set = new Set()));
+    set.add(handler);
+    return () => this.off(type, handler);
+  }
+
+  /** Removes a handler added with {@link on}. */
+  off(type: string, handler: (value: any) => void): void {
+    this.listeners.get(type)?.delete(handler);
+  }
+
+  // ---- the connection ----
+
+  private lastWelcome: WelcomeFrame | undefined;
+
+  private async constructorFor(): Promise<WebSocketConstructor> {
+    if (this.o.WebSocket) return this.o.WebSocket;
+    const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (global) return global;
+    if (!this.wsModule) {
+      const name = 'ws';
+      try {
+        const mod = (await import(name)) as { default?: unknown; WebSocket?: unknown };
+        this.wsModule = (mod.WebSocket ?? mod.default ?? mod) as WebSocketConstructor;
+      } catch {
+        throw new RoomwireClientError('socket', 'no WebSocket in this runtime: install the ws package (Node 20) or pass options.WebSocket');
+      }
+    }
+    return this.wsModule;
+  }
+
+  private url(): string {
+    const id = this.clientId;
+    if (!id) return this.o.url;
+    const u = this.o.url;
+    const hash = u.indexOf('#');
+    const base = hash < 0 ? u : u.slice(0, hash);
+    return `${base}${base.includes('?') ? '&' : '?'}clientId=${encodeURIComponent(id)}`;
+  }
+
+  private async open(): Promise<void> {
+    let Ctor: WebSocketConstructor;
+    try {
+      Ctor = await this.constructorFor();
+    } catch (err) {
+      return this.attemptFailed(err as RoomwireClientError, undefined);
+    }
+    if (this.stateValue === 'closed') return;
+    const usesWs = Ctor === this.wsModule || (typeof (Ctor as unknown as { Server?: unknown }).Server === 'function');
+    let socket: SocketLike;
+    let refusedStatus: number | undefined;
+    let tooBig = false;
+    try {
+      socket = usesWs
+        ? new Ctor(this.url(), this.o.protocols, { headers: this.o.headers, maxPayload: this.o.maxPayload, handshakeTimeout: this.o.handshakeTimeout })
+        : this.o.protocols === undefined ? new Ctor(this.url()) : new Ctor(this.url(), this.o.protocols);
+    } catch (err) {
+      return this.attemptFailed(new RoomwireClientError('socket', (err as Error).message), undefined);
+    }
+    this.socket = socket;
+    socket.binaryType = 'arraybuffer';
+    if (typeof socket.on === 'function') {
+      // `ws` tells the status of a refused upgrade.
+      socket.on('unexpected-response', (_req: unknown, res: { statusCode?: number; resume?: () => void }) => {
+        refusedStatus = res.statusCode;
+        res.resume?.();
+        this.drop(socket);
+        this.attemptFailed(new RoomwireClientError('refused', `upgrade refused with HTTP ${res.statusCode}`, { status: res.statusCode }), undefined);
+      });
+      socket.on('error', (err: { code?: string; message?: string }) => {
+        // `ws` enforces maxPayload itself, then reports the close as 1006: keep its 1009.
+        if (err?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+          tooBig = true;
+          this.emit('error', new RoomwireClientError('protocol', `a message larger than maxPayload (${this.o.maxPayload} bytes)`));
+        }
+      });
+    }
+    this.timers.handshake = setTimeout(() => {
+      this.drop(socket);
+      this.attemptFailed(new RoomwireClientError('timeout', `no welcome within ${this.o.handshakeTimeout} ms`), undefined);
+    }, this.o.handshakeTimeout);
+    let opened = false;
+    socket.onopen = () => {
+      opened = true;
+    };
+    socket.onerror = () => undefined;
+    socket.onclose = (ev) => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      if (!this.welcomedSocket(socket)) {
+        const refused = !opened;
+        this.attemptFailed(refused
+          ? new RoomwireClientError('refused', `the upgrade failed (close ${ev.code})`, refusedStatus === undefined ? {} : { status: refusedStatus })
+          : new RoomwireClientError('socket', `closed before welcome (${ev.code} ${ev.reason})`), ev.code);
+        return;
+      }
+      this.lost(tooBig ? CloseCode.MESSAGE_TOO_BIG : ev.code, ev.reason);
+    };
+    socket.onmessage = (ev) => this.receive(socket, ev.data);
+  }
+
+  private welcomed = new WeakSet<object>();
+  private welcomedSocket(socket: SocketLike): boolean {
+    return this.welcomed.has(socket);
+  }
+
+  /** Forgets a socket and closes it without waiting for its close handshake. */
+  private drop(socket: SocketLike): void {
+    if (this.socket === socket) this.socket = undefined;
+    this.detach(socket);
+    try {
+      if (typeof socket.terminate === 'function') socket.terminate();
+      else socket.close(CloseCode.NORMAL);
+    } catch {
+      // already closed
+    }
+  }
+
+  private detach(socket: SocketLike): void {
+    socket.onopen = null;
+    socket.onmessage = null;
+    socket.onclose = null;
+    socket.onerror = () => undefined;
+  }
+
+  /** An attempt that never got its welcome. */
+  private attemptFailed(error: RoomwireClientError, closeCode: number | undefined): void {
+    clearTimeout(this.timers.handshake);
+    if (this.stateValue === 'closed') return;
+    if (this.connectWaiter) {
+      // The first connect(): the caller decides what next.
+      const waiter = this.connectWaiter;
+      this.connectWaiter = undefined;
+      this.setState('idle');
+      this.failAll(error);
+      waiter.reject(error);
+      return;
+    }
+    this.emit('error', error);
+    const final = (error.status !== undefined && error.status >= 400 && error.status < 500) ||
+      (closeCode !== undefined && this.finalCodes.has(closeCode));
+    this.scheduleReconnect(final);
+  }
+
+  /** A welcomed connection went away. */
+  private lost(code: number, reason: string): void {
+    this.stopHeartbeat();
+    if (this.stateValue === 'closed') return;
+    const willReconnect = this.o.autoReconnect && !this.finalCodes.has(code) && this.o.reconnectAttempts > 0;
+    this.emit('disconnect', { code, reason, willReconnect });
+    this.failInFlight(new RoomwireClientError('closed', `the connection closed (${code}) before the answer`));
+    this.attempt = 0;
+    this.scheduleReconnect(!willReconnect);
+  }
+
+  private scheduleReconnect(final: boolean): void {
+    if (final || !this.o.autoReconnect || this.attempt >= this.o.reconnectAttempts) {
+      this.setState('closed');
+      if (!final && this.o.autoReconnect) this.emit('reconnect_failed', { attempts: this.attempt });
+      this.failAll(new RoomwireClientError('closed', 'the connection is gone and the client gave up'));
+      return;
+    }
+    this.setState('reconnecting');
+    const ceiling = Math.min(this.o.reconnectDelayMax, this.o.reconnectDelay * 2 ** this.attempt);
+    const delay = Math.floor(Math.random() * ceiling);
+    this.attempt += 1;
+    this.emit('reconnecting', { attempt: this.attempt, delay });
+    this.timers.reconnect = setTimeout(() => {
+      if (this.stateValue === 'reconnecting') void this.open();
+    }, delay);
+  }
+
+  private receive(socket: SocketLike, data: unknown): void {
+    if (typeof data !== 'string') {
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data)
+        : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
+      if (!bytes) return;
+      if (bytes.byteLength > this.o.maxPayload) return this.tooBig(socket);
+      this.emit('binary', bytes);
+      return;
+    }
+    if (data.length > this.o.maxPayload) return this.tooBig(socket);
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(data) as ServerFrame;
+    } catch {
+      this.emit('error', new RoomwireClientError('protocol', 'a text frame that is not JSON'));
+      return;
+    }
+    if (typeof frame !== 'object' || frame === null || typeof frame.type !== 'string') return;
+    this.handle(socket, frame);
+  }
+
+  private tooBig(socket: SocketLike): void {
+    this.emit('error', new RoomwireClientError('protocol', `a message larger than maxPayload (${this.o.maxPayload} bytes)`));
+    try {
+      socket.close(CloseCode.MESSAGE_TOO_BIG, 'message too big');
+    } catch {
+      // closing already
+    }
+  }
+
+  private handle(socket: SocketLike, frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'welcome':
+        return this.onWelcome(socket, frame as WelcomeFrame);
+      case 'room_joined':
+        this.onRoomJoined(frame as RoomJoinedFrame);
+        break;
+      case 'room_left': {
+        const f = frame as RoomLeftFrame;
+        this.rooms.delete(f.room_id);
+        takeFor(this.pendingLeaves, f.room_id)?.resolve(f);
+        break;
+      }
+      case 'room_message': {
+        const f = frame as RoomMessageFrame;
+        if (!this.fresh(f)) return;  // replayed earlier, or a duplicate across a reconnect
+        break;
+      }
+      case 'presence_state': {
+        const f = frame as PresenceStateFrame;
+        takeFor(this.pendingPresence, f.room_id)?.resolve(f.members);
+        break;
+      }
+      case 'message_ack':
+        // The ack of this client's own answer to the server's ping is nobody's send.
+        if ((frame as MessageAckFrame).message !== PONG) this.settleAck(frame as MessageAckFrame, undefined);
+        break;
+      case 'message_blocked':
+        this.settleAck(undefined, frame as MessageBlockedFrame);
+        break;
+      case 'ping':
+        // The server's application heartbeat: answer, it times its latency by this.
+        this.sendNow(socket, PONG);
+        break;
+      case 'pong':
+        if (this.pingSentAt !== 0) {
+          this.latency = Date.now() - this.pingSentAt;
+          this.pingSentAt = 0;
+          clearTimeout(this.timers.pong);
+          this.emit('pong', { latency: this.latency });
+        }
+        break;
+      case 'error':
+        this.onErrorFrame(frame as ErrorFrame);
+        break;
+      default:
+        break;
+    }
+    this.emit(frame.type, frame);
+    if (this.o.onMessage) this.call(this.o.onMessage, frame, frame.type);
+  }
+
+  private onWelcome(socket: SocketLike, welcome: WelcomeFrame): void {
+    clearTimeout(this.timers.handshake);
+    this.welcomed.add(socket);
+    this.lastWelcome = welcome;
+    this.connectionId = welcome.connection_id;
+    this.clientId = welcome.client_id;
+    const reconnected = this.everWelcomed;
+    this.everWelcomed = true;
+    this.attempt = 0;
+    this.setState('open');
+    this.startHeartbeat(socket);
+    this.emit('welcome', welcome);
+    if (this.o.onConnect) this.call(this.o.onConnect, welcome, 'welcome');
+    // Rooms first (each asking for what it missed), then what waited while offline: the
+    // server handles a connection's frames in order.
+    if (reconnected) {
+      for (const [roomId, room] of this.rooms) {
+        if (this.pendingJoins.some((p) => p.roomId === roomId)) continue;
+        this.rejoining.add(roomId);
+        const since = room.epoch !== undefined && room.offset !== undefined ? { offset: room.offset, epoch: room.epoch } : undefined;
+        this.sendNow(socket, JSON.stringify({ type: 'join_room', room_id: roomId,
+          ...(room.presence ? { presence: room.presence } : {}), ...(since ? { since } : {}) }));
+      }
+    }
+    for (const item of this.queue.splice(0)) this.write(socket, item);
+    if (this.connectWaiter) {
+      const waiter = this.connectWaiter;
+      this.connectWaiter = undefined;
+      waiter.resolve(welcome);
+    }
+  }
+
+  private onRoomJoined(frame: RoomJoinedFrame): void {
+    const roomId = frame.room_id;
+    if (this.rejoining.delete(roomId)) {
+      const recovered = frame.recovered === true;
+      const room = this.rooms.get(roomId);
+      if (room && !recovered) {
+        room.offset = undefined;
+        room.epoch = undefined;
+      }
+      this.adoptPosition(roomId, frame);
+      takeFor(this.rejoinWaiters, roomId)?.resolve(frame);
+      this.emit('rejoined', { room_id: roomId, recovered });
+      return;
+    }
+    const pending = takeFor(this.pendingJoins, roomId);
+    if (pending) {
+      const known = this.rooms.get(roomId);
+      this.rooms.set(roomId, { presence: pending.presence, offset: known?.offset, epoch: known?.epoch });
+      this.adoptPosition(roomId, frame);
+      return pending.resolve(frame);
+    }
+    // Joined by the app (app.joinRoom, REST): kept and rejoined like the client's own.
+    if (!this.rooms.has(roomId)) this.rooms.set(roomId, { presence: undefined, offset: undefined, epoch: undefined });
+    this.adoptPosition(roomId, frame);
+  }
+
+  /** Takes the room's position in its history from room_joined. */
+  private adoptPosition(roomId: string, frame: RoomJoinedFrame): void {
+    const room = this.rooms.get(roomId);
+    if (!room || typeof frame.offset !== 'number' || typeof frame.epoch !== 'string') return;
+    if (room.epoch !== frame.epoch || room.offset === undefined) {
+      room.epoch = frame.epoch;
+      room.offset = frame.offset;
+    }
+  }
+
+  /** A room message seen for the first time (rooms with history are de-duplicated by offset). */
+  private fresh(frame: RoomMessageFrame): boolean {
+    const room = this.rooms.get(frame.room_id);
+    if (!room || typeof frame.offset !== 'number' || typeof frame.epoch !== 'string') return true;
+    if (room.epoch === frame.epoch && room.offset !== undefined && frame.offset <= room.offset) return false;
+    room.epoch = frame.epoch;
+    room.offset = frame.offset;
+    return true;
+  }
+
+  private onErrorFrame(frame: ErrorFrame): void {
+    const error = new RoomwireClientError('server', frame.error, { errorType: frame.error_type });
+    if (frame.error_type === 'room_join_error') {
+      // Rejoins went first after the welcome: their answers come first.
+      const [roomId] = this.rejoining;
+      if (roomId !== undefined) {
+        // A rejoin the server refused (the room is gone, full, or onJoinRoom said no).
+        this.rejoining.delete(roomId);
+        this.rooms.delete(roomId);
+        takeFor(this.rejoinWaiters, roomId)?.reject(error);
+        this.emit('rejoined', { room_id: roomId, recovered: false, error });
+        return this.emitError(error);
+      }
+      const pending = this.pendingJoins.shift();
+      if (pending) return pending.reject(error);
+    } else if (frame.error_type === 'room_leave_error') {
+      const pending = this.pendingLeaves.shift();
+      if (pending) return pending.reject(error);
+    } else if (frame.error_type === 'room_not_found') {
+      const pending = this.pendingPresence.shift();
+      if (pending) return pending.reject(error);
+    }
+    this.emitError(error);
+  }
+
+  private settleAck(ack: MessageAckFrame | undefined, blocked: MessageBlockedFrame | undefined): void {
+    const text = ack ? ack.message : blocked!.originalMessage;
+    // The frame whose text it carries; else the oldest (onMessage may have replaced the text).
+    let index = this.pendingAcks.findIndex((p) => p.text === text);
+    if (index < 0) index = 0;
+    const pending = this.pendingAcks[index];
+    if (!pending) return;
+    this.pendingAcks.splice(index, 1);
+    clearTimeout(pending.timer);
+    if (ack) pending.resolve(ack);
+    else pending.reject(new RoomwireClientError('blocked', blocked!.reason));
+  }
+
+  // ---- sending ----
+
+  /** Sends now when open, else queues (bounded); false (and `reject`) when refused. */
+  private enqueue(item: Outgoing): boolean {
+    const refuse = (error: RoomwireClientError): boolean => {
+      item.fail?.(error);
+      return false;
+    };
+    if (this.stateValue === 'closed') return refuse(new RoomwireClientError('closed', 'the client is closed'));
+    if (this.stateValue === 'idle') return refuse(new RoomwireClientError('closed', 'connect() first'));
+    const socket = this.socket;
+    if (this.stateValue === 'open' && socket && socket.readyState === OPEN) {
+      this.write(socket, item);
+      return true;
+    }
+    if (this.queue.length >= this.o.offlineQueueSize) {
+      return refuse(new RoomwireClientError('queue_full', `the offline queue is full (${this.o.offlineQueueSize})`));
+    }
+    this.queue.push(item);
+    return true;
+  }
+
+  private write(socket: SocketLike, item: Outgoing): void {
+    if (item.ack) {
+      const ack = item.ack;
+      this.pendingAcks.push(ack);
+      ack.timer = setTimeout(() => {
+        const i = this.pendingAcks.indexOf(ack);
+        if (i >= 0) this.pendingAcks.splice(i, 1);
+        ack.reject(new RoomwireClientError('timeout', `no message_ack within ${this.o.ackTimeout} ms`));
+      }, this.o.ackTimeout);
+    }
+    item.written?.();
+    this.sendNow(socket, item.data);
+  }
+
+  private sendNow(socket: SocketLike, data: string | ArrayBufferLike | ArrayBufferView): void {
+    try {
+      socket.send(data);
+    } catch (err) {
+      this.emitError(new RoomwireClientError('socket', (err as Error).message));
+    }
+  }
+
+  // ---- heartbeat ----
+
+  private startHeartbeat(socket: SocketLike): void {
+    this.stopHeartbeat();
+    if (this.o.pingInterval === 0) return;
+    this.timers.ping = setInterval(() => {
+      if (this.socket !== socket || this.pingSentAt !== 0) return;
+      this.pingSentAt = Date.now();
+      this.sendNow(socket, JSON.stringify({ type: 'ping' }));
+      this.timers.pong = setTimeout(() => {
+        // No answer: the link is dead (or the server is). Replace the connection.
+        this.drop(socket);
+        this.lost(CloseCode.ABNORMAL, `no pong within ${this.o.pongTimeout} ms`);
+      }, this.o.pongTimeout);
+    }, this.o.pingInterval);
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.timers.ping);
+    clearTimeout(this.timers.pong);
+    this.pingSentAt = 0;
+  }
+
+  private clearTimers(): void {
+    this.stopHeartbeat();
+    clearTimeout(this.timers.reconnect);
+    clearTimeout(this.timers.handshake);
+  }
+
+  // ---- bookkeeping ----
+
+  /** Operations waiting on a connection that is gone. Queued sends stay for the next one. */
+  private failInFlight(error: RoomwireClientError): void {
+    // Joins and leaves in flight are re-sent as part of the rejoin (joins) or dropped (leaves).
+    for (const p of this.pendingLeaves.splice(0)) {
+      this.rooms.delete(p.roomId);
+      p.resolve({ type: 'room_left', room_id: p.roomId });
+    }
+    for (const p of this.pendingJoins.splice(0)) {
+      // Rejoined with the others once back; the promise resolves on that room_joined.
+      if (!this.rooms.has(p.roomId)) this.rooms.set(p.roomId, { presence: p.presence, offset: undefined, epoch: undefined });
+      this.rejoinWaiters.push(p);
+    }
+    for (const p of this.pendingPresence.splice(0)) p.reject(error);
+    for (const p of this.pendingAcks.splice(0)) {
+      clearTimeout(p.timer);
+      p.reject(error);
+    }
+    this.rejoining.clear();
+  }
+
+  private rejoinWaiters: PendingJoin[] = [];
+
+  private failAll(error: RoomwireClientError): void {
+    this.failInFlight(error);
+    for (const p of this.rejoinWaiters.splice(0)) p.reject(error);
+    for (const item of this.queue.splice(0)) item.fail?.(error);
+  }
+
+  private setState(state: ClientState): void {
+    if (this.stateValue === state) return;
+    this.stateValue = state;
+    this.emit('state', state);
+  }
+
+  private emitError(error: RoomwireClientError): void {
+    this.emit('error', error);
+  }
+
+  private emit(type: string, value: unknown): void {
+    const callback = this.callbackFor(type);
+    if (callback) this.call(callback, value, type);
+    const set = this.listeners.get(type);
+    if (set) for (const handler of [...set]) this.call(handler, value, type);
+  }
+
+  private call(handler: (value: any) => void, value: unknown, type: string): void {
+    try {
+      handler(value);
+    } catch (err) {
+      if (type !== 'error') this.emit('error', new RoomwireClientError('handler', `a '${type}' handler threw: ${(err as Error)?.message ?? err}`));
+    }
+  }
+
+  private callbackFor(type: string): ((value: any) => void) | undefined {
+    const o = this.o;
+    switch (type) {
+      case 'welcome': return o.onWelcome;
+      case 'state': return undefined;
+      case 'disconnect': return o.onDisconnect;
+      case 'reconnecting': return o.onReconnect;
+      case 'rejoined': return o.onRejoined;
+      case 'room_message': return o.onRoomMessage;
+      case 'direct_message': return o.onDirectMessage;
+      case 'message_blocked': return o.onMessageBlocked;
+      case 'message_ack': return o.onMessageAck;
+      case 'presence': return o.onPresence;
+      case 'room_joined': return o.onJoinRoom;
+      case 'room_left': return o.onLeaveRoom;
+      case 'pong': return o.onPong;
+      case 'binary': return o.onBinaryMessage;
+      case 'error': return o.onError;
+      default: return undefined;
+    }
+  }
+}
+
+function takeFor<T extends { roomId: string }>(list: T[], roomId: string): T | undefined {
+  const i = list.findIndex((p) => p.roomId === roomId);
+  return i < 0 ? undefined : list.splice(i, 1)[0];
+}
+
+function isBinary(data: unknown): data is ArrayBufferLike | ArrayBufferView {
+  return data instanceof ArrayBuffer || ArrayBuffer.isView(data) ||
+    (typeof SharedArrayBuffer !== 'undefined' && data instanceof SharedArrayBuffer);
+}
