@@ -14,14 +14,21 @@ function createChatApp(options = {}) {
   const app = createApp(options);
   const page = fs.readFileSync(path.join(__dirname, 'public', 'index.html'));
   const script = fs.readFileSync(path.join(__dirname, 'public', 'chat.js'));
+  // The browser build of roomwire/client, served as it is.
+  const client = fs.readFileSync(require.resolve('roomwire/client/browser'));
 
   // Fixed ids: the servers of a cluster (examples/cluster) each create these and share them.
-  app.createRoom('Lobby', 'Everyone starts here', 0, { id: 'lobby' });
-  app.createRoom('Random', 'Anything goes', 0, { id: 'random' });
-  app.createRoom('Help', 'Questions and answers', 50, { id: 'help' });
+  // On one server the rooms keep their last 200 messages: a page that lost its connection
+  // gets what it missed when it is back (history is per process: not in a cluster).
+  const history = options.cluster ? {} : { history: { size: 200 } };
+  app.createRoom('Lobby', 'Everyone starts here', 0, { id: 'lobby', ...history });
+  app.createRoom('Random', 'Anything goes', 0, { id: 'random', ...history });
+  app.createRoom('Help', 'Questions and answers', 50, { id: 'help', ...history });
 
+  const js = 'text/javascript; charset=utf-8';
   app.get('/', (req, res) => res.setHeader('Content-Type', 'text/html; charset=utf-8').send(page));
-  app.get('/chat.js', (req, res) => res.setHeader('Content-Type', 'text/javascript; charset=utf-8').send(script));
+  app.get('/chat.js', (req, res) => res.setHeader('Content-Type', js).send(script));
+  app.get('/roomwire-client.js', (req, res) => res.setHeader('Content-Type', js).send(client));
   app.get('/health', (req, res) => res.json({ ok: true, connections: app.getWebSocketConnections(), rooms: app.getAllRooms().length }));
 
   app.websocket('/chat', {

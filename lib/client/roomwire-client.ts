@@ -457,7 +457,8 @@ export class RoomwireClient {
 
   /** Adds a handler; returns the function that removes it. Handlers survive reconnects. */
   on<K extends keyof ClientEventMap>(type: K, handler: (value: ClientEventMap[K]) => void): () => void;
-  on(type: string, handler: (frame: ServerFrame) => void): () => void;
+  /** Any other frame type (a custom one the app sends). */
+  on<T extends string>(type: T extends keyof ClientEventMap ? never : T, handler: (frame: ServerFrame) => void): () => void;
   on(type: string, handler: (value: any) => void): () => void {
     let set = this.listeners.get(type);
     if (!set) this.listeners.set(type, (set = new Set()));

@@ -1,7 +1,8 @@
 /**
- * The chat demo in headless Chromium (Debian's build, driven by playwright-core): two
- * people chat through a room, see each other's presence, send a direct message and see
- * a leave — on one server, and each on their own server of a cluster.
+ * The chat demo in headless Chromium (Debian's build, driven by playwright-core), on the
+ * browser build of roomwire/client: two people chat through a room, see each other's
+ * presence, send a direct message and see a leave — on one server, and each on their own
+ * server of a cluster; a page whose connection dropped comes back with what it missed.
  */
 import { Browser, Page, chromium } from 'playwright-core';
 import type { App } from '../../types/index';
@@ -70,6 +71,38 @@ describe('chat demo in a browser', () => {
     await alice.waitForSelector('#log li.sys:has-text("bob left")');
     await alice.waitForSelector('#members li[data-client-id="bob"]', { state: 'detached' });
     await alice.close();
+  }, 60000);
+
+  it('brings a page whose connection dropped back into its room with the messages it missed, once each', async () => {
+    const alice = await visit('carol');
+    const bob = await visit('dave');
+    const context = bob.context();
+    const daveId = (app.getPresence('lobby') ?? []).find((m) => m.client_id === 'dave')!.connection_id;
+    // Offline, then the server drops the connection: the page cannot come back until online.
+    await context.setOffline(true);
+    app.closeConnection(daveId, 1001, 'restart');
+    await bob.waitForSelector('#status:has-text("reconnecting")');
+    for (const text of ['missed one', 'missed two', 'missed three']) {
+      await alice.fill('#text', text);
+      await alice.press('#text', 'Enter');
+      await alice.waitForSelector(`#log li:has-text("${text}")`);
+    }
+    await context.setOffline(false);
+    await bob.waitForSelector('#status:has-text("connected as dave")', { timeout: 15000 });
+    await alice.fill('#text', 'live again');
+    await alice.press('#text', 'Enter');
+    await bob.waitForSelector('#log li:has-text("live again")');
+    const log = await bob.$$eval('#log li', (items) => items.map((li) => li.textContent ?? ''));
+    for (const text of ['missed one', 'missed two', 'missed three', 'live again']) {
+      expect(log.filter((l) => l.endsWith(text))).toHaveLength(1);
+    }
+    // In order, and nothing said to be missing.
+    const order = ['missed one', 'missed two', 'missed three', 'live again'].map((t) => log.findIndex((l) => l.endsWith(t)));
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(log.some((l) => l.includes('may be missing'))).toBe(false);
+    expect(await bob.$$eval('#members li', (items) => items.map((li) => li.dataset.clientId))).toContain('carol');
+    await alice.close();
+    await bob.close();
   }, 60000);
 
   it('refuses a bad name at the handshake and keeps serving', async () => {

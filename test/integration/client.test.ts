@@ -320,3 +320,52 @@ describe('roomwire/client', () => {
     expect(c.connectionId).not.toBe(first);
   });
 });
+
+describe('roomwire/client on the runtime\'s own WebSocket', () => {
+  it('recovers missed messages after a reset (Node --experimental-websocket)', async () => {
+    const { spawn } = await import('child_process');
+    const path = await import('path');
+    const started = await startApp((a) => a.websocket('/ws'));
+    const app = started.app;
+    const room = app.createRoom('h', '', 0, { history: { size: 100 } });
+    const l = new FaultyLink(started.port);
+    const child = spawn(process.execPath, ['--experimental-websocket', path.join(__dirname, '../fixtures/native-websocket-client.js')], {
+      env: { ...process.env, URL: `ws://127.0.0.1:${await l.port}/ws`, ROOM: room },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const events: Array<Record<string, any>> = [];
+    let buffered = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      let nl;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        events.push(JSON.parse(buffered.slice(0, nl)));
+        buffered = buffered.slice(nl + 1);
+      }
+    });
+    const messages = () => events.filter((e) => e.event === 'room_message').map((e) => [e.message, e.offset]);
+    try {
+      await until(() => events.some((e) => e.event === 'joined' || e.type === 'no_websocket' || e.event === 'failed'), 10000, 'joined');
+      expect(events[0]).toMatchObject({ event: 'joined', sockets: 1 });
+      app.sendRoomMessage(room, 'one');
+      await until(() => messages().length === 1);
+      l.refuse(true);
+      l.resetAll();
+      await until(() => events.some((e) => e.event === 'disconnect'), 5000, 'disconnect');
+      app.sendRoomMessage(room, 'two');
+      app.sendRoomMessage(room, 'three');
+      l.refuse(false);
+      await until(() => events.some((e) => e.event === 'rejoined'), 10000, 'rejoined');
+      app.sendRoomMessage(room, 'four');
+      await until(() => messages().length === 4, 5000, 'four messages');
+      expect(messages()).toEqual([['one', 1], ['two', 2], ['three', 3], ['four', 4]]);
+      expect(events.find((e) => e.event === 'rejoined')).toMatchObject({ room_id: room, recovered: true });
+      expect(Math.max(...events.map((e) => e.sockets ?? 0))).toBeGreaterThanOrEqual(2);
+    } finally {
+      child.stdin.end();
+      await new Promise((r) => child.once('exit', r));
+      await l.close();
+      await app.close({ timeoutMs: 1000 });
+    }
+  });
+});

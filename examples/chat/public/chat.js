@@ -1,8 +1,11 @@
-// The chat page: connects with a name, lists rooms from the REST room API, joins one room
-// at a time, shows who is present, and sends room or direct messages.
-'use strict';
+// The chat page, on roomwire/client: connects with a name, lists rooms from the REST room
+// API, joins one room at a time, shows who is present, and sends room or direct messages.
+// A lost connection comes back by itself: the room is rejoined and the messages missed
+// meanwhile arrive (or the page says some may be missing).
+import { RoomwireClient } from '/roomwire-client.js';
+
 const $ = (id) => document.getElementById(id);
-const state = { ws: null, me: null, room: null, members: new Map() };
+const state = { client: null, me: null, room: null, roomName: null, members: new Map() };
 
 function esc(s) {
   return String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
@@ -16,8 +19,8 @@ function line(html, cls) {
   $('log').scrollTop = $('log').scrollHeight;
 }
 
-function send(msg) {
-  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(msg));
+function enable(on) {
+  for (const el of [$('text'), $('send')]) el.disabled = !on;
 }
 
 async function loadRooms() {
@@ -33,13 +36,31 @@ async function loadRooms() {
     li.onclick = () => joinRoom(r.id, r.name);
     $('rooms').appendChild(li);
   }
+  return rooms;
 }
 
-function joinRoom(id, name) {
-  if (!state.ws || id === state.room) return;
-  if (state.room) send({ type: 'leave_room', room_id: state.room });
-  state.pending = { id, name };
-  send({ type: 'join_room', room_id: id, presence: { name: state.me } });
+async function showMembers(roomId) {
+  const members = await state.client.presenceList(roomId);
+  if (roomId !== state.room) return;
+  state.members = new Map(members.map((m) => [m.connection_id, m]));
+  renderMembers();
+}
+
+async function joinRoom(id, name) {
+  const client = state.client;
+  if (!client || id === state.room) return;
+  try {
+    if (state.room) await client.leaveRoom(state.room);
+    state.room = null;
+    await client.joinRoom(id, { name: state.me });
+    state.room = id;
+    state.roomName = name;
+    line(`you joined ${esc(name)}`, 'sys');
+    await showMembers(id);
+  } catch (err) {
+    line(`could not join ${esc(name)}: ${esc(err.message)}`, 'sys');
+  }
+  loadRooms();
 }
 
 function renderMembers() {
@@ -60,82 +81,67 @@ function renderMembers() {
   to.value = [...to.options].some((o) => o.value === chosen) ? chosen : '';
 }
 
-function onMessage(m) {
-  switch (m.type) {
-    case 'welcome':
-      $('status').textContent = `connected as ${m.client_id}`;
-      for (const el of [$('text'), $('send')]) el.disabled = false;
-      loadRooms().then(() => {
-        const first = $('rooms').querySelector('li');
-        if (first) joinRoom(first.dataset.roomId, first.dataset.roomName);
-      });
-      break;
-    case 'room_joined':
-      state.room = m.room_id;
-      line(`you joined ${esc(state.pending ? state.pending.name : m.room_id)}`, 'sys');
-      send({ type: 'presence_list', room_id: m.room_id });
-      loadRooms();
-      break;
-    case 'room_left':
-      if (m.room_id === state.room) { state.room = null; state.members.clear(); renderMembers(); }
-      break;
-    case 'presence_state':
-      if (m.room_id !== state.room) break;
-      state.members = new Map(m.members.map((x) => [x.connection_id, x]));
-      renderMembers();
-      break;
-    case 'presence':
-      if (m.room_id !== state.room) break;
-      if (m.event === 'join') { state.members.set(m.connection_id, m); line(`${esc(m.client_id)} joined`, 'sys'); }
-      else { state.members.delete(m.connection_id); line(`${esc(m.client_id)} left`, 'sys'); }
-      renderMembers();
-      loadRooms();
-      break;
-    case 'room_message':
-      if (m.room_id === state.room) line(`<span class="from">${esc(m.from_client_id || 'server')}</span>${esc(m.message)}`);
-      break;
-    case 'direct_message':
-      line(`<span class="from">${esc(m.from_client_id || 'server')} → you</span>${esc(m.message)}`, 'dm');
-      break;
-    case 'message_blocked':
-    case 'error':
-      line(`not sent: ${esc(m.reason || m.error)}`, 'sys');
-      break;
-    case 'ping':
-      send({ type: 'pong' });
-      break;
-    default:
-      break;
-  }
+function connect(name) {
+  if (state.client) state.client.disconnect();
+  state.me = name;
+  state.room = null;
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  const client = new RoomwireClient({ url: `${scheme}://${location.host}/chat`, clientId: name });
+  state.client = client;
+  client.on('room_message', (m) => {
+    if (m.room_id === state.room) line(`<span class="from">${esc(m.from_client_id || 'server')}</span>${esc(m.message)}`);
+  });
+  client.on('direct_message', (m) => line(`<span class="from">${esc(m.from_client_id || 'server')} → you</span>${esc(m.message)}`, 'dm'));
+  client.on('presence', (m) => {
+    if (m.room_id !== state.room) return;
+    if (m.event === 'join') { state.members.set(m.connection_id, m); line(`${esc(m.client_id)} joined`, 'sys'); }
+    else { state.members.delete(m.connection_id); line(`${esc(m.client_id)} left`, 'sys'); }
+    renderMembers();
+    loadRooms();
+  });
+  client.on('room_left', (m) => {
+    if (m.room_id === state.room) { state.room = null; state.members.clear(); renderMembers(); }
+  });
+  client.on('message_blocked', (m) => line(`not sent: ${esc(m.reason)}`, 'sys'));
+  client.on('error', (e) => { if (e.code === 'server') line(`not sent: ${esc(e.message)}`, 'sys'); });
+  client.on('disconnect', (e) => {
+    $('status').textContent = e.willReconnect ? `reconnecting… (${e.code})` : `disconnected (${e.code})`;
+    enable(false);
+  });
+  client.on('welcome', (w) => {
+    $('status').textContent = `connected as ${w.client_id}`;
+    enable(true);
+  });
+  client.on('rejoined', (e) => {
+    if (e.room_id !== state.room) return;
+    if (!e.recovered) line('reconnected: some messages may be missing', 'sys');
+    showMembers(e.room_id);
+  });
+  client.on('reconnect_failed', () => { $('status').textContent = 'disconnected (gave up)'; });
+  client.connect().then(async () => {
+    const rooms = await loadRooms();
+    if (rooms.length > 0) await joinRoom(rooms[0].id, rooms[0].name);
+  }, (err) => {
+    $('status').textContent = `disconnected (${err.status ?? err.code}: ${err.message})`;
+    enable(false);
+  });
 }
 
 $('join-form').onsubmit = (ev) => {
   ev.preventDefault();
-  const name = $('name').value.trim();
-  if (state.ws) state.ws.close();
-  state.me = name;
-  state.room = null;
-  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-  const ws = new WebSocket(`${scheme}://${location.host}/chat?clientId=${encodeURIComponent(name)}`);
-  state.ws = ws;
-  ws.onmessage = (e) => onMessage(JSON.parse(e.data));
-  ws.onclose = (e) => {
-    if (state.ws !== ws) return;
-    $('status').textContent = `disconnected (${e.code})`;
-    for (const el of [$('text'), $('send')]) el.disabled = true;
-  };
+  connect($('name').value.trim());
 };
 
 $('say').onsubmit = (ev) => {
   ev.preventDefault();
   const text = $('text').value;
-  if (!text.trim()) return;
+  if (!text.trim() || !state.client) return;
   const to = $('to').value;
   if (to) {
-    send({ type: 'direct_message', target_client_id: to, message: text });
+    state.client.sendDirectMessage(to, text);
     line(`<span class="from">you → ${esc(to)}</span>${esc(text)}`, 'dm');
   } else if (state.room) {
-    send({ type: 'room_message', room_id: state.room, message: text });
+    state.client.sendToRoom(state.room, text);
   }
   $('text').value = '';
 };
