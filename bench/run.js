@@ -101,12 +101,21 @@ const clusterServers = [
 const fanoutArgs = (ports, inflight, subscribers = 1000) => ['--mode', 'fanout', '--port', String(ports[0]),
   ...(ports[1] ? ['--port2', String(ports[1])] : []), '--subscribers', String(subscribers), '--publishers', '1',
   '--inflight', String(inflight), '--size', '100', '--seconds', secs];
+/** One server's room fan-out: 1,000 members, one publisher keeping 8 messages in flight. */
+const fanoutOne = (port, rate, extra) => runLoadgen(['--mode', 'fanout', '--port', String(port), '--subscribers', '1000',
+  '--publishers', '1', '--inflight', '8', '--size', '100', '--seconds', secs, ...extra]).then((r) => r.deliveries_per_s);
 const workloads = [
   {
     id: 'fanout', title: 'room fan-out, 1,000 members, 100 B', unit: 'deliveries/s', better: 'higher',
     servers: [roomwireFanout, wsFanout, sioFanout],
-    run: (port, rate, extra) => runLoadgen(['--mode', 'fanout', '--port', String(port), '--subscribers', '1000', '--publishers', '1',
-      '--inflight', '8', '--size', '100', '--seconds', secs, ...extra]).then((r) => r.deliveries_per_s),
+    run: fanoutOne,
+  },
+  {
+    // What a room's history costs its fan-out: offsets, the record, the per-thread queue.
+    id: 'fanout-history', title: 'room fan-out keeping history (1,000 messages) against none, 1,000 members, 100 B',
+    unit: 'deliveries/s', better: 'higher',
+    servers: [{ ...roomwireFanout, name: 'roomwire history', env: { HISTORY: '1000' } }, roomwireFanout],
+    run: fanoutOne,
   },
   {
     id: 'fanout-cluster', title: 'cross-server fan-out: 2 servers on Redis, 1,000 members split, 100 B', unit: 'deliveries/s',

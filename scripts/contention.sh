@@ -8,9 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repeats=${1:-30}
 shift || true
-# The tests whose scenarios race between I/O threads, the JS thread and close(), and
-# between the servers of a cluster.
-tests=(test/integration/graceful.test.ts test/integration/races.test.ts test/integration/cluster.test.ts)
+# The tests whose scenarios race between I/O threads, the JS thread and close(), between
+# the servers of a cluster, between a room's publishers and a rejoin with history, and
+# between the client's reconnects and the server.
+tests=(test/integration/graceful.test.ts test/integration/races.test.ts test/integration/cluster.test.ts
+  test/integration/history.test.ts test/integration/client.test.ts)
 [ $# -gt 0 ] && tests=("$@")
 
 busy=()

@@ -225,7 +225,7 @@ export class RoomwireClientError extends Error {
   /**
    * `refused` (upgrade refused: `status` set where the runtime tells it), `timeout`,
    * `closed` (disconnect() or given up), `queue_full`, `blocked` (message_blocked),
-   * `server` (an error frame: `errorType`), `socket`, `protocol`.
+   * `server` (an error frame: `errorType`), `socket`, `protocol`, `handler` (a handler threw).
    */
   readonly code: string;
   readonly status?: number;

@@ -1,6 +1,6 @@
 import { App, codes } from '../../lib';
 import type { WebSocketOptions } from '../../types/index';
-import { Client, connect, sleep, startApp } from '../helpers';
+import { Client, connect, repeats, sleep, startApp, until } from '../helpers';
 
 describe('room history and recovery', () => {
   let app: App;
@@ -53,8 +53,9 @@ describe('room history and recovery', () => {
     expect(first).not.toHaveProperty('recovered');
     const epoch = first.epoch;
     a.send({ type: 'room_message', room_id: room, message: 'one' });
+    expect(await messages(a, 1)).toEqual([['one', 1]]);
     app.sendRoomMessage(room, 'two');
-    expect(await messages(a, 2)).toEqual([['one', 1], ['two', 2]]);
+    expect(await messages(a, 1)).toEqual([['two', 2]]);
     a.close();
     // While away: three more, from the app and from another member.
     const b = await client();
@@ -158,6 +159,46 @@ describe('room history and recovery', () => {
     const c = await client();
     expect(await join(c, room, { since: { offset: 90, epoch } })).toMatchObject({ recovered: true });
     expect((await messages(c, 10)).map(([, o]) => o)).toEqual([91, 92, 93, 94, 95, 96, 97, 98, 99, 100]);
+  });
+
+  it('hands every member, and a member rejoining mid-stream, each offset once and in order while several threads publish', async () => {
+    await serve({}, { threads: 2 });
+    const senders = await Promise.all([client(), client(), client()]);
+    for (let round = 0; round < repeats; round += 1) {
+      const room = app.createRoom(`race ${round}`, '', 0, { history: { size: 10_000 } });
+      const watcher = await client();
+      const { epoch } = await join(watcher, room);
+      for (const s of senders) await join(s, room);
+      const perSender = 40;
+      const total = perSender * (senders.length + 1);
+      const seen: number[] = [];
+      const watching = (async () => {
+        while (seen.length < total) seen.push((await watcher.nextOfType('room_message')).offset);
+      })();
+      for (let i = 0; i < perSender; i += 1) {
+        for (const s of senders) s.send({ type: 'room_message', room_id: room, message: `m${i}` });
+        app.sendRoomMessage(room, `app${i}`);
+        if (i === perSender / 2) await sleep(1);
+      }
+      // A client that had everything up to some offset rejoins while the senders go on.
+      await until(() => seen.length > 0, 5000, 'a first message');
+      const from = seen[seen.length - 1];
+      const rejoiner = await client();
+      const joined = await join(rejoiner, room, { since: { offset: from, epoch } });
+      expect(joined.recovered).toBe(true);
+      const got: number[] = [];
+      while (got.length < total - from) got.push((await rejoiner.nextOfType('room_message')).offset);
+      await watching;
+      const upTo = (n: number, start = 1) => Array.from({ length: n - start + 1 }, (_, k) => start + k);
+      expect(seen).toEqual(upTo(total));
+      expect(got).toEqual(upTo(total, from + 1));
+      for (const s of senders) {
+        s.send({ type: 'leave_room', room_id: room });
+        await s.nextOfType('room_left');
+      }
+      watcher.close();
+      rejoiner.close();
+    }
   });
 
   it('checks the history option', async () => {
