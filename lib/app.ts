@@ -433,10 +433,7 @@ export class App extends EventEmitter {
     if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
     is.knownKeys('options', options, ['metadata', 'ephemeral', 'id', 'history'], 'a room option');
     let history: [number, number] = [0, 0];
-    if (options.history !== undefined) {
-      this.checkHistoryAllowed('options.history');
-      history = is.history('options.history', options.history);
-    }
+    if (options.history !== undefined) history = is.history('options.history', options.history);
     let id = '';
     if (options.id !== undefined) {
       id = is.string('options.id', options.id);
@@ -460,10 +457,13 @@ export class App extends EventEmitter {
     return created;
   }
 
-  /** Room history is kept in this process's memory: a cluster's servers would number a room's messages apart. */
+  /**
+   * A route's auto-created rooms come and go with their members on each server; with the
+   * cluster option only rooms made by createRoom keep a history (in Redis).
+   */
   private checkHistoryAllowed(name: string): void {
     if (this.clustered) {
-      throw invalidArg(name, 'no history with the cluster option (history is kept per process)', 'cluster');
+      throw invalidArg(name, 'createRoom(..., { history }) with the cluster option: auto-created rooms keep no history in a cluster', 'cluster');
     }
   }
 

@@ -12,7 +12,7 @@ export class FaultyLink {
   private readonly silent = new WeakSet<net.Socket>();
   private refusing = false;
 
-  constructor(private readonly target: number) {
+  constructor(private target: number) {
     this.server = net.createServer((client) => {
       if (this.refusing) {
         client.resetAndDestroy();
@@ -37,6 +37,11 @@ export class FaultyLink {
       }
     });
     this.port = new Promise((resolve) => this.server.listen(0, '127.0.0.1', () => resolve((this.server.address() as net.AddressInfo).port)));
+  }
+
+  /** New connections go to `port` from now on (a server that came back elsewhere). */
+  retarget(port: number): void {
+    this.target = port;
   }
 
   /** Resets every connection (RST both ways), as a dropped NAT entry or a crashed middlebox does. */

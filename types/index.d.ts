@@ -269,7 +269,7 @@ export interface WebSocketOptions {
   onDirectMessage?: WebSocketCallback<DirectMessageEvent, DeliveryResult>;
   /** A `join_room` for an unknown id creates that room (ephemeral: deleted when empty). Default false. */
   autoCreateRooms?: boolean;
-  /** The history of the rooms `autoCreateRooms` creates (see {@link CreateRoomOptions.history}). */
+  /** The history of the rooms `autoCreateRooms` creates (see {@link CreateRoomOptions.history}); not with the cluster option. */
   history?: HistoryOptions;
   /**
    * Frames per second per connection (token bucket, burst = the rate); 0 = no limit (default).
@@ -291,7 +291,8 @@ export interface CreateRoomOptions {
   /**
    * Keep the room's recent messages so a client that reconnects gets what it missed: each
    * `room_message` then carries the room's `offset` and `epoch`, and a `join_room` with
-   * `since` replays what followed. Kept in this process's memory (not with the cluster option).
+   * `since` replays what followed. Kept in this process's memory, or with the cluster
+   * option in Redis (recovery then works through any server).
    */
   history?: HistoryOptions;
 }

@@ -18,9 +18,9 @@ function createChatApp(options = {}) {
   const client = fs.readFileSync(require.resolve('roomwire/client/browser'));
 
   // Fixed ids: the servers of a cluster (examples/cluster) each create these and share them.
-  // On one server the rooms keep their last 200 messages: a page that lost its connection
-  // gets what it missed when it is back (history is per process: not in a cluster).
-  const history = options.cluster ? {} : { history: { size: 200 } };
+  // The rooms keep their last 200 messages (in Redis with a cluster): a page that lost its
+  // connection gets what it missed when it is back, through whichever server.
+  const history = { history: { size: 200 } };
   app.createRoom('Lobby', 'Everyone starts here', 0, { id: 'lobby', ...history });
   app.createRoom('Random', 'Anything goes', 0, { id: 'random', ...history });
   app.createRoom('Help', 'Questions and answers', 50, { id: 'help', ...history });

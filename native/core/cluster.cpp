@@ -95,10 +95,40 @@ for _, f in ipairs(redis.call('HKEYS', mkey)) do
   local node, conn = sep(f)
   redis.call('SREM', p .. 'nodemembers:' .. node, room .. '\0' .. conn)
 end
-redis.call('DEL', mkey)
+redis.call('DEL', mkey, p .. 'hepoch:' .. room, p .. 'hseq:' .. room, p .. 'history:' .. room)
 redis.call('HDEL', p .. 'rooms', room)
 redis.call('PUBLISH', p .. 'state', ARGV[3])
 return 1
+)lua";
+
+// Room history (rooms created with `history`). Keys: hepoch:<room> (the epoch), hseq:<room>
+// (the last offset), history:<room> (a stream of the newest messages, entry id "<offset>-1",
+// fields t (ms) and f (the frame)). A history that is gone (a Redis restarted empty) starts
+// over in a new epoch, never reusing offsets of the old one.
+constexpr const char* history_keys = R"lua(
+local room = ARGV[2]
+local ek, sk, st = p .. 'hepoch:' .. room, p .. 'hseq:' .. room, p .. 'history:' .. room
+if redis.call('EXISTS', ek) == 0 then
+  redis.call('SET', ek, ARGV[3])
+  redis.call('DEL', sk, st)
+end
+local epoch = redis.call('GET', ek)
+)lua";
+
+// room, new epoch, frame without its closing brace, size, ms: the message gets the room's
+// next offset, is kept, and is published to every server (this one too) on hroom:<room>
+// as "<offset> <epoch>\n<frame>".
+constexpr const char* history_publish_script = R"lua(
+local n = redis.call('INCR', sk)
+local frame = ARGV[4] .. ',"offset":' .. n .. ',"epoch":"' .. epoch .. '"}'
+redis.call('XADD', st, 'MAXLEN', ARGV[5], n .. '-1', 't', ARGV[6], 'f', frame)
+redis.call('PUBLISH', p .. 'hroom:' .. room, n .. ' ' .. epoch .. '\n' .. frame)
+return n
+)lua";
+
+// room, new epoch: {epoch, last offset, [[id, [field, value, ...]], ...]}
+constexpr const char* history_sync_script = R"lua(
+return {epoch, redis.call('GET', sk) or '0', redis.call('XRANGE', st, '-', '+')}
 )lua";
 
 // node, connection count, heartbeat ms, rooms [[id, record]], members [[room, conn, member]], event
@@ -183,6 +213,7 @@ json::object room_record(const room_view& r) {
   o["metadata"] = protocol::parse_stored(r.metadata);
   o["created_at"] = r.created_at;
   o["ephemeral"] = r.ephemeral;
+  if (r.history) o["history"] = json::object{{"size", r.history->options().size}, {"ttl", r.history->options().ttl_ms}};
   return o;
 }
 
@@ -240,7 +271,8 @@ void cluster_bus::start() {
     auto self = weak.lock();
     if (!self) return;
     // Redis forgets a connection's subscriptions: every (re)connection subscribes again.
-    self->sub_->subscribe({self->prefix_ + "room:*", self->prefix_ + "state", self->prefix_ + "broadcast"}, true);
+    self->sub_->subscribe({self->prefix_ + "room:*", self->prefix_ + "hroom:*", self->prefix_ + "state",
+                               self->prefix_ + "broadcast"}, true);
     std::vector<std::string> channels;
     for (const auto& [client, n] : self->clients_) channels.push_back(self->prefix_ + "client:" + client);
     for (const auto& c : self->connections_) channels.push_back(self->prefix_ + "conn:" + c);
@@ -394,14 +426,95 @@ void cluster_bus::install(const std::string& snapshot) {
     mirror_replace(node, it == by_node.end() ? none : it->second);
     set_count(node, count);
   }
-  syncing_ = false;
-  live_.store(true, std::memory_order_release);
-  server_.stats().cluster_connected(true);
-  log(log_level::info, "cluster: joined as " + opts_.node_id + " with " + std::to_string(alive.size()) +
-                           " other server(s)");
-  auto early = std::move(early_);
-  early_.clear();
-  for (const auto& payload : early) on_state(payload);
+  // Then the histories of the rooms that keep one; live once they are all in.
+  std::vector<std::string> histories;
+  for (const auto& r : server_.rooms().all())
+    if (r.history) histories.push_back(r.id);
+  auto pending = std::make_shared<std::size_t>(histories.size() + 1);
+  const std::size_t others = alive.size();
+  auto one_done = [self = shared_from_this(), pending, others] {
+    if (--*pending != 0 || !self->syncing_) return;
+    self->syncing_ = false;
+    self->live_.store(true, std::memory_order_release);
+    self->server_.stats().cluster_connected(true);
+    log(log_level::info, "cluster: joined as " + self->opts_.node_id + " with " + std::to_string(others) +
+                             " other server(s)");
+    auto early = std::move(self->early_);
+    self->early_.clear();
+    for (const auto& payload : early) self->on_state(payload);
+    auto early_history = std::move(self->early_history_);
+    self->early_history_.clear();
+    for (const auto& [room, payload] : early_history) self->on_history(room, payload);
+  };
+  for (const auto& id : histories)
+    if (!sync_history(id, one_done)) {
+      syncing_ = false;  // the connection went: the next one syncs again
+      return;
+    }
+  one_done();
+}
+
+bool cluster_bus::sync_history(const std::string& room_id, std::function<void()> done) {
+  static const std::string script = std::string(history_keys) + history_sync_script;
+  return eval(script.c_str(), {room_id, room_history::new_epoch()}, [self = shared_from_this(), room_id, done](redis_reply_view r) {
+    if (r && !r.is_error() && r.is_array() && r.size() == 3) {
+      std::vector<room_history::stored> kept;
+      const redis_reply_view entries = r.at(2);
+      for (std::size_t i = 0; i < entries.size(); ++i) {
+        const redis_reply_view e = entries.at(i);
+        if (e.size() != 2) continue;
+        const std::string id = e.at(0).text();
+        room_history::stored k{std::strtoull(id.c_str(), nullptr, 10), 0, nullptr};
+        const redis_reply_view fields = e.at(1);
+        for (std::size_t f = 0; f + 1 < fields.size(); f += 2) {
+          const std::string name = fields.at(f).text();
+          if (name == "t") k.at_ms = std::strtod(fields.at(f + 1).text().c_str(), nullptr);
+          else if (name == "f") k.frame = std::make_shared<const std::string>(fields.at(f + 1).text());
+        }
+        if (k.offset != 0 && k.frame) kept.push_back(std::move(k));
+      }
+      self->server_.history_loaded(room_id, r.at(0).text(), std::strtoull(r.at(1).text().c_str(), nullptr, 10),
+                                   std::move(kept));
+    } else if (r) {
+      log(log_level::error, "cluster: loading the history of " + room_id + " failed: " + r.text());
+    }
+    if (done) done();
+  });
+}
+
+void cluster_bus::on_history(const std::string& room_id, const std::string& payload) {
+  if (syncing_) {
+    early_history_.emplace_back(room_id, payload);
+    return;
+  }
+  if (!live()) return;  // the next sync loads it
+  // "<offset> <epoch>\n<frame>"
+  const auto space = payload.find(' ');
+  const auto newline = payload.find('\n');
+  if (space == std::string::npos || newline == std::string::npos || newline < space) return;
+  const std::uint64_t offset = std::strtoull(payload.c_str(), nullptr, 10);
+  if (offset == 0) return;
+  server_.history_frame(room_id, payload.substr(space + 1, newline - space - 1), offset,
+                        std::make_shared<const std::string>(payload.substr(newline + 1)));
+}
+
+void cluster_bus::publish_history(const std::string& room_id, std::string head, std::size_t size) {
+  static const std::string script = std::string(history_keys) + history_publish_script;
+  auto alone = [this, room_id, head] {
+    // Delivered here only, without an offset: not recoverable, not lost to the members here.
+    count_failure();
+    server_.fan_out_batched(room_id, std::make_shared<const std::string>(head + "}"), tx_type::room_message);
+  };
+  const std::string size_text = std::to_string(size);
+  const std::string now = std::to_string(static_cast<long long>(now_ms()));
+  if (!eval(script.c_str(), {room_id, room_history::new_epoch(), head, size_text, now},
+            [weak = weak_from_this(), alone](redis_reply_view r) {
+              auto self = weak.lock();
+              if (!self || !r || !r.is_error()) return;
+              log(log_level::error, "cluster: publishing a room message with history failed: " + r.text());
+              alone();
+            }))
+    alone();
 }
 
 void cluster_bus::schedule_tick() {
@@ -507,6 +620,7 @@ void cluster_bus::room_created(const std::string& room_id) {
   json::object rec = room_record(*room);
   json::object ev{{"o", "create"}, {"n", opts_.node_id}, {"room", rec}};
   eval(create_script, {room_id, json::serialize(rec), json::serialize(ev)});
+  if (room->history && live()) sync_history(room_id, {});
 }
 
 void cluster_bus::room_deleted(const std::string& room_id) {
@@ -557,7 +671,7 @@ void cluster_bus::on_subscription(redis_reply_view r) {
   const std::string kind = r.at(0).text();
   if (kind == "psubscribe") {
     if (!subscribed_ && r.at(1).text() == prefix_ + "broadcast") {
-      subscribed_ = true;  // the last of the three patterns
+      subscribed_ = true;  // the last of the patterns
       on_up();
     }
     return;
@@ -575,6 +689,7 @@ void cluster_bus::on_subscription(redis_reply_view r) {
   if (channel.compare(0, prefix_.size(), prefix_) != 0) return;
   std::string_view rest = std::string_view(channel).substr(prefix_.size());
   if (rest == "state") return on_state(payload);
+  if (rest.substr(0, 6) == "hroom:") return on_history(std::string(rest.substr(6)), payload);
   const auto newline = payload.find('\n');
   if (newline == std::string::npos) return;
   if (std::string_view(payload.data(), newline) == opts_.node_id) return;  // ours
@@ -656,7 +771,13 @@ void cluster_bus::mirror_room(const json::value& record) {
   if (const auto* md = record.get_object().if_contains("metadata")) v.metadata = json::serialize(*md);
   v.created_at = number_of(record, "created_at");
   if (const auto* e = record.get_object().if_contains("ephemeral")) v.ephemeral = e->is_bool() && e->get_bool();
-  server_.rooms().adopt(v);
+  if (const auto* h = record.get_object().if_contains("history"); h && h->is_object()) {
+    history_options ho;
+    ho.size = static_cast<std::size_t>(number_of(*h, "size"));
+    ho.ttl_ms = static_cast<std::uint64_t>(number_of(*h, "ttl"));
+    if (ho.enabled()) v.history = std::make_shared<room_history>(ho);
+  }
+  if (server_.rooms().adopt(v) && v.history && live()) sync_history(v.id, {});
 }
 
 void cluster_bus::mirror_join(const std::string& node, const std::string& room_id, const json::value& member) {

@@ -4,7 +4,9 @@
 //
 // What it keeps in step (keys and channels under `<prefix>:`; docs/protocol.md has them all):
 // - room messages: published once on `room:<id>`; every other server fans them out to its
-//   own members;
+//   own members; a room with history publishes through a script instead, which numbers the
+//   message and keeps it in a stream, and every server (the publisher too) delivers it from
+//   `hroom:<id>` in that order and keeps a copy for rejoins through it;
 // - rooms and members: each change is a Lua script that updates the Redis copy and
 //   publishes the change on `state`, atomically; every server mirrors the other servers'
 //   members in its room registry (members whose `node` is set), so room info, listings,
@@ -58,6 +60,11 @@ class cluster_bus : public std::enable_shared_from_this<cluster_bus> {
   // --- the bus's thread (the server posts there, in order with the caller's other work) ---
   /// Publishes a room frame to the other servers.
   void publish_room(const std::string& room_id, const std::shared_ptr<const std::string>& frame);
+  /// Publishes a message of a room with history through Redis, which gives it the room's
+  /// next offset and keeps it; every server (this one too) delivers it when it comes back
+  /// on `hroom:<room>`. `head` is the room_message frame without its closing brace. Without
+  /// Redis it is delivered here only, without an offset.
+  void publish_history(const std::string& room_id, std::string head, std::size_t size);
   /// A local member joined `room_id` (already in the registry): the cluster learns of it.
   void joined(const std::string& room_id, const member_info& m);
   /// Takes a place in `room_id` (at most `max` members cluster-wide) for a local member
@@ -84,6 +91,11 @@ class cluster_bus : public std::enable_shared_from_this<cluster_bus> {
   void on_down();
   void on_subscription(redis_reply_view r);
   void on_state(const std::string& payload);
+  /// A message of a room with history, from Redis: "<offset> <epoch>\n<frame>".
+  void on_history(const std::string& room_id, const std::string& payload);
+  /// Loads `room_id`'s history from Redis into this server's copy (starting it there when
+  /// Redis has none); `done` after the reply. False when not connected.
+  bool sync_history(const std::string& room_id, std::function<void()> done);
   void apply(const boost::json::value& ev);
   void install(const std::string& snapshot);
   void resync();
@@ -114,6 +126,7 @@ class cluster_bus : public std::enable_shared_from_this<cluster_bus> {
   bool syncing_ = false;
   bool stopped_ = false;
   std::vector<std::string> early_;  // state changes that arrived while loading the snapshot
+  std::vector<std::pair<std::string, std::string>> early_history_;  // history messages meanwhile
   std::chrono::steady_clock::time_point next_heartbeat_;
   std::size_t last_count_ = static_cast<std::size_t>(-1);
   std::unordered_map<std::string, std::size_t> counts_;  // other servers' connection counts

@@ -49,6 +49,66 @@ history_replay room_history::since(const std::optional<history_position>& since,
   return out;
 }
 
+void room_history::reset(std::string epoch, std::uint64_t last) {
+  epoch_ = std::move(epoch);
+  last_ = last;
+  entries_.clear();
+  bytes_ = 0;
+}
+
+std::vector<std::shared_ptr<const std::string>> room_history::load(std::string epoch, std::uint64_t last,
+                                                                   std::vector<stored> kept, double now_ms) {
+  std::vector<std::shared_ptr<const std::string>> missed;
+  const bool same = epoch == epoch_;
+  if (same && last <= last_) {
+    // Nothing new here: only what is older than the oldest message held may fill in.
+    const std::uint64_t oldest = entries_.empty() ? last_ + 1 : entries_.front().offset;
+    std::deque<entry> older;
+    for (auto& k : kept) {
+      if (k.offset >= oldest) break;
+      if (!older.empty() && k.offset != older.back().offset + 1) older.clear();
+      older.push_back({k.offset, k.at_ms, std::move(k.frame)});
+    }
+    if (!older.empty() && older.back().offset + 1 == oldest) {
+      for (const auto& e : older) bytes_ += e.frame->size();
+      entries_.insert(entries_.begin(), std::make_move_iterator(older.begin()), std::make_move_iterator(older.end()));
+    }
+    expire(now_ms);
+    return missed;
+  }
+  // The other history is ahead, or of another epoch: it is taken as it is. Only a run of
+  // messages that reaches its last offset counts (nothing recovers across a hole).
+  const std::uint64_t had = same ? last_ : last;
+  std::deque<entry> taken;
+  for (auto& k : kept) {
+    if (k.offset > last) break;
+    if (!taken.empty() && k.offset != taken.back().offset + 1) taken.clear();
+    taken.push_back({k.offset, k.at_ms, std::move(k.frame)});
+  }
+  if (!taken.empty() && taken.back().offset != last) taken.clear();
+  reset(std::move(epoch), last);
+  for (auto& e : taken) {
+    if (e.offset > had) missed.push_back(e.frame);
+    bytes_ += e.frame->size();
+    entries_.push_back(std::move(e));
+  }
+  expire(now_ms);
+  return missed;
+}
+
+bool room_history::append_at(const std::string& epoch, std::uint64_t offset, std::shared_ptr<const std::string> frame,
+                             double now_ms) {
+  if (epoch != epoch_) {
+    reset(epoch, offset - 1);
+  } else if (offset <= last_) {
+    return false;
+  } else if (offset != last_ + 1) {
+    reset(epoch_, offset - 1);
+  }
+  append(std::move(frame), now_ms);
+  return true;
+}
+
 bool room_history::push_delivery(std::size_t thread, delivery d) {
   if (lanes_.size() <= thread) lanes_.resize(thread + 1);
   const bool was_empty = lanes_[thread].empty();

@@ -62,6 +62,26 @@ class room_history {
   void append(std::shared_ptr<const std::string> frame, double now_ms);
   /// The messages after `since` (nullopt: none wanted, recovered stays false).
   history_replay since(const std::optional<history_position>& since, double now_ms);
+  /// Starts over in `epoch` with nothing kept, the last offset being `last` (a cluster's
+  /// history seen here with another epoch, or with a gap).
+  void reset(std::string epoch, std::uint64_t last);
+  /// One message of the history held elsewhere (a cluster's, in Redis).
+  struct stored {
+    std::uint64_t offset;
+    double at_ms;
+    std::shared_ptr<const std::string> frame;
+  };
+  /// Takes the history held elsewhere: epoch `epoch`, last offset `last`, its newest
+  /// messages `kept` (ascending). What is held here past `last` in the same epoch stays.
+  /// Returns the messages this history had not had yet (same epoch, past its last offset):
+  /// the members here have not been given them either.
+  std::vector<std::shared_ptr<const std::string>> load(std::string epoch, std::uint64_t last,
+                                                       std::vector<stored> kept, double now_ms);
+  /// Appends the message of `offset` in `epoch` (a history whose offsets are given: a
+  /// cluster's). False for an offset held already (a duplicate). Another epoch, or a gap,
+  /// starts over just before it: what came before cannot be recovered here.
+  bool append_at(const std::string& epoch, std::uint64_t offset, std::shared_ptr<const std::string> frame,
+                 double now_ms);
   /// Messages and payload bytes held now.
   std::size_t size() const { return entries_.size(); }
   std::size_t bytes() const { return bytes_; }

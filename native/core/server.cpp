@@ -453,6 +453,29 @@ void server::fan_out_batched(const member_list& members, std::shared_ptr<const s
   }
 }
 
+void server::history_frame(const std::string& room_id, const std::string& epoch, std::uint64_t offset,
+                           std::shared_ptr<const std::string> frame) {
+  std::shared_ptr<room_history> history = rooms_->history(room_id);
+  if (!history) {
+    fan_out_batched(room_id, std::move(frame), tx_type::room_message);
+    return;
+  }
+  auto held = history->lock();
+  if (!history->append_at(epoch, offset, frame, now_ms())) return;
+  if (member_list members = rooms_->members(room_id)) fan_out_in_order(history, members, std::move(frame));
+}
+
+void server::history_loaded(const std::string& room_id, std::string epoch, std::uint64_t last,
+                            std::vector<room_history::stored> kept) {
+  std::shared_ptr<room_history> history = rooms_->history(room_id);
+  if (!history) return;
+  auto held = history->lock();
+  auto missed = history->load(std::move(epoch), last, std::move(kept), now_ms());
+  member_list members = rooms_->members(room_id);
+  if (!members) return;
+  for (auto& frame : missed) fan_out_in_order(history, members, std::move(frame));
+}
+
 std::size_t server::deliver_on(std::size_t thread, const std::vector<member_info>& members,
                                const std::shared_ptr<const std::string>& frame) {
   std::size_t sent = 0;
@@ -539,6 +562,22 @@ member_list server::publish_room_message(const std::string& room_id, const std::
         protocol::room_message(room_id, message, from_client_id, timestamp_now()));
     fan_out_batched(members, frame, tx_type::room_message);
     publish_room(room_id, frame);
+    return members;
+  }
+  if (cluster_) {
+    // Redis numbers the message and every server delivers it from there; without Redis it
+    // goes to the members here alone, without an offset (it cannot be recovered).
+    member_list members = rooms_->members(room_id);
+    if (!members) return nullptr;
+    std::string head = protocol::room_message(room_id, message, from_client_id, timestamp_now());
+    if (cluster_live()) {
+      head.pop_back();  // the closing brace: the script adds offset and epoch
+      post_to(0, [bus = cluster_, room_id, head = std::move(head), size = history->options().size]() mutable {
+        bus->publish_history(room_id, std::move(head), size);
+      });
+    } else {
+      fan_out_batched(members, std::make_shared<const std::string>(std::move(head)), tx_type::room_message);
+    }
     return members;
   }
   // Offset, record and hand-off under the history's lock: a joining member's replay is

@@ -144,6 +144,14 @@ class server : public std::enable_shared_from_this<server> {
   /// of a join or a leave).
   void fan_out_batched(const member_list& members, std::shared_ptr<const std::string> frame,
                        tx_type type);
+  /// A message of a room with history as the cluster numbered it (the bus's thread): kept
+  /// and delivered in offset order; a duplicate is dropped.
+  void history_frame(const std::string& room_id, const std::string& epoch, std::uint64_t offset,
+                     std::shared_ptr<const std::string> frame);
+  /// The cluster's copy of a room's history (the bus's thread): taken, and the messages the
+  /// members here had not been given delivered now.
+  void history_loaded(const std::string& room_id, std::string epoch, std::uint64_t last,
+                      std::vector<room_history::stored> kept);
   /// A room message of a room with history, under its lock: queued per I/O thread in the
   /// history, so every member gets the room's messages in offset order whichever threads
   /// published them (handlers posted to one thread do not keep their order; the queue does).

@@ -84,3 +84,68 @@ TEST(History, EpochsAreRandom) {
   EXPECT_EQ(room_history::new_epoch().size(), 16u);
   EXPECT_NE(room_history::new_epoch(), room_history::new_epoch());
 }
+
+namespace {
+std::vector<room_history::stored> stored_range(std::uint64_t from, std::uint64_t to) {
+  std::vector<room_history::stored> out;
+  for (std::uint64_t n = from; n <= to; ++n) out.push_back({n, 0, frame(n)});
+  return out;
+}
+}  // namespace
+
+TEST(History, AppendAtDropsDuplicatesAndStartsOverAfterAGapOrANewEpoch) {
+  room_history h({100, 0}, "e");
+  auto lock = h.lock();
+  EXPECT_TRUE(h.append_at("e", 1, frame(1), 0));
+  EXPECT_FALSE(h.append_at("e", 1, frame(1), 0));
+  EXPECT_TRUE(h.append_at("e", 2, frame(2), 0));
+  EXPECT_TRUE(h.append_at("e", 5, frame(5), 0));  // 3 and 4 never came
+  EXPECT_FALSE(h.since(history_position{2, "e"}, 0).recovered);
+  EXPECT_TRUE(h.since(history_position{4, "e"}, 0).recovered);
+  EXPECT_TRUE(h.append_at("f", 9, frame(9), 0));
+  EXPECT_EQ(h.epoch(), "f");
+  EXPECT_EQ(h.last_offset(), 9u);
+  EXPECT_FALSE(h.since(history_position{5, "e"}, 0).recovered);
+  EXPECT_TRUE(h.since(history_position{8, "f"}, 0).recovered);
+}
+
+TEST(History, LoadTakesAHistoryAheadAndReturnsWhatWasNotHadYet) {
+  room_history h({100, 0}, "local");
+  auto lock = h.lock();
+  // Another epoch: taken, nothing to deliver (it was never this history's).
+  EXPECT_TRUE(h.load("redis", 4, stored_range(1, 4), 0).empty());
+  EXPECT_EQ(h.epoch(), "redis");
+  EXPECT_EQ(h.last_offset(), 4u);
+  EXPECT_EQ(h.size(), 4u);
+  // The same epoch, ahead: the messages past 4 are returned, to be delivered.
+  auto missed = h.load("redis", 7, stored_range(1, 7), 0);
+  ASSERT_EQ(missed.size(), 3u);
+  EXPECT_EQ(*missed[0], "m5");
+  EXPECT_EQ(*missed[2], "m7");
+  auto r = h.since(history_position{0, "redis"}, 0);
+  EXPECT_TRUE(r.recovered);
+  EXPECT_EQ(r.frames.size(), 7u);
+  // Not ahead: nothing changes but older messages filling in before the oldest.
+  h.reset("redis", 7);
+  EXPECT_TRUE(h.append_at("redis", 8, frame(8), 0));
+  EXPECT_TRUE(h.load("redis", 8, stored_range(3, 8), 0).empty());
+  EXPECT_EQ(h.size(), 6u);
+  EXPECT_TRUE(h.since(history_position{2, "redis"}, 0).recovered);
+  EXPECT_FALSE(h.since(history_position{1, "redis"}, 0).recovered);
+}
+
+TEST(History, LoadKeepsOnlyARunThatReachesTheLastOffset) {
+  room_history h({100, 0}, "e");
+  auto lock = h.lock();
+  auto kept = stored_range(1, 3);
+  auto tail = stored_range(6, 8);
+  kept.insert(kept.end(), tail.begin(), tail.end());
+  h.load("x", 8, kept, 0);
+  EXPECT_EQ(h.size(), 3u);
+  EXPECT_TRUE(h.since(history_position{5, "x"}, 0).recovered);
+  EXPECT_FALSE(h.since(history_position{3, "x"}, 0).recovered);
+  h.load("y", 9, stored_range(1, 5), 0);  // ends before the last: nothing recoverable
+  EXPECT_EQ(h.size(), 0u);
+  EXPECT_FALSE(h.since(history_position{4, "y"}, 0).recovered);
+  EXPECT_TRUE(h.since(history_position{9, "y"}, 0).recovered);
+}

@@ -7,7 +7,9 @@
 import { ChildProcess, fork } from 'child_process';
 import * as http from 'http';
 import * as path from 'path';
-import { Client, connect, repeats, sleep, withTimeout } from '../helpers';
+import { RoomMessageFrame, RoomwireClient } from '../../lib/client/roomwire-client';
+import { Client, connect, repeats, sleep, until, withTimeout } from '../helpers';
+import { FaultyLink } from '../proxy';
 import { RedisServer } from '../redis';
 
 const fixture = path.join(__dirname, '..', 'fixtures', 'cluster-node.js');
@@ -166,6 +168,87 @@ describe('cluster', () => {
     // From the app on b, too.
     expect(await b.call('sendRoomMessage', 'lobby', 'from the app')).toBe('ok');
     expect((await alice.nextOfType('room_message')).message).toBe('from the app');
+  });
+
+  test('a room with history numbers its messages once for the whole cluster, and recovery works through any server', async () => {
+    const [a, b] = await cluster(2);
+    const history = { history: { size: 100 }, id: 'hist' };
+    await a.call('createRoom', 'History', '', 0, history);
+    await b.until('getRoomInfo', ['hist'], (r) => r !== null);
+    await expect(b.call('createRoom', 'History', '', 0, history)).rejects.toThrow(/exists/);
+    const alice = track(await member(a.url(), 'hist'));
+    const bob = track(await member(b.url(), 'hist'));
+    await alice.nextOfType('presence');
+    const total = 30;
+    for (let i = 0; i < total / 3; ++i) {
+      alice.send({ type: 'room_message', room_id: 'hist', message: `alice ${i}` });
+      bob.send({ type: 'room_message', room_id: 'hist', message: `bob ${i}` });
+      void a.call('sendRoomMessage', 'hist', `app ${i}`);
+    }
+    const read = async (c: Client) => {
+      const got: Array<[number, string, string]> = [];
+      while (got.length < total) {
+        const m = await c.nextOfType('room_message');
+        got.push([m.offset, m.epoch, m.message]);
+      }
+      return got;
+    };
+    const [seenA, seenB] = await Promise.all([read(alice), read(bob)]);
+    // One numbering, one order, the same on both servers.
+    expect(seenA.map(([o]) => o)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(seenB).toEqual(seenA);
+    const epoch = seenA[0][1];
+    // A client that had up to 10 (on a) rejoins on b: everything after it, once.
+    const carol = track((await connect(b.url())).client);
+    carol.send({ type: 'join_room', room_id: 'hist', since: { offset: 10, epoch } });
+    expect(await carol.nextOfType('room_joined')).toMatchObject({ recovered: true, offset: total, epoch });
+    const replay: string[] = [];
+    while (replay.length < total - 10) replay.push((await carol.nextOfType('room_message')).message);
+    expect(replay).toEqual(seenA.slice(10).map(([, , m]) => m));
+    await expect(carol.nextOfType('room_message', 150)).rejects.toThrow(/no frame/);
+  });
+
+  test('recovery through a server that was killed and started again: its history comes from Redis', async () => {
+    const prefix = `t${++prefixes}`;
+    const start = (id: string) => Node.start({ redis: redis.url, prefix, nodeId: id });
+    const history = { history: { size: 100 }, id: 'hist' };
+    let a = await start('n1');
+    const b = await start('n2');
+    nodes.push(a, b);
+    await a.call('createRoom', 'History', '', 0, history);
+    await b.until('getRoomInfo', ['hist'], (r) => r !== null);
+    const link = new FaultyLink(a.port);
+    const client = new RoomwireClient({ url: `ws://127.0.0.1:${await link.port}/chat`, reconnectDelay: 50, reconnectDelayMax: 200 });
+    const got: Array<[string, number | undefined]> = [];
+    const rejoined: unknown[] = [];
+    client.on('room_message', (m: RoomMessageFrame) => got.push([m.message, m.offset]));
+    client.on('rejoined', (e) => rejoined.push(e));
+    try {
+      await client.connect();
+      await client.joinRoom('hist');
+      await b.call('sendRoomMessage', 'hist', 'one');
+      await until(() => got.length === 1, 5000, 'one');
+      link.refuse(true);
+      await a.kill();
+      await b.call('sendRoomMessage', 'hist', 'two');
+      await b.call('sendRoomMessage', 'hist', 'three');
+      // The same server again, a new process: it learns the room (and that it keeps a
+      // history) from the cluster, and loads the history before it is live.
+      a = await start('n1');
+      nodes.push(a);
+      expect(await a.call('getRoomInfo', 'hist')).toMatchObject({ id: 'hist' });
+      link.retarget(a.port);
+      link.refuse(false);
+      await until(() => rejoined.length === 1, 10000, 'rejoined');
+      expect(rejoined).toEqual([{ room_id: 'hist', recovered: true }]);
+      await b.call('sendRoomMessage', 'hist', 'four');
+      await until(() => got.length === 4, 5000, 'four messages');
+      await sleep(100);
+      expect(got).toEqual([['one', 1], ['two', 2], ['three', 3], ['four', 4]]);
+    } finally {
+      client.disconnect();
+      await link.close();
+    }
   });
 
   test('presence: joins and leaves are told across servers, and presence_list is the cluster\'s', async () => {
