@@ -10,6 +10,7 @@ import type { WebSocketOptions } from '../../types/index';
 import {
   CloseCode, RoomMessageFrame, RoomwireClient, RoomwireClientError, RoomwireClientOptions,
 } from '../../lib/client/roomwire-client';
+import { Node } from '../node-process';
 import { FaultyLink } from '../proxy';
 import { sleep, startApp, until } from '../helpers';
 
@@ -54,11 +55,16 @@ describe('roomwire/client', () => {
   });
 
   it('connects, joins, sends and receives, lists presence and leaves', async () => {
-    await serve({ onMessage: (e) => (JSON.parse(e.data as string).data === 'bad' ? { shouldCancel: true, error: 'no thanks' } : undefined) });
+    let header: string | undefined;
+    await serve({
+      onConnect: (e) => { header = e.headers?.['x-app-token']; return undefined; },
+      onMessage: (e) => (JSON.parse(e.data as string).data === 'bad' ? { shouldCancel: true, error: 'no thanks' } : undefined),
+    });
     const room = app.createRoom('r');
-    const c = client({ clientId: 'alice' });
+    const c = client({ clientId: 'alice', headers: { 'x-app-token': 'secret' } });
     const welcome = await c.connect();
     expect(welcome).toMatchObject({ type: 'welcome', client_id: 'alice' });
+    expect(header).toBe('secret');
     expect(c.state).toBe('open');
     expect(c.connectionId).toBe(welcome.connection_id);
     const got = collect(c);
@@ -210,7 +216,39 @@ describe('roomwire/client', () => {
       expect(rawGot).toEqual([['two', 2], ['three', 3]]);
     });
 
-    it('says recovered: false when the server restarted, and live delivery resumes', async () => {
+    it('says recovered: false when the server process was killed and started again, and live delivery resumes', async () => {
+      let server = await Node.start();
+      const l = new FaultyLink(server.port);
+      links.push(l);
+      const c = new RoomwireClient({ url: `ws://127.0.0.1:${await l.port}/chat`, reconnectDelay: 50, reconnectDelayMax: 100 });
+      clients.push(c);
+      const got = collect(c);
+      const rejoined: unknown[] = [];
+      c.on('rejoined', (e) => rejoined.push(e));
+      try {
+        expect(await server.call('createRoom', 'h', '', 0, { history: { size: 100 }, id: 'h' })).toBe('h');
+        await c.connect();
+        await c.joinRoom('h');
+        await server.call('sendRoomMessage', 'h', 'one');
+        await until(() => got.length === 1);
+        l.refuse(true);
+        await server.kill();
+        server = await Node.start();
+        expect(await server.call('createRoom', 'h', '', 0, { history: { size: 100 }, id: 'h' })).toBe('h');
+        l.retarget(server.port);
+        l.refuse(false);
+        await until(() => rejoined.length === 1, 10000, 'rejoined');
+        expect(rejoined).toEqual([{ room_id: 'h', recovered: false }]);
+        await server.call('sendRoomMessage', 'h', 'two');
+        await until(() => got.length === 2);
+        expect(got).toEqual([['one', 1], ['two', 1]]);
+      } finally {
+        c.disconnect();
+        await server.stop();
+      }
+    });
+
+    it('says recovered: false when the server restarted in-process, and live delivery resumes', async () => {
       const room = await historyRoom();
       const c = client({ reconnectDelayMax: 100 });
       await c.connect();
