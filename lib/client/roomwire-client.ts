@@ -103,6 +103,10 @@ export interface RoomwireClientOptions {
   onJoinRoom?: (frame: RoomJoinedFrame) => void;
   onLeaveRoom?: (frame: RoomLeftFrame) => void;
   onPong?: (event: { latency: number }) => void;
+  /** The server's JSON `ping` (the client answers it by itself). */
+  onPing?: (frame: ServerFrame) => void;
+  /** Every `error` frame the server sends (also those that reject an operation). */
+  onServerError?: (frame: ErrorFrame) => void;
   onBinaryMessage?: (data: Uint8Array) => void;
   onMessage?: (frame: ServerFrame) => void;
   onError?: (error: RoomwireClientError) => void;
@@ -211,6 +215,9 @@ export interface ClientEventMap {
   presence: PresenceFrame;
   presence_state: PresenceStateFrame;
   error: RoomwireClientError;
+  /** An `error` frame, as sent. */
+  server_error: ErrorFrame;
+  ping: ServerFrame;
   binary: Uint8Array;
   state: ClientState;
   disconnect: DisconnectEvent;
@@ -705,8 +712,12 @@ export class RoomwireClient {
         }
         break;
       case 'error':
+        // As `server_error` (the frame); as `error` (a RoomwireClientError) unless it
+        // answered a pending operation, which it rejects instead.
         this.onErrorFrame(frame as ErrorFrame);
-        break;
+        this.emit('server_error', frame);
+        if (this.o.onMessage) this.call(this.o.onMessage, frame, frame.type);
+        return;
       default:
         break;
     }
@@ -974,6 +985,8 @@ export class RoomwireClient {
       case 'room_joined': return o.onJoinRoom;
       case 'room_left': return o.onLeaveRoom;
       case 'pong': return o.onPong;
+      case 'ping': return o.onPing;
+      case 'server_error': return o.onServerError;
       case 'binary': return o.onBinaryMessage;
       case 'error': return o.onError;
       default: return undefined;

@@ -69,7 +69,17 @@ describe('roomwire/client', () => {
     expect(c.connectionId).toBe(welcome.connection_id);
     const got = collect(c);
     await expect(c.joinRoom(room, { name: 'Alice' })).resolves.toMatchObject({ type: 'room_joined', room_id: room });
+    const serverErrors: unknown[] = [];
+    const errors: unknown[] = [];
+    c.on('server_error', (f) => serverErrors.push(f));
+    c.on('error', (e) => errors.push(e));
     await expect(c.joinRoom('room_missing')).rejects.toMatchObject({ code: 'server', errorType: 'room_join_error', message: 'Room not found' });
+    c.sendToRoom('room_missing', 'nobody hears');
+    await until(() => errors.length === 1);
+    expect(errors[0]).toBeInstanceOf(RoomwireClientError);
+    expect(errors[0]).toMatchObject({ code: 'server', errorType: 'not_in_room' });
+    expect(serverErrors).toEqual([expect.objectContaining({ type: 'error', error_type: 'room_join_error' }),
+      expect.objectContaining({ type: 'error', error_type: 'not_in_room' })]);
     expect(c.sendToRoom(room, 'hello')).toBe(true);
     await until(() => got.length === 1);
     expect(got).toEqual([['hello', undefined]]);
