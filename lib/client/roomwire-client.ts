@@ -552,7 +552,13 @@ export class RoomwireClient {
     socket.onopen = () => {
       opened = true;
     };
-    socket.onerror = () => undefined;
+    socket.onerror = () => {
+      // Node's own WebSocket (undici) may end a failed handshake with an error and no close.
+      if (opened || this.socket !== socket || usesWs) return;
+      this.drop(socket);
+      this.attemptFailed(new RoomwireClientError('refused', 'the upgrade failed',
+        refusedStatus === undefined ? {} : { status: refusedStatus }), undefined);
+    };
     socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.socket = undefined;
