@@ -87,6 +87,23 @@ function normaliseOptions(options: unknown): { nativeOptions: Record<string, num
   return { nativeOptions, host, logLevel, callbackTimeoutMs, metrics: o.metrics === true, devMode };
 }
 
+/** onConnect behind an origin predicate: a refused or throwing check answers 403 first. */
+function originGate(allowed: (origin: string) => boolean, onConnect: WebSocketOptions['onConnect']): NonNullable<WebSocketOptions['onConnect']> {
+  return (event) => {
+    const origin = event.headers.origin;
+    if (origin !== undefined) {
+      let ok = false;
+      try {
+        ok = allowed(origin) === true;
+      } catch {
+        ok = false;
+      }
+      if (!ok) return { shouldCancel: true, status: 403, error: 'Origin not allowed' };
+    }
+    return onConnect ? onConnect(event) : undefined;
+  };
+}
+
 /** Reads the `{ local }` option of the cluster-wide calls. */
 function localOnly(options: unknown): boolean {
   if (options === undefined) return false;
@@ -274,6 +291,12 @@ export class App extends EventEmitter {
         if (value === undefined) continue;
         this.checkHistoryAllowed('options.history');
         is.history('options.history', value);
+      } else if (key === 'protocols') {
+        if (value !== undefined) is.subprotocols('options.protocols', value);
+      } else if (key === 'allowedOrigins') {
+        if (value !== undefined && typeof value !== 'function') is.origins('options.allowedOrigins', value);
+      } else if (key === 'requireProtocol' || key === 'requireOrigin') {
+        if (value !== undefined && typeof value !== 'boolean') throw invalidArg(`options.${key}`, 'a boolean', value);
       } else if (key in callbackBits) {
         if (value === undefined) continue;
         is.fn(`options.${key}`, value);
@@ -284,9 +307,24 @@ export class App extends EventEmitter {
     }
     const id = this.wsHandlers.length;
     const [historySize, historyTtl] = options.history === undefined ? [0, 0] : is.history('options.history', options.history);
+    const protocols = options.protocols === undefined ? [] : is.subprotocols('options.protocols', options.protocols);
+    if (options.requireProtocol === true && protocols.length === 0) {
+      throw invalidArg('options.requireProtocol', 'used with options.protocols', true);
+    }
+    const stored: WebSocketOptions = { ...options };
+    let origins: string[] | null = null;
+    if (typeof options.allowedOrigins === 'function') {
+      // Decided in JavaScript, before the app's onConnect (which runs only for an allowed origin).
+      stored.onConnect = originGate(options.allowedOrigins as (origin: string) => boolean,
+        options.onConnect as WebSocketOptions['onConnect']);
+      mask |= callbackBits.onConnect;
+    } else if (options.allowedOrigins !== undefined) {
+      origins = is.origins('options.allowedOrigins', options.allowedOrigins);
+    }
     this.nativeApp.addWsRoute(path, id, mask, options.acks !== false, options.autoCreateRooms === true,
-      (options.maxMessagesPerSecond as number | undefined) ?? 0, historySize, historyTtl);
-    this.wsHandlers.push({ id, path, options: { ...options } });
+      (options.maxMessagesPerSecond as number | undefined) ?? 0, historySize, historyTtl, protocols,
+      options.requireProtocol === true, origins, options.requireOrigin === true);
+    this.wsHandlers.push({ id, path, options: stored });
     return this;
   }
 

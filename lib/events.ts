@@ -72,7 +72,7 @@ type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => v
 export class WsDispatcher {
   /** Ids of events going on unchanged, gathered while a batch is dispatched. */
   private plain: number[] = [];
-  /** The other verdicts gathered meanwhile: [id, cancel, error, status, modified, clientId]... */
+  /** The other verdicts gathered meanwhile: [id, cancel, error, status, modified, clientId, protocol]... */
   private gathered: unknown[] = [];
   private gathering = false;
 
@@ -121,11 +121,15 @@ export class WsDispatcher {
       timestamp: isoTime(ev.time),
     };
     switch (ev.kind) {
-      case Kind.connect:
+      case Kind.connect: {
         data.params = pairs(ev.params);
         data.query = pairs(ev.query);
-        data.headers = pairs(ev.headers);
+        const headers = pairs(ev.headers);
+        data.headers = headers;
+        const offer = headers['sec-websocket-protocol'];
+        data.protocols = offer === undefined ? [] : offer.split(',').map((p: string) => p.trim()).filter((p: string) => p !== '');
         break;
+      }
       case Kind.welcome:
       case Kind.messageAck:
         data.data = JSON.parse(ev.data as string) as Record<string, unknown>;
@@ -226,14 +230,14 @@ export class WsDispatcher {
   private complete(ev: NativeEvent, v: ResolvedVerdict | undefined): void {
     if (this.gathering) {
       if (!v || (!v.cancel && v.error === undefined && v.status === 0 && v.modified === undefined &&
-        v.clientId === undefined)) this.plain.push(ev.id);
-      else this.gathered.push(ev.id, v.cancel, v.error, v.status, v.modified, v.clientId);
+        v.clientId === undefined && v.protocol === undefined)) this.plain.push(ev.id);
+      else this.gathered.push(ev.id, v.cancel, v.error, v.status, v.modified, v.clientId, v.protocol);
       return;
     }
     const app = this.nativeApp();
     if (!app) return;
-    if (!v) app.complete(ev.id, false, undefined, 0, undefined, undefined);
-    else app.complete(ev.id, v.cancel, v.error, v.status, v.modified, v.clientId);
+    if (!v) app.complete(ev.id, false, undefined, 0, undefined, undefined, undefined);
+    else app.complete(ev.id, v.cancel, v.error, v.status, v.modified, v.clientId, v.protocol);
   }
 
   /** A callback threw, rejected, timed out or answered nonsense: cancel and report. */
@@ -267,6 +271,8 @@ interface ResolvedVerdict {
   status: number;
   modified?: string;
   clientId?: string;
+  /** onConnect: the subprotocol chosen ('' for none). */
+  protocol?: string;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -302,6 +308,12 @@ export function decodeResult(kind: number, result: unknown): ResolvedVerdict {
         verdict.clientId = mod.client_id;
       }
       if (mod.metadata !== undefined) verdict.modified = JSON.stringify(mod.metadata);
+      if (mod.protocol !== undefined) {
+        if (mod.protocol !== null && typeof mod.protocol !== 'string') {
+          throw new TypeError('modifiedEvent.protocol must be a string (one the client offered) or null');
+        }
+        verdict.protocol = mod.protocol ?? '';
+      }
       break;
     case Kind.welcome:
     case Kind.messageAck:

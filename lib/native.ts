@@ -32,7 +32,8 @@ export interface NativeEvent {
 /** The binding's App object: plain values in and out. */
 export interface NativeApp {
   addWsRoute(pattern: string, handlerId: number, callbacks: number, acks: boolean, autoCreateRooms: boolean,
-    maxMessagesPerSecond: number, historySize: number, historyTtlMs: number): void;
+    maxMessagesPerSecond: number, historySize: number, historyTtlMs: number, protocols: string[],
+    requireProtocol: boolean, allowedOrigins: string[] | null, requireOrigin: boolean): void;
   addHttpRoute(method: string, pattern: string, routeId: number): void;
   addStatic(prefix: string, root: string, index: string, maxAge: number, etag: boolean, lastModified: boolean,
     dotfiles: boolean): void;
@@ -47,10 +48,10 @@ export interface NativeApp {
   close(timeoutMs: number): boolean;
   closed(): void;
   complete(id: number, cancel: boolean, error: string | undefined, status: number,
-    modified: string | undefined, clientId: string | undefined): void;
+    modified: string | undefined, clientId: string | undefined, protocol: string | undefined): void;
   /**
    * complete() for many events: `plainIds` go on unchanged (no cancel, nothing modified);
-   * `verdicts` holds the others as [id, cancel, error, status, modified, clientId] repeated.
+   * `verdicts` holds the others as [id, cancel, error, status, modified, clientId, protocol] repeated.
    */
   completeMany(plainIds: Float64Array, verdicts: unknown[]): void;
   reply(id: number, status: number, headers: string[], body: string | Buffer): void;

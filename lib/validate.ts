@@ -89,6 +89,40 @@ export function knownKeys(name: string, value: object, known: readonly string[],
   }
 }
 
+/** Most subprotocols a route lists: far more than any protocol's versions. */
+const maxSubprotocols = 64;
+
+/** Checks a route's subprotocol list: distinct RFC 6455 tokens (no separators or spaces). */
+export function subprotocols(name: string, value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > maxSubprotocols) {
+    throw invalidArg(name, `an array of 1 to ${maxSubprotocols} subprotocol names`, value);
+  }
+  for (const p of value) {
+    if (typeof p !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p)) {
+      throw invalidArg(name, 'subprotocol names made of token characters (no spaces, commas or quotes)', p);
+    }
+  }
+  if (new Set(value).size !== value.length) throw invalidArg(name, 'distinct subprotocol names', value);
+  return value as string[];
+}
+
+/** Checks a list of origins (`scheme://host[:port]`); returns them in the lower case browsers send. */
+export function origins(name: string, value: unknown): string[] {
+  if (!Array.isArray(value)) throw invalidArg(name, 'an array of origins, or a function (origin) => boolean', value);
+  return value.map((o) => {
+    let url: URL | undefined;
+    try {
+      url = typeof o === 'string' ? new URL(o) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.origin === 'null' || url.origin !== o.replace(/\/$/, '').toLowerCase()) {
+      throw invalidArg(name, "origins such as 'https://app.example' or 'http://localhost:3000' (scheme, host, port; no path)", o);
+    }
+    return url.origin;
+  });
+}
+
 /** Most messages one room's history keeps: 100,000 frames of a chat room fit in tens of MB. */
 export const maxHistorySize = 100_000;
 

@@ -91,6 +91,8 @@ export interface ConnectEvent extends WebSocketEventBase {
   query: Record<string, string>;
   /** Request headers, lower-case names. */
   headers: Record<string, string>;
+  /** The subprotocols the client offered (`Sec-WebSocket-Protocol`), in its order. */
+  protocols: string[];
 }
 /** `onWelcome`: `data` is the welcome about to be sent. */
 export interface WelcomeEvent extends WebSocketEventBase {
@@ -201,6 +203,11 @@ export interface ConnectResult extends CancelResult {
     client_id?: string;
     /** Kept on the connection; `getClientInfo` reports it. */
     metadata?: Record<string, unknown>;
+    /**
+     * The subprotocol to accept with, instead of the route's pick: one of `event.protocols`
+     * (another refuses the upgrade with 500), or null for none.
+     */
+    protocol?: string | null;
   };
 }
 /** `onWelcome`'s and `onMessageAck`'s result: `modifiedEvent` is the object sent instead. */
@@ -278,6 +285,23 @@ export interface WebSocketOptions {
   maxMessagesPerSecond?: number;
   /** Send `message_ack` for frames without a built-in meaning. Default true. */
   acks?: boolean;
+  /**
+   * Subprotocols this route speaks, e.g. `['chat.v2', 'chat.v1']`: the upgrade is accepted
+   * with the first one in the client's offer that is listed here (`onConnect` may choose
+   * another with `modifiedEvent.protocol`); with none in common, without a subprotocol.
+   */
+  protocols?: string[];
+  /** Refuse (400) an upgrade with no subprotocol in common. Default false. */
+  requireProtocol?: boolean;
+  /**
+   * The defence against cross-site WebSocket hijacking: the origins (`https://app.example`)
+   * whose pages may open this route, or a function deciding. An upgrade whose `Origin` is
+   * not allowed gets 403 before `onConnect` runs. An upgrade without `Origin` (not from a
+   * browser) is allowed unless `requireOrigin`. Default: any origin.
+   */
+  allowedOrigins?: string[] | ((origin: string) => boolean);
+  /** Refuse (403) an upgrade without an `Origin` header. Default false. */
+  requireOrigin?: boolean;
 }
 
 /** Options of `app.createRoom`. */

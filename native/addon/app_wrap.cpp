@@ -117,7 +117,8 @@ app_wrap::~app_wrap() {
 }
 
 // addWsRoute(pattern, handlerId, callbackMask, acks, autoCreateRooms, maxMessagesPerSecond,
-//            historySize, historyTtlMs)
+//            historySize, historyTtlMs, protocols: string[], requireProtocol,
+//            allowedOrigins: string[] | null (lower case), requireOrigin)
 Napi::Value app_wrap::add_ws_route(const Napi::CallbackInfo& info) {
   ws_route_options r;
   r.pattern = info[0].As<Napi::String>().Utf8Value();
@@ -128,6 +129,18 @@ Napi::Value app_wrap::add_ws_route(const Napi::CallbackInfo& info) {
   r.max_messages_per_second = info[5].IsNumber() ? info[5].As<Napi::Number>().Uint32Value() : 0;
   r.history.size = info[6].IsNumber() ? static_cast<std::size_t>(info[6].As<Napi::Number>().Int64Value()) : 0;
   r.history.ttl_ms = info[7].IsNumber() ? static_cast<std::uint64_t>(info[7].As<Napi::Number>().Int64Value()) : 0;
+  auto strings = [](const Napi::Value& v) {
+    std::vector<std::string> out;
+    if (!v.IsArray()) return out;
+    Napi::Array a = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+    return out;
+  };
+  r.protocols = strings(info[8]);
+  r.require_protocol = info[9].ToBoolean().Value();
+  r.origins_listed = info[10].IsArray();
+  r.allowed_origins = strings(info[10]);
+  r.require_origin = info[11].ToBoolean().Value();
   try {
     route_pattern check(r.pattern);
     if (server_) server_->add_ws_route(r);
@@ -240,9 +253,9 @@ Napi::Value app_wrap::close(const Napi::CallbackInfo& info) {
 
 namespace {
 
-/// Decodes one verdict from its six plain values (see lib/events.ts).
+/// Decodes one verdict from its plain values (see lib/events.ts).
 verdict read_verdict(const Napi::Value& cancel, const Napi::Value& error, const Napi::Value& status,
-                     const Napi::Value& modified, const Napi::Value& client) {
+                     const Napi::Value& modified, const Napi::Value& client, const Napi::Value& protocol) {
   verdict v;
   v.cancel = cancel.ToBoolean().Value();
   if (error.IsString()) {
@@ -258,6 +271,10 @@ verdict read_verdict(const Napi::Value& cancel, const Napi::Value& error, const 
     v.has_client_id = true;
     v.client_id = client.As<Napi::String>().Utf8Value();
   }
+  if (protocol.IsString()) {
+    v.has_protocol = true;
+    v.protocol = protocol.As<Napi::String>().Utf8Value();
+  }
   return v;
 }
 
@@ -267,14 +284,14 @@ std::uint64_t event_id(const Napi::Value& v) {
 
 }  // namespace
 
-// complete(id, cancel, error?, status, modified?, clientId?)
+// complete(id, cancel, error?, status, modified?, clientId?, protocol?)
 Napi::Value app_wrap::complete(const Napi::CallbackInfo& info) {
   if (!server_) return info.Env().Undefined();
-  server_->complete(event_id(info[0]), read_verdict(info[1], info[2], info[3], info[4], info[5]));
+  server_->complete(event_id(info[0]), read_verdict(info[1], info[2], info[3], info[4], info[5], info[6]));
   return info.Env().Undefined();
 }
 
-// completeMany(plainIds: Float64Array, [id, cancel, error?, status, modified?, clientId?, ...]):
+// completeMany(plainIds: Float64Array, [id, cancel, error?, status, modified?, clientId?, protocol?, ...]):
 // one call per batch; the events in `plainIds` go on unchanged (the common verdict).
 Napi::Value app_wrap::complete_many(const Napi::CallbackInfo& info) {
   if (!server_) return info.Env().Undefined();
@@ -282,12 +299,12 @@ Napi::Value app_wrap::complete_many(const Napi::CallbackInfo& info) {
   Napi::Array a = info[1].As<Napi::Array>();
   const uint32_t n = a.Length();
   std::vector<std::pair<std::uint64_t, verdict>> verdicts;
-  verdicts.reserve(plain.ElementLength() + n / 6);
+  verdicts.reserve(plain.ElementLength() + n / 7);
   for (std::size_t i = 0; i < plain.ElementLength(); ++i)
     verdicts.emplace_back(static_cast<std::uint64_t>(plain.Data()[i]), verdict{});
-  for (uint32_t i = 0; i + 5 < n; i += 6)
-    verdicts.emplace_back(event_id(a.Get(i)),
-                          read_verdict(a.Get(i + 1), a.Get(i + 2), a.Get(i + 3), a.Get(i + 4), a.Get(i + 5)));
+  for (uint32_t i = 0; i + 6 < n; i += 7)
+    verdicts.emplace_back(event_id(a.Get(i)), read_verdict(a.Get(i + 1), a.Get(i + 2), a.Get(i + 3), a.Get(i + 4),
+                                                           a.Get(i + 5), a.Get(i + 6)));
   server_->complete_many(std::move(verdicts));
   return info.Env().Undefined();
 }

@@ -82,6 +82,8 @@ struct verdict {
   std::string modified;          // replacement text: frame, welcome or ack JSON, metadata
   bool has_client_id = false;
   std::string client_id;         // onConnect: the client id to store
+  bool has_protocol = false;
+  std::string protocol;          // onConnect: the subprotocol chosen (empty: none)
   string_pairs headers;          // HTTP reply headers
   std::string body;              // HTTP reply body
 };

@@ -1,5 +1,6 @@
 #include "http_session.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "ids.hpp"
@@ -16,6 +17,13 @@ namespace {
 std::string lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+/// "a, b, c" for an error message.
+std::string join_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out.append(out.empty() ? "" : ", ").append(i);
   return out;
 }
 
@@ -135,6 +143,39 @@ void http_session::handle_upgrade(std::shared_ptr<const ws_route> route, std::st
     return reply_error(400, "clientId is longer than " + std::to_string(max_id) + " bytes (maxIdLength)", true);
   if (client_id.empty()) client_id = make_client_id();
 
+  // Origins: a browser always sends one; a page of another site must not open this route
+  // with the user's cookies (cross-site WebSocket hijacking). Checked before onConnect.
+  const ws_route_options& ro = route->options;
+  const auto origin = req_[http::field::origin];
+  if (origin.empty()) {
+    if (ro.require_origin) return reply_error(403, "Origin required", true);
+  } else if (ro.origins_listed) {
+    if (std::find(ro.allowed_origins.begin(), ro.allowed_origins.end(), lower(origin)) == ro.allowed_origins.end())
+      return reply_error(403, "Origin not allowed", true);
+  }
+  // Subprotocols: the first of the client's offer that the route speaks.
+  offered_.clear();
+  protocol_.clear();
+  const auto fields = req_.equal_range(http::field::sec_websocket_protocol);
+  for (auto field = fields.first; field != fields.second; ++field) {
+    std::string_view list = field->value();
+    while (!list.empty()) {
+      const auto comma = list.find(',');
+      std::string_view token = list.substr(0, comma);
+      while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+      if (!token.empty()) offered_.emplace_back(token);
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+  }
+  for (const auto& p : offered_)
+    if (std::find(ro.protocols.begin(), ro.protocols.end(), p) != ro.protocols.end()) {
+      protocol_ = p;
+      break;
+    }
+  if (protocol_.empty() && ro.require_protocol && !route->has(cb_connect))
+    return reply_error(400, "No subprotocol in common (this route speaks " + join_list(ro.protocols) + ")", true);
+
   // The place is taken now, not when onConnect answers: upgrades racing through an async
   // onConnect cannot all get in.
   slot_ = server_.take_slot();
@@ -181,6 +222,19 @@ void http_session::on_connect_verdict(std::shared_ptr<const ws_route> route, std
     return reply_error(503, "Server is shutting down", true);
   }
   if (v.has_client_id && !v.client_id.empty()) client_id = std::move(v.client_id);
+  if (v.has_protocol) {
+    // onConnect's choice: one the client offered, or none.
+    if (!v.protocol.empty() && std::find(offered_.begin(), offered_.end(), v.protocol) == offered_.end()) {
+      slot_.release();
+      log(log_level::error, "onConnect's modifiedEvent.protocol '" + v.protocol + "' was not offered; upgrade refused");
+      return reply_error(500, "the chosen subprotocol was not offered", true);
+    }
+    protocol_ = std::move(v.protocol);
+  }
+  if (protocol_.empty() && route->options.require_protocol) {
+    slot_.release();
+    return reply_error(400, "No subprotocol in common (this route speaks " + join_list(route->options.protocols) + ")", true);
+  }
   const std::size_t max_id = server_.options().max_id_length;
   if (max_id != 0 && client_id.size() > max_id) {
     slot_.release();
@@ -192,7 +246,7 @@ void http_session::on_connect_verdict(std::shared_ptr<const ws_route> route, std
   auto session = std::make_shared<ws_session>(server_, stream_.release_socket(), std::move(route),
                                               std::move(connection_id), std::move(client_id),
                                               std::move(path), std::move(metadata), std::move(slot_));
-  session->run(std::move(req_));
+  session->run(std::move(req_), protocol_);
 }
 
 void http_session::reply(unsigned status, std::string body, const string_pairs& headers,

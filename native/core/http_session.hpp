@@ -48,6 +48,8 @@ class http_session : public closeable, public std::enable_shared_from_this<http_
   std::shared_ptr<http::response<http::string_body>> res_;
   std::shared_ptr<http::response<file_range_body>> file_res_;
   connection_slot slot_;      // the upgrade's place among maxConnections
+  std::vector<std::string> offered_;  // the upgrade's Sec-WebSocket-Protocol offer, in order
+  std::string protocol_;              // the subprotocol chosen from it (empty: none)
   bool busy_ = false;          // a request is being answered
   bool stop_requested_ = false;
 };

@@ -80,6 +80,15 @@ struct ws_route_options {
   bool auto_create_rooms = false;
   /// The history of the rooms this route auto-creates (off unless set).
   history_options history{};
+  /// Subprotocols this route speaks: the first of the client's offer that is listed here
+  /// is chosen; with `require_protocol`, an upgrade with none in common is refused (400).
+  std::vector<std::string> protocols{};
+  bool require_protocol = false;
+  /// With `origins_listed`, an upgrade whose Origin is not in `allowed_origins` (lower
+  /// case) is refused (403) before onConnect; one without an Origin only with `require_origin`.
+  bool origins_listed = false;
+  std::vector<std::string> allowed_origins{};
+  bool require_origin = false;
   /// Token bucket per connection (burst = rate); 0 disables. Frames over it get
   /// `rate_limited`; a connection refused more than this many frames within 5 s is closed 1008.
   std::uint32_t max_messages_per_second = 0;

@@ -66,7 +66,7 @@ ws_session::ws_session(server& srv, tcp::socket&& socket, std::shared_ptr<const 
 
 ws_session::~ws_session() { server_.untrack(this); }
 
-void ws_session::run(const http::request<http::string_body>& req) {
+void ws_session::run(const http::request<http::string_body>& req, const std::string& protocol) {
   server_.track(this, weak_from_this());
   error_code ignored;
   sock_.next_layer().non_blocking(true, ignored);  // reads go until would_block
@@ -82,6 +82,7 @@ void ws_session::run(const http::request<http::string_body>& req) {
   std::string response =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: " + websocket_accept_key(std::string_view(key.data(), key.size())) +
+      (protocol.empty() ? std::string() : "\r\nSec-WebSocket-Protocol: " + protocol) +
       "\r\nServer: roomwire\r\n\r\n";
   const unsigned char no_header[1] = {0};
   sock_.append_frame(no_header, 0, response, 0);

@@ -33,7 +33,8 @@ class ws_session : public closeable,
 
   /// Completes the upgrade for `req` (already checked by the HTTP session: a WebSocket
   /// upgrade with a valid key and version 13), sends `welcome` and starts reading.
-  void run(const http::request<http::string_body>& req);
+  /// `protocol`: the subprotocol the 101 names (empty: none).
+  void run(const http::request<http::string_body>& req, const std::string& protocol = {});
   /// Queues one frame from any thread. The status is decided at once from the
   /// buffered byte count: ok, backpressure (queued past the limit) or dropped.
   send_status send(std::shared_ptr<const std::string> data, bool binary,

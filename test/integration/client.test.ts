@@ -125,6 +125,13 @@ describe('roomwire/client', () => {
     expect(attempts).toBe(1);
   });
 
+  it('offers its subprotocols, and is refused by a route that requires another', async () => {
+    await serve({ protocols: ['chat.v2', 'chat.v1'], requireProtocol: true });
+    const c = client({ protocols: ['chat.v1'] });
+    await expect(c.connect()).resolves.toMatchObject({ type: 'welcome' });
+    await expect(client({ protocols: ['chat.v0'] }).connect()).rejects.toMatchObject({ code: 'refused', status: 400 });
+  });
+
   it('rejects connect() when no welcome comes within handshakeTimeout', async () => {
     await serve();
     // Accepts TCP and never answers the upgrade.

@@ -82,6 +82,20 @@ async function rooms(): Promise<void> {
   app.createRoom('x', '', 0, { metadata: 'text' });
   app.createRoom('h', '', 0, { history: { size: 500, ttlMs: 60_000 } });
   app.websocket('/topics', { autoCreateRooms: true, history: { size: 50 } });
+  app.websocket('/v2', {
+    protocols: ['chat.v2', 'chat.v1'],
+    requireProtocol: true,
+    allowedOrigins: ['https://app.example'],
+    requireOrigin: true,
+    onConnect: (e) => ({ modifiedEvent: { protocol: e.protocols.includes('chat.v2') ? 'chat.v2' : null } }),
+  });
+  app.websocket('/fn', { allowedOrigins: (origin) => origin.endsWith('.example') });
+  // @ts-expect-error protocols is a list
+  app.websocket('/bad1', { protocols: 'chat.v2' });
+  // @ts-expect-error an origin predicate answers a boolean
+  app.websocket('/bad2', { allowedOrigins: (origin: string) => origin });
+  // @ts-expect-error modifiedEvent.protocol is a string or null
+  app.websocket('/bad3', { onConnect: () => ({ modifiedEvent: { protocol: 2 } }) });
   // @ts-expect-error history needs its size
   app.createRoom('h', '', 0, { history: { ttlMs: 1000 } });
   // @ts-expect-error history is an object
