@@ -313,6 +313,36 @@ describe('cluster', () => {
     expect((await late.nextOfType('room_message')).message).toBe('after');
   }, 30000);
 
+  test('Redis down: a history room goes on locally without offsets; a Redis back empty starts a new epoch', async () => {
+    const [a, b] = await cluster(2);
+    await a.call('createRoom', 'History', '', 0, { history: { size: 100 }, id: 'hist' });
+    await b.until('getRoomInfo', ['hist'], (r) => r !== null);
+    const alice = track(await member(a.url(), 'hist'));
+    const bob = track(await member(b.url(), 'hist'));
+    await alice.nextOfType('presence');
+    await a.call('sendRoomMessage', 'hist', 'one');
+    const first = await bob.nextOfType('room_message');
+    expect(first).toMatchObject({ message: 'one', offset: 1 });
+    expect(await alice.nextOfType('room_message')).toMatchObject({ message: 'one', offset: 1, epoch: first.epoch });
+    await redis.kill();
+    await a.until('isClusterConnected', [], (v) => v === false);
+    alice.send({ type: 'room_message', room_id: 'hist', message: 'while down' });
+    const local = await alice.nextOfType('room_message');
+    expect(local.message).toBe('while down');
+    expect(local).not.toHaveProperty('offset');
+    await redis.restart();
+    await a.untilLive(5000);
+    await b.untilLive(5000);
+    await a.call('sendRoomMessage', 'hist', 'after');
+    const after = await bob.nextOfType('room_message');
+    expect(after).toMatchObject({ message: 'after', offset: 1 });
+    expect(after.epoch).not.toBe(first.epoch);
+    expect(await alice.nextOfType('room_message')).toMatchObject({ message: 'after', offset: 1, epoch: after.epoch });
+    const back = track((await connect(b.url())).client);
+    back.send({ type: 'join_room', room_id: 'hist', since: { offset: 1, epoch: first.epoch } });
+    expect(await back.nextOfType('room_joined')).toMatchObject({ recovered: false, offset: 1, epoch: after.epoch });
+  }, 30000);
+
   test('a server killed with SIGKILL: its members leave the others\' rooms and presence within nodeTimeoutMs', async () => {
     const [a, b] = await cluster(2, { nodeTimeoutMs: 3000 });
     const alice = track(await member(a.url('/chat', 'alice'), 'watch'));
