@@ -94,6 +94,8 @@ class room_history {
   /// Queues a delivery for I/O thread `thread`, in offset order; true when the queue was
   /// empty (the caller then posts a drain to that thread). With lock() held.
   bool push_delivery(std::size_t thread, delivery d);
+  /// No delivery is queued for `thread`. With lock() held.
+  bool lane_empty(std::size_t thread) const { return thread >= lanes_.size() || lanes_[thread].empty(); }
   /// Takes every delivery queued for `thread`, in order (takes the lock itself). Handlers
   /// posted to one thread may run out of order; what they deliver, taken from here, does not.
   std::deque<delivery> take_deliveries(std::size_t thread);
