@@ -331,6 +331,8 @@ export interface HistoryOptions {
 
 /** A room as reported by getRoomInfo, getAllRooms and the REST API. */
 export interface RoomInfo {
+  /** Rooms that keep a history: its bounds, last offset and epoch. */
+  history?: { size: number; ttlMs: number; offset: number; epoch: string };
   id: string;
   name: string;
   description: string;

@@ -267,6 +267,13 @@ json::object room_object(const room_view& room) {
   o["metadata"] = parse_stored(room.metadata);
   o["createdAt"] = rfc3339(room.created_at);
   o["ephemeral"] = room.ephemeral;
+  if (room.history) {
+    auto held = room.history->lock();
+    o["history"] = json::object{{"size", room.history->options().size},
+                                {"ttlMs", room.history->options().ttl_ms},
+                                {"offset", room.history->last_offset()},
+                                {"epoch", room.history->epoch()}};
+  }
   return o;
 }
 

@@ -87,7 +87,8 @@ std::string presence_state(std::string_view room_id, const std::vector<member_in
                            std::string_view timestamp);
 /// The members array alone (getPresence).
 std::string members_json(const std::vector<member_info>& members);
-/// One room: {id,name,description,maxConnections,connections,connectionsCount,metadata,createdAt}.
+/// One room: {id,name,description,maxConnections,connections,connectionsCount,metadata,createdAt,
+/// ephemeral}, and history {size,ttlMs,offset,epoch} for a room that keeps one.
 boost::json::object room_object(const room_view& room);
 /// Parses JSON text known to be valid (stored metadata, presence info); null when it is not.
 boost::json::value parse_stored(std::string_view text);

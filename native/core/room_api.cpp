@@ -109,7 +109,26 @@ std::optional<http_answer> rooms_endpoint(server& srv, const std::string& method
       if (!md->is_object()) return fail(400, "metadata must be an object");
       metadata = json::serialize(*md);
     }
-    std::string id = rooms.create(std::string(name->as_string()), description, max, metadata, false);
+    // history: {size: 1..100000, ttlMs?: 0..2^31-1}, as createRoom takes it.
+    history_options history;
+    if (const json::value* h = field(*b, "history")) {
+      const json::object* ho = h->if_object();
+      const json::value* size = ho ? ho->if_contains("size") : nullptr;
+      const json::value* ttl = ho ? ho->if_contains("ttlMs") : nullptr;
+      auto whole = [](const json::value* v, std::uint64_t lo, std::uint64_t hi, std::uint64_t& out) {
+        if (v && v->is_int64() && v->as_int64() >= 0) out = static_cast<std::uint64_t>(v->as_int64());
+        else if (v && v->is_uint64()) out = v->as_uint64();
+        else return false;
+        return out >= lo && out <= hi;
+      };
+      std::uint64_t n = 0, t = 0;
+      if (!ho || !whole(size, 1, 100000, n) || (ttl && !whole(ttl, 0, 2147483647, t)) ||
+          ho->size() != 1 + (ttl ? 1u : 0u))
+        return fail(400, "history must be {\"size\": 1 to 100000, \"ttlMs\"?: a whole number of ms}");
+      history.size = static_cast<std::size_t>(n);
+      history.ttl_ms = t;
+    }
+    std::string id = rooms.create(std::string(name->as_string()), description, max, metadata, false, {}, history);
     srv.cluster_room_created(id);
     json::object o;
     o["success"] = true;

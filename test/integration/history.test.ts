@@ -201,6 +201,26 @@ describe('room history and recovery', () => {
     }
   });
 
+  it('is created through the REST API too, and room info reports it', async () => {
+    const started = await startApp((a) => { a.websocket('/ws'); a.enableRoomApi('/api'); });
+    app = started.app;
+    const post = async (body: unknown) => {
+      const res = await fetch(`http://${started.url}/api/rooms`, { method: 'POST', body: JSON.stringify(body) });
+      return { status: res.status, body: await res.json() as Record<string, any> };
+    };
+    const made = await post({ name: 'rest', history: { size: 5, ttlMs: 1000 } });
+    expect(made.status).toBe(201);
+    const id = made.body.roomId as string;
+    app.sendRoomMessage(id, 'x');
+    expect(app.getRoomInfo(id)!.history).toEqual({ size: 5, ttlMs: 1000, offset: 1, epoch: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(app.getRoomInfo(app.createRoom('plain'))).not.toHaveProperty('history');
+    for (const history of [{}, { size: 0 }, { size: 100_001 }, { size: 2, ttlMs: -1 }, { size: 2, other: 1 }, 5, { size: '2' }]) {
+      const bad = await post({ name: 'bad', history });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error).toMatch(/history/);
+    }
+  });
+
   it('checks the history option', async () => {
     await serve();
     for (const history of [{}, { size: 0 }, { size: 100_001 }, { size: 1.5 }, { size: 5, ttlMs: -1 }, { size: 5, extra: 1 }, 5]) {
