@@ -559,13 +559,14 @@ bool server::cluster_ready() {
 }
 
 member_list server::publish_room_message(const std::string& room_id, const std::string& message,
-                                         const std::string& from_client_id) {
+                                         const std::string& from_client_id, const before_send& before) {
   std::shared_ptr<room_history> history = rooms_->history(room_id);
   if (!history) {
     member_list members = rooms_->members(room_id);
     if (!members) return nullptr;
     auto frame = std::make_shared<const std::string>(
         protocol::room_message(room_id, message, from_client_id, timestamp_now()));
+    if (before) before(*members, frame->size());
     fan_out_batched(members, frame, tx_type::room_message);
     publish_room(room_id, frame);
     return members;
@@ -576,6 +577,7 @@ member_list server::publish_room_message(const std::string& room_id, const std::
     member_list members = rooms_->members(room_id);
     if (!members) return nullptr;
     std::string head = protocol::room_message(room_id, message, from_client_id, timestamp_now());
+    if (before) before(*members, head.size());
     if (cluster_live()) {
       head.pop_back();  // the closing brace: the script adds offset and epoch
       post_to(0, [bus = cluster_, room_id, head = std::move(head), size = history->options().size]() mutable {
@@ -593,6 +595,7 @@ member_list server::publish_room_message(const std::string& room_id, const std::
   if (!members) return nullptr;
   auto frame = std::make_shared<const std::string>(protocol::room_message(
       room_id, message, from_client_id, timestamp_now(), history->next_offset(), history->epoch()));
+  if (before) before(*members, frame->size());
   history->append(frame, now_ms());
   fan_out_in_order(history, members, frame);
   publish_room(room_id, frame);
@@ -601,23 +604,21 @@ member_list server::publish_room_message(const std::string& room_id, const std::
 
 std::optional<send_status> server::send_room_message(const std::string& room_id,
                                                      const std::string& message) {
-  member_list members = rooms_->members(room_id);
-  if (!members) return std::nullopt;
-  // The status the recipients' queues give now (the frames are queued on their own threads,
-  // by the same batched path as a client's room message).
+  // The status the recipients' queues give just before the frame is handed to their
+  // threads (where the same batched path as a client's room message queues it).
   const std::size_t limit = options_.max_backpressure;
-  // The frame's size without its offset and epoch (a room with history adds ~50 bytes).
-  const std::size_t size = protocol::room_message(room_id, message, {}, timestamp_now()).size();
   send_status status = send_status::ok;
-  for (const auto& m : *members) {
-    auto sink = m.sink.lock();
-    if (!sink) continue;
-    const std::size_t queued = static_cast<ws_session*>(sink.get())->buffered_amount();
-    status = worse(status, queued >= limit ? send_status::dropped
-                           : queued + size > limit ? send_status::backpressure
-                                                   : send_status::ok);
-  }
-  if (!publish_room_message(room_id, message, {})) return std::nullopt;
+  auto rate = [&](const std::vector<member_info>& members, std::size_t size) {
+    for (const auto& m : members) {
+      auto sink = m.sink.lock();
+      if (!sink) continue;
+      const std::size_t queued = static_cast<ws_session*>(sink.get())->buffered_amount();
+      status = worse(status, queued >= limit ? send_status::dropped
+                             : queued + size > limit ? send_status::backpressure
+                                                     : send_status::ok);
+    }
+  };
+  if (!publish_room_message(room_id, message, {}, rate)) return std::nullopt;
   return status;
 }
 

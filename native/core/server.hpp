@@ -190,8 +190,11 @@ class server : public std::enable_shared_from_this<server> {
   /// (empty: the app): serialised once, one batch per I/O thread, once to the other servers
   /// of a cluster. A room with history gives it the next offset and keeps it. Returns the
   /// members it went to, or null for an unknown room; any thread.
+  /// `before(members, frame size)` runs once the recipients are known, before anything is
+  /// handed to their threads.
+  using before_send = std::function<void(const std::vector<member_info>&, std::size_t)>;
   member_list publish_room_message(const std::string& room_id, const std::string& message,
-                                   const std::string& from_client_id);
+                                   const std::string& from_client_id, const before_send& before = {});
   /// A `direct_message` without a sender to a connection id, or else to every connection of
   /// a client id; nullopt when there is none.
   std::optional<send_status> send_direct_message(const std::string& target, const std::string& message);
