@@ -820,7 +820,7 @@ export class RoomwireClient {
         this.rooms.delete(roomId);
         takeFor(this.rejoinWaiters, roomId)?.reject(error);
         this.emit('rejoined', { room_id: roomId, recovered: false, error });
-        return this.emitError(error);
+        return this.emit('error', error);
       }
       const pending = this.pendingJoins.shift();
       if (pending) return pending.reject(error);
@@ -831,7 +831,7 @@ export class RoomwireClient {
       const pending = this.pendingPresence.shift();
       if (pending) return pending.reject(error);
     }
-    this.emitError(error);
+    this.emit('error', error);
   }
 
   private settleAck(ack: MessageAckFrame | undefined, blocked: MessageBlockedFrame | undefined): void {
@@ -887,7 +887,7 @@ export class RoomwireClient {
     try {
       socket.send(data);
     } catch (err) {
-      this.emitError(new RoomwireClientError('socket', (err as Error).message));
+      this.emit('error', new RoomwireClientError('socket', (err as Error).message));
     }
   }
 
@@ -954,10 +954,6 @@ export class RoomwireClient {
     if (this.stateValue === state) return;
     this.stateValue = state;
     this.emit('state', state);
-  }
-
-  private emitError(error: RoomwireClientError): void {
-    this.emit('error', error);
   }
 
   private emit(type: string, value: unknown): void {

@@ -67,7 +67,7 @@ std::vector<std::shared_ptr<const std::string>> room_history::load(std::string e
     for (auto& k : kept) {
       if (k.offset >= oldest) break;
       if (!older.empty() && k.offset != older.back().offset + 1) older.clear();
-      older.push_back({k.offset, k.at_ms, std::move(k.frame)});
+      older.push_back(std::move(k));
     }
     if (!older.empty() && older.back().offset + 1 == oldest) {
       for (const auto& e : older) bytes_ += e.frame->size();
@@ -83,7 +83,7 @@ std::vector<std::shared_ptr<const std::string>> room_history::load(std::string e
   for (auto& k : kept) {
     if (k.offset > last) break;
     if (!taken.empty() && k.offset != taken.back().offset + 1) taken.clear();
-    taken.push_back({k.offset, k.at_ms, std::move(k.frame)});
+    taken.push_back(std::move(k));
   }
   if (!taken.empty() && taken.back().offset != last) taken.clear();
   reset(std::move(epoch), last);

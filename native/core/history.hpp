@@ -101,11 +101,7 @@ class room_history {
   std::deque<delivery> take_deliveries(std::size_t thread);
 
  private:
-  struct entry {
-    std::uint64_t offset;
-    double at_ms;
-    std::shared_ptr<const std::string> frame;
-  };
+  using entry = stored;
   void expire(double now_ms);
 
   std::mutex mutex_;

@@ -431,6 +431,16 @@ namespace {
 send_status worse(send_status a, send_status b) { return a > b ? a : b; }
 }  // namespace
 
+namespace {
+/// Which I/O threads have local members among `members`: only those get a batch.
+std::bitset<256> threads_of(const std::vector<member_info>& members) {
+  std::bitset<256> present;
+  for (const auto& m : members)
+    if (m.local()) present.set(m.io_index % present.size());
+  return present;
+}
+}  // namespace
+
 bool server::fan_out_batched(const std::string& room_id, std::shared_ptr<const std::string> frame,
                              tx_type type) {
   member_list members = rooms_->members(room_id);
@@ -442,10 +452,7 @@ bool server::fan_out_batched(const std::string& room_id, std::shared_ptr<const s
 void server::fan_out_batched(const member_list& members, std::shared_ptr<const std::string> frame,
                              tx_type type) {
   if (!members || members->empty()) return;
-  // Which I/O threads have recipients: only those get a batch.
-  std::bitset<256> present;
-  for (const auto& m : *members)
-    if (m.local()) present.set(m.io_index % present.size());
+  const auto present = threads_of(*members);
   // One handler per such thread; each delivers to the members living on it, inline.
   for (std::size_t t = 0; t < io_.size(); ++t) {
     if (io_.size() <= present.size() && !present.test(t)) continue;
@@ -489,9 +496,7 @@ std::size_t server::deliver_on(std::size_t thread, const std::vector<member_info
 
 void server::fan_out_in_order(const std::shared_ptr<room_history>& history, const member_list& members,
                               std::shared_ptr<const std::string> frame) {
-  std::bitset<256> present;
-  for (const auto& m : *members)
-    if (m.local()) present.set(m.io_index % present.size());
+  const auto present = threads_of(*members);
   for (std::size_t t = 0; t < io_.size(); ++t) {
     if (io_.size() <= present.size() && !present.test(t)) continue;
     // On that thread with nothing of the room queued for it: nothing earlier can still
