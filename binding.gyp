@@ -10,6 +10,7 @@
         "native/core/boost_json.cpp",
         "native/core/boost_url.cpp",
         "native/core/cluster.cpp",
+        "native/core/deflate.cpp",
         "native/core/history.cpp",
         "native/core/http_session.cpp",
         "native/core/ids.cpp",
@@ -46,7 +47,7 @@
         "-std=c++17", "-fexceptions", "-frtti", "-Wall", "-Wextra", "-Wshadow",
         "-isystem<!(node -p \"require('path').resolve(require('node-addon-api').include_dir)\")"
       ],
-      "libraries": ["-lpthread", "-l:libhiredis.a"]
+      "libraries": ["-lpthread", "-l:libhiredis.a", "-lz"]
     }
   ]
 }

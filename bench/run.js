@@ -118,6 +118,21 @@ const workloads = [
     run: fanoutOne,
   },
   {
+    // Compression where it pays: a 2 KB chat-like JSON message to 1,000 members, every
+    // client offering permessage-deflate. roomwire compresses once per I/O thread
+    // (`shared`); ws compresses per recipient. The extras hold the server's CPU time per
+    // delivery over the measured window (the fanout-deflate-cpu row).
+    id: 'fanout-deflate', title: 'compressed room fan-out, 1,000 members, 2 KB JSON', unit: 'deliveries/s', better: 'higher',
+    servers: [{ ...roomwireFanout, env: { COMPRESSION: 'shared' } }, { ...wsFanout, env: { DEFLATE: '1' } }],
+    run: (port, rate, extra, pid) => runLoadgen(['--mode', 'fanout', '--port', String(port), '--subscribers', '1000',
+      '--publishers', '1', '--inflight', '8', '--size', '2000', '--text', '1', '--deflate', '1', '--cpu-pid', String(pid),
+      '--seconds', secs, ...extra]).then((r) => ({ value: r.deliveries_per_s, extra: r })),
+  },
+  {
+    id: 'fanout-deflate-cpu', title: 'server CPU per compressed delivery (same runs)', unit: 'µs', better: 'lower',
+    derived: { from: 'fanout-deflate', pick: (r) => r.server_cpu_us_per_delivery },
+  },
+  {
     id: 'fanout-cluster', title: 'cross-server fan-out: 2 servers on Redis, 1,000 members split, 100 B', unit: 'deliveries/s',
     better: 'higher', servers: clusterServers,
     cluster: (ports, extra) => runLoadgen([...fanoutArgs(ports, 8), ...extra]).then((r) => r.deliveries_per_s),
@@ -175,7 +190,7 @@ const workloads = [
     run: (port) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '32',
       '--size', '64', '--seconds', secs]).then((r) => r.messages_per_s),
   },
-].filter((w) => !o.only || o.only.split(',').includes(w.id));
+].filter((w) => !o.only || [w.id, w.derived?.from].some((id) => o.only.split(',').includes(id)));
 
 /** The servers roomwire is compared with, in table order. */
 const peers = ['ws', 'socket.io', 'roomwire 1 server'];
@@ -192,7 +207,7 @@ function runNode(script, argv) {
 }
 
 function fmt(v, unit) {
-  if (unit === 'ms') return v.toFixed(3);
+  if (unit === 'ms' || unit === 'µs') return v.toFixed(3);
   return Math.round(v).toLocaleString('en');
 }
 
@@ -238,6 +253,15 @@ if (process.argv.includes('--chart-only')) {
   const results = {};
   const extras = {};
   for (const w of workloads) {
+    if (w.derived) {
+      // A second figure from another workload's runs (which must run in the same invocation).
+      const source = extras[w.derived.from] ?? {};
+      results[w.id] = Object.fromEntries(Object.entries(source).map(([name, runs]) => [name, runs.map(w.derived.pick)]));
+      for (const [name, values] of Object.entries(results[w.id])) {
+        console.error(`[${w.id}] ${name}: ${values.map((v) => fmt(v, w.unit)).join(', ')} ${w.unit}`);
+      }
+      continue;
+    }
     results[w.id] = Object.fromEntries(w.servers.map((s) => [s.name, []]));
     const rate = w.rate ? w.rate(results) : undefined;
     for (let run = 1; run <= o.runs; run++) {
@@ -258,7 +282,7 @@ if (process.argv.includes('--chart-only')) {
         } else {
           const { child, port } = await startServer(s.script, s.env);
           try {
-            const r = await w.run(port, rate, s.loadgen ?? []);
+            const r = await w.run(port, rate, s.loadgen ?? [], child.pid);
             if (typeof r === 'object') {
               value = r.value;
               (extras[w.id] ??= {})[s.name] = [...((extras[w.id] ?? {})[s.name] ?? []), r.extra];

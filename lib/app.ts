@@ -295,6 +295,12 @@ export class App extends EventEmitter {
         if (value !== undefined) is.subprotocols('options.protocols', value);
       } else if (key === 'allowedOrigins') {
         if (value !== undefined && typeof value !== 'function') is.origins('options.allowedOrigins', value);
+      } else if (key === 'compression') {
+        if (value !== undefined && value !== false && value !== 'shared' && value !== 'dedicated') {
+          throw invalidArg('options.compression', "false, 'shared' or 'dedicated'", value);
+        }
+      } else if (key === 'compressionThreshold') {
+        if (value !== undefined) is.integer('options.compressionThreshold', value, 0, 0x7fffffff);
       } else if (key === 'requireProtocol' || key === 'requireOrigin') {
         if (value !== undefined && typeof value !== 'boolean') throw invalidArg(`options.${key}`, 'a boolean', value);
       } else if (key in callbackBits) {
@@ -323,7 +329,9 @@ export class App extends EventEmitter {
     }
     this.nativeApp.addWsRoute(path, id, mask, options.acks !== false, options.autoCreateRooms === true,
       (options.maxMessagesPerSecond as number | undefined) ?? 0, historySize, historyTtl, protocols,
-      options.requireProtocol === true, origins, options.requireOrigin === true);
+      options.requireProtocol === true, origins, options.requireOrigin === true,
+      options.compression === 'dedicated' ? 2 : options.compression === 'shared' ? 1 : 0,
+      (options.compressionThreshold as number | undefined) ?? 1024);
     this.wsHandlers.push({ id, path, options: stored });
     return this;
   }

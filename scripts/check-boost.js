@@ -16,6 +16,14 @@ if (!['/usr/include', '/usr/local/include', '/opt/homebrew/include'].some((r) =>
   process.exit(1);
 }
 
+// zlib (permessage-deflate): its headers.
+for (const [header, pkg, what] of [['zlib.h', 'zlib1g-dev', 'zlib']]) {
+  if (!['/usr/include', '/usr/local/include', '/opt/homebrew/include'].some((r) => fs.existsSync(path.join(r, header)))) {
+    console.error(`roomwire: the ${what} headers are missing: on Debian/Ubuntu run \`sudo apt-get install ${pkg}\``);
+    process.exit(1);
+  }
+}
+
 const roots = [process.env.BOOST_ROOT && path.join(process.env.BOOST_ROOT, 'include'), process.env.BOOST_ROOT,
   '/usr/include', '/usr/local/include', '/opt/homebrew/include'].filter(Boolean);
 for (const root of roots) {

@@ -7,6 +7,8 @@ import * as net from 'net';
 
 export interface Frame {
   fin: boolean;
+  /** The RSV bits, 0-7 (4: RSV1, a compressed message under permessage-deflate). */
+  rsv: number;
   opcode: number;
   payload: Buffer;
 }
@@ -152,7 +154,7 @@ export class RawClient {
         off = 10;
       }
       if (b.length < off + len) return undefined;
-      const frame = { fin: (b[0] & 0x80) !== 0, opcode: b[0] & 0x0f, payload: Buffer.from(b.subarray(off, off + len)) };
+      const frame = { fin: (b[0] & 0x80) !== 0, rsv: (b[0] >> 4) & 7, opcode: b[0] & 0x0f, payload: Buffer.from(b.subarray(off, off + len)) };
       this.buf = b.subarray(off + len);
       return frame;
     }, timeoutMs, 'frame');

@@ -21,6 +21,9 @@
 //   open "0{..}", namespace connect "40", events as 42["name",data], pings "2" answered "3";
 //   the room is joined with a `join` event (answered by `joined`), room messages are
 //   `room_message` events, echoes `echo` events.
+// --deflate 1 offers permessage-deflate and inflates compressed frames (one inflater per
+//   client); --text 1 makes fanout bodies chat-like text instead of one repeated byte;
+//   --cpu-pid P reports that process's CPU seconds over the measured window (fanout).
 // Prints one JSON line. Runs stop by themselves (warm-up + window + 60 s at most).
 //
 // Usage: roomwire_loadgen --port N [--mode fanout|echo|latency|idle] [--protocol roomwire|socketio]
@@ -28,7 +31,7 @@
 //          [--path /bench] [--room bench] [--subscribers 1000] [--publishers 1]
 //          [--connections 100] [--inflight 8] [--size 100] [--rate 10000]
 //          [--warmup 1] [--seconds 5] [--connect-batch 200] [--tick-us 500] [--port2 N] [--stamp 0|1]
-//          [--paced 0|1]
+//          [--paced 0|1] [--deflate 0|1] [--text 0|1] [--cpu-pid P]
 #include <boost/asio.hpp>
 
 #include <algorithm>
@@ -43,7 +46,10 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "corked_socket.hpp"
+#include "deflate.hpp"
 #include "ws_frame.hpp"
 
 namespace net = boost::asio;
@@ -74,6 +80,9 @@ struct settings {
   double seconds = 5;
   int connect_batch = 200;
   int tick_us = 500;  // latency mode: the pacer's period (frames due are sent each tick)
+  bool deflate = false;  // offer permessage-deflate and inflate what comes compressed
+  bool text = false;     // fanout: a message body of words and numbers (compresses like chat JSON)
+  int cpu_pid = 0;       // report this process's CPU time over the measured window
 };
 
 struct totals {
@@ -83,6 +92,7 @@ struct totals {
   bool running = true;
   std::uint64_t received = 0;   // deliveries (fanout) or replies (echo, latency)
   std::uint64_t published = 0;
+  double cpu_s = -1;            // --cpu-pid: its user + system time while counting
   std::vector<double> rtts_ms;
   std::vector<double> rtts_remote_ms;  // fanout --stamp: deliveries to subscribers on --port2
   clock_type::time_point epoch = clock_type::now();
@@ -105,6 +115,38 @@ std::string make_payload(const settings& s, const char* type, long long stamp) {
   return head + std::string(pad, 'x') + "\"}";
 }
 
+/// `size` bytes of chat-like text, no characters JSON would escape: words from a small
+/// vocabulary and numbers, from a fixed seed (every run and every server sends the same).
+std::string text_body(std::size_t size) {
+  static const char* words[] = {"the", "room", "user", "message", "online", "status", "update", "score",
+                                "level", "player", "joined", "left", "typing", "hello", "thanks", "ready"};
+  std::string out;
+  std::uint32_t x = 2463534242u;
+  while (out.size() < size) {
+    x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+    if (x % 4 == 0) out += std::to_string(x % 100000);
+    else out += words[x % 16];
+    out += x % 7 == 0 ? ", " : " ";
+  }
+  out.resize(size);
+  return out;
+}
+
+/// User plus system CPU seconds of process `pid` so far (-1 when unreadable).
+double process_cpu_s(int pid) {
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) return -1;
+  char buf[1024];
+  std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char* p = std::strrchr(buf, ')');  // the name may hold spaces; fields follow it
+  if (!p) return -1;
+  unsigned long utime = 0, stime = 0;
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2) return -1;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 /// Wraps a frame for the protocol spoken: as is, or as a Socket.IO `event` packet.
 std::string framed(const settings& s, const char* event, const std::string& data) {
   if (!s.socketio) return data;
@@ -122,7 +164,7 @@ class client : public std::enable_shared_from_this<client> {
     delivery_prefix_ = s_.socketio ? "42[\"room_message\"" : "{\"type\":\"room_message\"";
     if (s_.mode == "fanout") {
       own_marker_ = "\"from_client_id\":\"" + id_ + "\"";
-      std::string body(static_cast<std::size_t>(s_.size), 'x');
+      std::string body = s_.text ? text_body(static_cast<std::size_t>(s_.size)) : std::string(static_cast<std::size_t>(s_.size), 'x');
       if (s_.stamp) body.replace(0, std::min(body.size(), stamp_digits + 3), "#T" + std::string(stamp_digits, '0') + "#");
       std::string room_message = s_.socketio
           ? "{\"room_id\":\"" + s_.room + "\",\"message\":\"" + body + "\"}"
@@ -152,7 +194,9 @@ class client : public std::enable_shared_from_this<client> {
           : self->s_.path + "?clientId=" + self->id_;
       std::string request = "GET " + target + " HTTP/1.1\r\nHost: " + self->s_.host +
                             "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+                            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+                            (self->s_.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "") +
+                            "\r\n";
       self->sock_.append_frame(nullptr, 0, request, 0);
       self->read();
     });
@@ -251,6 +295,15 @@ class client : public std::enable_shared_from_this<client> {
       } else if (opcode == 0x8) {
         fail("read", net::error::eof);
         return false;
+      } else if (opcode <= 0x2 && (b0 & 0x40)) {
+        // Compressed (permessage-deflate): one inflater per client, keeping its window
+        // in case the server keeps its own.
+        if (!inflater_) inflater_ = std::make_unique<roomwire::inflater>(true);
+        if (inflater_->inflate(payload, inflated_, 64 << 20) != roomwire::inflate_result::ok) {
+          fail("inflate", net::error::invalid_argument);
+          return false;
+        }
+        on_frame(inflated_);
       } else if (opcode <= 0x2) {
         on_frame(payload);
       }
@@ -362,6 +415,8 @@ class client : public std::enable_shared_from_this<client> {
   std::string own_marker_;
   std::string delivery_prefix_;
   std::string message_;
+  std::unique_ptr<roomwire::inflater> inflater_;
+  std::string inflated_;
   std::function<void()> ready_;
 };
 
@@ -387,6 +442,9 @@ bool parse(int argc, char** argv, settings& s) {
     else if (k == "--warmup") s.warmup = std::atof(v.c_str());
     else if (k == "--seconds") s.seconds = std::atof(v.c_str());
     else if (k == "--connect-batch") s.connect_batch = std::atoi(v.c_str());
+    else if (k == "--deflate") s.deflate = v == "1";
+    else if (k == "--text") s.text = v == "1";
+    else if (k == "--cpu-pid") s.cpu_pid = std::atoi(v.c_str());
     else if (k == "--tick-us") s.tick_us = std::max(10, std::atoi(v.c_str()));
     else return false;
   }
@@ -448,7 +506,9 @@ int main(int argc, char** argv) {
   double sent_credit = 0;
   clock_type::time_point last_tick;
 
+  double cpu_at_start = -1;
   auto finish = [&] {
+    if (s.cpu_pid != 0 && cpu_at_start >= 0) t.cpu_s = process_cpu_s(s.cpu_pid) - cpu_at_start;
     t.counting = false;
     t.running = false;
     measured = std::chrono::duration<double>(clock_type::now() - started).count();
@@ -480,6 +540,7 @@ int main(int argc, char** argv) {
     timer.async_wait([&](error_code) {
       t.counting = true;
       started = clock_type::now();
+      if (s.cpu_pid != 0) cpu_at_start = process_cpu_s(s.cpu_pid);
       timer.expires_after(seconds(s.seconds));
       timer.async_wait([&](error_code) { finish(); });
     });
@@ -520,10 +581,11 @@ int main(int argc, char** argv) {
   if (measured <= 0) return 1;
   if (s.mode == "fanout") {
     std::printf("{\"mode\":\"fanout\",\"subscribers\":%d,\"publishers\":%d,\"inflight\":%d,\"size\":%d,"
-                "\"seconds\":%.3f,\"deliveries\":%llu,\"published\":%llu,\"deliveries_per_s\":%.0f}\n",
+                "\"seconds\":%.3f,\"deliveries\":%llu,\"published\":%llu,\"deliveries_per_s\":%.0f,"
+                "\"server_cpu_s\":%.3f,\"server_cpu_us_per_delivery\":%.4f}\n",
                 s.subscribers, s.publishers, s.inflight, s.size, measured,
                 static_cast<unsigned long long>(t.received), static_cast<unsigned long long>(t.published),
-                t.received / measured);
+                t.received / measured, t.cpu_s, t.cpu_s >= 0 && t.received ? t.cpu_s * 1e6 / t.received : -1.0);
     if (s.stamp) {
       // The JSON line goes on: the timings of both groups of subscribers.
       std::fflush(stdout);

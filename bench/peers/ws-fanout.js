@@ -1,11 +1,12 @@
 // Benchmark peer: the same room protocol on `ws` (with bufferutil), written the usual way:
 // a Map of room id to a Set of sockets, and a loop over the Set sending one serialised
-// frame. Prints its port on stdout.
+// frame. DEFLATE=1 turns on perMessageDeflate (its defaults: threshold 1 KiB, a
+// compressor per connection). Prints its port on stdout.
 'use strict';
 const { WebSocketServer } = require('ws');
 
 const rooms = new Map();
-const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: process.env.DEFLATE === '1' });
 wss.on('connection', (ws, req) => {
   const clientId = new URL(req.url, 'http://x').searchParams.get('clientId') || 'anonymous';
   const joined = new Set();

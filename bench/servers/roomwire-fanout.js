@@ -1,5 +1,6 @@
 // Benchmark server: roomwire rooms on the native path (no callbacks registered). A
-// join_room for "bench" creates the room (keeping HISTORY messages when that is set). With REDIS_URL set it is one server of a cluster
+// join_room for "bench" creates the room (keeping HISTORY messages when that is set;
+// COMPRESSION=shared|dedicated turns on permessage-deflate). With REDIS_URL set it is one server of a cluster
 // (NODE_ID names it) and prints its port once it is in step with the others. Prints its
 // port on stdout.
 'use strict';
@@ -8,7 +9,8 @@ const { createApp } = require('../..');
 const cluster = process.env.REDIS_URL ? { redis: process.env.REDIS_URL, prefix: 'bench', nodeId: process.env.NODE_ID } : undefined;
 const app = createApp({ threads: Number(process.env.THREADS || 0) || undefined, heartbeatInterval: 0, maxBackpressure: 64 << 20, cluster });
 const history = process.env.HISTORY ? { size: Number(process.env.HISTORY) } : undefined;
-app.websocket('/bench', { autoCreateRooms: true, acks: false, history });
+const compression = process.env.COMPRESSION || false;
+app.websocket('/bench', { autoCreateRooms: true, acks: false, history, compression });
 app.listen(0, '127.0.0.1').then(async (port) => {
   for (let i = 0; cluster && i < 1000 && !app.isClusterConnected(); ++i) await new Promise((r) => setTimeout(r, 10));
   console.log(port);

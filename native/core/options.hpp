@@ -1,6 +1,7 @@
 // Server and route settings, with the reason for each default.
 #pragma once
 
+#include "deflate.hpp"
 #include "history.hpp"
 
 #include <chrono>
@@ -89,6 +90,11 @@ struct ws_route_options {
   bool origins_listed = false;
   std::vector<std::string> allowed_origins{};
   bool require_origin = false;
+  /// permessage-deflate for clients that offer it (off unless set).
+  compression_mode compression = compression_mode::off;
+  /// 1 KiB: below it a message goes uncompressed, since deflate saves little on small
+  /// frames and costs a compression each (uWebSockets and ws draw the line near here).
+  std::size_t compression_threshold = 1024;
   /// Token bucket per connection (burst = rate); 0 disables. Frames over it get
   /// `rate_limited`; a connection refused more than this many frames within 5 s is closed 1008.
   std::uint32_t max_messages_per_second = 0;

@@ -100,7 +100,7 @@ ws_read ws_parser::parse(const char*& p, const char* end) {
       remaining_ -= take;
       // Text is checked as it arrives: invalid UTF-8 fails the connection when its first
       // bad byte is read, not when the message ends.
-      if (opcode_ < op_close && !binary_ &&
+      if (opcode_ < op_close && !binary_ && !compressed_ &&
           !utf8_.write(reinterpret_cast<const std::uint8_t*>(to.data() + at), take))
         return fail(1007, "invalid UTF-8 in a text message");
     }
@@ -113,7 +113,10 @@ ws_read ws_parser::start_frame() {
   const unsigned char b0 = head_[0], b1 = head_[1];
   fin_ = (b0 & 0x80) != 0;
   opcode_ = b0 & 0x0f;
-  if (b0 & 0x70) return fail(1002, "reserved bits set");
+  const bool rsv1 = (b0 & 0x40) != 0;
+  if ((b0 & 0x30) || (rsv1 && !deflate_)) return fail(1002, "reserved bits set");
+  if (rsv1 && opcode_ != op_text && opcode_ != op_binary)
+    return fail(1002, "RSV1 set on a control or continuation frame");
   if (!(b1 & 0x80)) return fail(1002, "unmasked frame from a client");
   std::uint64_t len = b1 & 0x7f;
   std::size_t at = 2;
@@ -147,6 +150,7 @@ ws_read ws_parser::start_frame() {
       if (len > max_message_) return fail(1009, "message too big");
       in_message_ = true;
       binary_ = opcode_ == op_binary;
+      compressed_ = rsv1;
       if (!binary_) utf8_.reset();
       // A whole message in one frame is sized at once; fragments grow as they come.
       if (fin_) message_.reserve(static_cast<std::size_t>(len));
@@ -180,9 +184,29 @@ ws_read ws_parser::end_frame() {
     default:
       if (!fin_) return ws_read::need_more;
       in_message_ = false;
+      if (compressed_) return end_compressed();
       if (!binary_ && !utf8_.finish()) return fail(1007, "invalid UTF-8 in a text message");
       return binary_ ? ws_read::binary : ws_read::text;
   }
+}
+
+ws_read ws_parser::end_compressed() {
+  compressed_ = false;
+  inflater* z = &thread_inflater();
+  if (context_takeover_) {
+    if (!inflater_) inflater_ = std::make_unique<inflater>(true);
+    z = inflater_.get();
+  }
+  std::string out;
+  switch (z->inflate(message_, out, max_message_)) {
+    case inflate_result::too_big: return fail(1009, "message too big");
+    case inflate_result::corrupt: return fail(1007, "invalid compressed data");
+    case inflate_result::ok: break;
+  }
+  message_ = std::move(out);
+  if (!binary_ && !valid_utf8(message_.data(), message_.size()))
+    return fail(1007, "invalid UTF-8 in a text message");
+  return binary_ ? ws_read::binary : ws_read::text;
 }
 
 }  // namespace roomwire

@@ -11,11 +11,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include <boost/beast/websocket/detail/utf8_checker.hpp>
+
+#include "deflate.hpp"
 
 namespace roomwire {
 
@@ -30,11 +33,22 @@ enum class ws_read : std::uint8_t {
   fail,       ///< the client broke the protocol: fail_code(), fail_reason(); stop reading
 };
 
-/// Incremental parser of client-to-server WebSocket frames (no extensions).
+/// Incremental parser of client-to-server WebSocket frames, with permessage-deflate once
+/// enabled.
 class ws_parser {
  public:
   /// `max_message`: the largest message accepted, joined fragments included (1009 past it).
   explicit ws_parser(std::size_t max_message) : max_message_(max_message) {}
+
+  /// Accepts messages compressed with permessage-deflate (RSV1 on their first frame).
+  /// `context_takeover`: the client keeps its window between messages, so the connection
+  /// keeps an inflater of its own (made at its first compressed message); otherwise the
+  /// thread's inflater serves. `max_message` bounds the inflated size: inflating stops
+  /// there and the connection fails with 1009.
+  void enable_deflate(bool context_takeover) {
+    deflate_ = true;
+    context_takeover_ = context_takeover;
+  }
 
   /// Consumes bytes from [p, end) up to and including the next complete message or control
   /// frame, advancing `p`; `need_more` once all are consumed. After `close` or `fail` the
@@ -67,6 +81,8 @@ class ws_parser {
   std::size_t header_size() const;
   ws_read start_frame();
   ws_read end_frame();
+  /// Inflates the compressed message in message_ and checks it.
+  ws_read end_compressed();
 
   boost::beast::websocket::detail::utf8_checker utf8_;  // of the text message being joined
   std::string message_;         // the data message being joined
@@ -82,6 +98,10 @@ class ws_parser {
   bool in_frame_ = false;       // header read, payload pending
   bool in_message_ = false;     // a data message has started and not finished
   bool binary_ = false;         // of the message being joined
+  bool compressed_ = false;     // the message being joined is compressed (RSV1)
+  bool deflate_ = false;        // permessage-deflate negotiated
+  bool context_takeover_ = false;
+  std::unique_ptr<inflater> inflater_;  // with context takeover only
   std::uint16_t close_code_ = 0;
   std::uint16_t fail_code_ = 0;
   const char* fail_reason_ = "";

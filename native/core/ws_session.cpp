@@ -78,11 +78,29 @@ void ws_session::run(const http::request<http::string_body>& req, const std::str
       self->server_.stats().bytes_out(credit);
     }
   });
+  // permessage-deflate, when the route compresses and the client offers it.
+  std::string extensions;
+  if (route_->options.compression != compression_mode::off) {
+    std::string offers;
+    const auto fields = req.equal_range(http::field::sec_websocket_extensions);
+    for (auto f = fields.first; f != fields.second; ++f) {
+      if (!offers.empty()) offers += ", ";
+      offers.append(f->value().data(), f->value().size());
+    }
+    deflate_params agreed;
+    if (!offers.empty() && negotiate_deflate(offers, route_->options.compression, agreed, extensions)) {
+      deflate_ = true;
+      deflate_takeover_ = !agreed.server_no_context_takeover;
+      deflate_bits_ = static_cast<std::uint8_t>(agreed.server_max_window_bits);
+      parser_.enable_deflate(!agreed.client_no_context_takeover);
+    }
+  }
   auto key = req[http::field::sec_websocket_key];
   std::string response =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: " + websocket_accept_key(std::string_view(key.data(), key.size())) +
       (protocol.empty() ? std::string() : "\r\nSec-WebSocket-Protocol: " + protocol) +
+      (extensions.empty() ? std::string() : "\r\nSec-WebSocket-Extensions: " + extensions) +
       "\r\nServer: roomwire\r\n\r\n";
   const unsigned char no_header[1] = {0};
   sock_.append_frame(no_header, 0, response, 0);
@@ -886,13 +904,52 @@ void ws_session::enqueue(const std::shared_ptr<const std::string>& data, bool bi
     buffered_.fetch_sub(data->size(), std::memory_order_relaxed);
     return;
   }
-  put_frame(*data, binary);
+  put_frame(data, binary);
 }
 
-void ws_session::put_frame(std::string_view payload, bool binary) {
+namespace {
+/// One thread's compression of the last frame it compressed for one window size: the
+/// members of a room on this thread get the same bytes from one compression.
+struct shared_compression {
+  std::shared_ptr<const std::string> frame;  // held, so its address cannot be reused meanwhile
+  std::string bytes;
+  std::unique_ptr<deflater> z;
+};
+thread_local shared_compression shared_compressions[7];  // window bits 9 to 15
+}  // namespace
+
+const std::string* ws_session::compressed(const std::shared_ptr<const std::string>& data) {
+  thread_local std::string own;
+  if (deflate_takeover_) {
+    // The connection's window moves with every message it compresses: the compressed
+    // bytes must go, smaller or not.
+    if (!deflater_) deflater_ = std::make_unique<deflater>(deflate_bits_, true);
+    deflater_->compress(*data, own);
+    return &own;
+  }
+  shared_compression& c = shared_compressions[deflate_bits_ - 9];
+  if (c.frame != data) {
+    if (!c.z) c.z = std::make_unique<deflater>(deflate_bits_, false);
+    c.z->compress(*data, c.bytes);
+    c.frame = data;
+  }
+  return c.bytes.size() < data->size() ? &c.bytes : nullptr;
+}
+
+void ws_session::put_frame(const std::shared_ptr<const std::string>& data, bool binary) {
   // A server frame is unmasked and never fragmented here: the header is all there is to
   // add, and control frames (pings, pongs, the close) only ever land between whole ones.
+  std::string_view payload = *data;
   unsigned char head[14];
+  if (deflate_ && payload.size() >= route_->options.compression_threshold) {
+    if (const std::string* packed = compressed(data)) {
+      std::size_t n = frame_header(head, binary ? 0x2 : 0x1, packed->size());
+      head[0] |= 0x40;  // RSV1: a compressed message
+      // The credit stays the message's own size: that is what the buffered count holds.
+      sock_.append_frame(head, n, *packed, payload.size());
+      return;
+    }
+  }
   std::size_t n = frame_header(head, binary ? 0x2 : 0x1, payload.size());
   sock_.append_frame(head, n, payload, payload.size());
 }

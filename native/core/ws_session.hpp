@@ -145,8 +145,12 @@ class ws_session : public closeable,
   /// Frames `data` into the cork (its bytes are copied: a fan-out frame's count is not
   /// touched per recipient).
   void enqueue(const std::shared_ptr<const std::string>& data, bool binary);
-  /// Appends one data frame to the cork (the session's own thread).
-  void put_frame(std::string_view payload, bool binary);
+  /// Appends one data frame to the cork (the session's own thread), compressed when
+  /// permessage-deflate was agreed and it is at least the route's threshold.
+  void put_frame(const std::shared_ptr<const std::string>& data, bool binary);
+  /// `data` compressed for this connection, or null to send it as it is (compressing
+  /// alone did not make it smaller).
+  const std::string* compressed(const std::shared_ptr<const std::string>& data);
   /// Appends a ping, pong or close frame, unless the close went already.
   void put_control(unsigned opcode, std::string_view payload);
   /// Appends the close frame with `code` (none for 1005) and up to 123 bytes of `reason`;
@@ -171,6 +175,14 @@ class ws_session : public closeable,
   std::string client_id_;
   std::string path_;
   std::string metadata_;
+
+  // permessage-deflate, when agreed: the window bits of the server's compressor, and with
+  // server context takeover (`dedicated`) the connection's own compressor (made at its first
+  // compressed message); without it the thread's compressors serve, one per window size.
+  bool deflate_ = false;
+  bool deflate_takeover_ = false;
+  std::uint8_t deflate_bits_ = 15;
+  std::unique_ptr<deflater> deflater_;
 
   fifo<inbound> inbox_;
   bool busy_ = false;        // waiting for a callback verdict

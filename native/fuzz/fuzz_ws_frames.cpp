@@ -1,6 +1,8 @@
 // libFuzzer: the server's WebSocket frame parser. Any bytes must be consumed or refused
 // with a close code, and feeding them in pieces (the first byte picks the piece size) must
-// report exactly what feeding them whole does.
+// report exactly what feeding them whole does. The first byte's top bits turn on
+// permessage-deflate (with or without the client's context takeover): inflated messages
+// keep to the limit too.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -10,8 +12,9 @@
 
 namespace {
 
-std::vector<std::string> run(const char* data, std::size_t size, std::size_t step) {
+std::vector<std::string> run(const char* data, std::size_t size, std::size_t step, unsigned deflate) {
   roomwire::ws_parser parser(1024);
+  if (deflate != 0) parser.enable_deflate(deflate == 2);
   std::vector<std::string> out;
   for (std::size_t at = 0; at < size; at += step) {
     const char* p = data + at;
@@ -53,6 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::size_t step = 1 + data[0] % 16;
   const char* bytes = reinterpret_cast<const char*>(data + 1);
-  if (run(bytes, size - 1, size) != run(bytes, size - 1, step)) __builtin_trap();
+  const unsigned deflate = data[0] >> 6 == 3 ? 2 : (data[0] >> 6 == 2 ? 1 : 0);
+  if (run(bytes, size - 1, size, deflate) != run(bytes, size - 1, step, deflate)) __builtin_trap();
   return 0;
 }

@@ -90,6 +90,13 @@ async function rooms(): Promise<void> {
     onConnect: (e) => ({ modifiedEvent: { protocol: e.protocols.includes('chat.v2') ? 'chat.v2' : null } }),
   });
   app.websocket('/fn', { allowedOrigins: (origin) => origin.endsWith('.example') });
+  app.websocket('/z1', { compression: 'shared', compressionThreshold: 512 });
+  app.websocket('/z2', { compression: 'dedicated' });
+  app.websocket('/z3', { compression: false });
+  // @ts-expect-error compression is false, 'shared' or 'dedicated'
+  app.websocket('/z4', { compression: true });
+  // @ts-expect-error compressionThreshold is a number of bytes
+  app.websocket('/z5', { compression: 'shared', compressionThreshold: '1k' });
   // @ts-expect-error protocols is a list
   app.websocket('/bad1', { protocols: 'chat.v2' });
   // @ts-expect-error an origin predicate answers a boolean

@@ -20,6 +20,11 @@ describe('createApp', () => {
     expect(() => createApp({ maxConnections: -1 })).toThrow(RangeError);
     expect(() => createApp().websocket('/x', { maxMessagesPerSecond: -5 })).toThrow(RangeError);
     expect(() => createApp().websocket('/x', { maxMessagesPerSecond: 'x' as any })).toThrow(TypeError);
+    expect(() => createApp().websocket('/x', { compression: true as any })).toThrow(/options\.compression.*'shared' or 'dedicated'/);
+    expect(() => createApp().websocket('/x', { compression: 'gzip' as any })).toThrow(TypeError);
+    expect(() => createApp().websocket('/x', { compression: 'shared', compressionThreshold: -1 })).toThrow(RangeError);
+    expect(() => createApp().websocket('/x', { compression: 'shared', compressionThreshold: 1.5 })).toThrow(/compressionThreshold/);
+    createApp().websocket('/x', { compression: 'dedicated', compressionThreshold: 0 });
   });
 
   it("takes RNode's options, and names the closest option for a misspelt one", () => {
