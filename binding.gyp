@@ -24,6 +24,7 @@
         "native/core/router.cpp",
         "native/core/server.cpp",
         "native/core/static_files.cpp",
+        "native/core/tls.cpp",
         "native/core/ws_parser.cpp",
         "native/core/ws_session.cpp"
       ],

@@ -11,6 +11,26 @@ const { buildLoadgen, startServer, stopServer, runLoadgen, median, args, writeRe
 const o = args({ runs: 3, seconds: 5, only: '' });
 const secs = String(o.seconds);
 
+/** A self-signed pair for the TLS rows, made once per run with the openssl command. */
+let tlsFiles;
+function tlsPair() {
+  if (tlsFiles) return tlsFiles;
+  const os = require('os');
+  const { execFileSync } = require('child_process');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomwire-bench-tls-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '2', '-subj', '/CN=localhost'], { cwd: dir, stdio: 'ignore' });
+  tlsFiles = { TLS_KEY: path.join(dir, 'key.pem'), TLS_CERT: path.join(dir, 'cert.pem') };
+  return tlsFiles;
+}
+
+/** A server's environment, with the TLS pair's files when it serves TLS (`TLS: '1'`). */
+function serverEnv(env) {
+  if (!env || env.TLS !== '1') return env;
+  return { ...env, ...tlsPair() };
+}
+
 function rssKb(pid) {
   return Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 }
@@ -153,6 +173,20 @@ const workloads = [
       '--size', '512', '--seconds', secs, ...extra]).then((r) => r.messages_per_s),
   },
   {
+    // wss: the same echo and fan-out with TLS on both servers (one self-signed P-256 pair,
+    // TLS 1.3), the load generator speaking TLS through its own client.
+    id: 'echo-js-tls', title: 'TLS echo through a JS onMessage, 100 connections, 512 B', unit: 'messages/s', better: 'higher',
+    servers: [{ ...roomwireEcho, env: { MODE: 'js', TLS: '1' } }, { ...wsEcho, env: { TLS: '1' } }],
+    run: (port) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '8',
+      '--size', '512', '--tls', '1', '--seconds', secs]).then((r) => r.messages_per_s),
+  },
+  {
+    id: 'fanout-tls', title: 'TLS room fan-out, 1,000 members, 100 B', unit: 'deliveries/s', better: 'higher',
+    servers: [{ ...roomwireFanout, env: { TLS: '1' } }, { ...wsFanout, env: { TLS: '1' } }],
+    run: (port) => runLoadgen(['--mode', 'fanout', '--port', String(port), '--subscribers', '1000', '--publishers', '1',
+      '--inflight', '8', '--size', '100', '--tls', '1', '--seconds', secs]).then((r) => r.deliveries_per_s),
+  },
+  {
     id: 'echo-native', title: 'native echo (message_ack path), 100 connections, 512 B', unit: 'messages/s', better: 'higher',
     servers: [{ ...roomwireEcho, env: { MODE: 'native' } }, wsEcho],
     run: (port) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '8',
@@ -280,7 +314,7 @@ if (process.argv.includes('--chart-only')) {
         } else if (w.standalone) {
           value = await w.standalone();
         } else {
-          const { child, port } = await startServer(s.script, s.env);
+          const { child, port } = await startServer(s.script, serverEnv(s.env));
           try {
             const r = await w.run(port, rate, s.loadgen ?? [], child.pid);
             if (typeof r === 'object') {

@@ -15,7 +15,7 @@ import { covers, roomApiRoutes, segmentsOf, shadowing } from './routes';
 import * as is from './validate';
 import type {
   AppOptions, ClientInfo, CloseOptions, CreateRoomOptions, LocalOption, LogLevel, PresenceMember, RoomInfo, RouteHandler,
-  Middleware, SendStatus, StaticOptions, WebSocketOptions,
+  Middleware, SendStatus, StaticOptions, TlsOptions, WebSocketOptions,
 } from '../types/index';
 
 const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -38,10 +38,10 @@ interface HttpRoute {
 const knownOptions = ['threads', 'host', 'logLevel', 'callbackTimeoutMs', 'timeout', 'devMode', 'maxBodySize',
   'maxHeaderSize', 'maxPayload', 'maxBackpressure', 'heartbeatInterval', 'idleTimeout', 'requestTimeout', 'metrics',
   'maxConnections', 'backpressurePolicy', 'maxRoomsPerConnection', 'maxIdLength', 'maxPresenceSize', 'welcomeDelayMs',
-  'cluster'];
+  'cluster', 'tls'];
 
 /** Checks AppOptions and returns the native options plus the facade's own. */
-function normaliseOptions(options: unknown): { nativeOptions: Record<string, number | NativeCluster>; host: string;
+function normaliseOptions(options: unknown): { nativeOptions: Record<string, number | NativeCluster | is.NativeTls>; host: string;
   logLevel: LogLevel; callbackTimeoutMs: number; metrics: boolean; devMode: boolean } {
   if (options === undefined) options = {};
   if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
@@ -49,8 +49,9 @@ function normaliseOptions(options: unknown): { nativeOptions: Record<string, num
   if (o.metrics !== undefined && typeof o.metrics !== 'boolean') throw invalidArg('options.metrics', 'a boolean', o.metrics);
   if (o.devMode !== undefined && typeof o.devMode !== 'boolean') throw invalidArg('options.devMode', 'a boolean', o.devMode);
   is.knownKeys('options', o, knownOptions, 'a known option');
-  const nativeOptions: Record<string, number | NativeCluster> = {};
+  const nativeOptions: Record<string, number | NativeCluster | is.NativeTls> = {};
   if (o.cluster !== undefined) nativeOptions.cluster = clusterOptions(o.cluster);
+  if (o.tls !== undefined) nativeOptions.tls = is.tls('options.tls', o.tls);
   if (o.threads !== undefined) nativeOptions.threads = is.integer('options.threads', o.threads, 1, 256);
   if (o.maxBodySize !== undefined) nativeOptions.maxBodySize = is.integer('options.maxBodySize', o.maxBodySize, 0, maxBytes);
   if (o.maxHeaderSize !== undefined) nativeOptions.maxHeaderSize = is.integer('options.maxHeaderSize', o.maxHeaderSize, 1024, 2 ** 24);
@@ -150,6 +151,8 @@ export class App extends EventEmitter {
   private clusterHostName: string | undefined;
   /** The cluster option is set. */
   private readonly clustered: boolean;
+  /** The tls option is set: https and wss. */
+  readonly secure: boolean;
 
   /** Use {@link createApp}. */
   constructor(options?: AppOptions) {
@@ -165,6 +168,7 @@ export class App extends EventEmitter {
     const cluster = o.nativeOptions.cluster as NativeCluster | undefined;
     if (cluster !== undefined && net.isIP(cluster.host) === 0) this.clusterHostName = cluster.host;
     this.clustered = cluster !== undefined;
+    this.secure = o.nativeOptions.tls !== undefined;
     if (o.metrics) this.nativeApp.enableMetrics();
     this.metricsEnabled = o.metrics;
     this.ws = new WsDispatcher(() => (this.boundPort === undefined ? undefined : this.nativeApp), this.wsHandlers,
@@ -410,6 +414,7 @@ export class App extends EventEmitter {
     try {
       this.boundPort = this.nativeApp.listen(address, port, (nums, strs, extras) => this.onBatch(toEvents(nums, strs, extras)));
     } catch (cause) {
+      if ((cause as { tls?: boolean }).tls) throw withStack(new RoomwireError(codes.TLS, (cause as Error).message, { cause }), stack);
       const errno = (cause as { errno?: number }).errno;
       const name = errnoName(errno);
       const err = new RoomwireError(codes.LISTEN, `${(cause as Error).message}${name ? ` (${name})` : ''}`, { cause });
@@ -460,6 +465,21 @@ export class App extends EventEmitter {
     const local = localOnly(options);
     if (this.boundPort === undefined) return 0;
     return this.nativeApp.broadcast(path, payload, local);
+  }
+
+  /**
+   * Replaces the certificate and key of an app created with `tls` (a renewal): connections
+   * made from now on use them, open ones keep theirs. Throws, keeping the old ones, when
+   * the new ones are not valid (a key that does not match the certificate, a wrong passphrase).
+   */
+  setTls(options: TlsOptions): void {
+    if (!this.secure) throw new RoomwireError(codes.TLS, 'setTls: this app was created without the tls option');
+    const material = is.tls('options', options);
+    try {
+      this.nativeApp.setTls(material);
+    } catch (cause) {
+      throw new RoomwireError(codes.TLS, `setTls: ${(cause as Error).message}`, { cause });
+    }
   }
 
   /** Whether the cluster option is set and this server is connected to Redis and in step with the others now. */

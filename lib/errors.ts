@@ -14,6 +14,7 @@ export const codes = {
   ROUTE_CONFLICT: 'RW_ERR_ROUTE_CONFLICT',
   STATIC_DIR: 'RW_ERR_STATIC_DIR',
   ROOM_EXISTS: 'RW_ERR_ROOM_EXISTS',
+  TLS: 'RW_ERR_TLS',
 } as const;
 
 /** A roomwire error that is neither a TypeError nor a RangeError. */

@@ -2,6 +2,7 @@
  * Loads the compiled addon. `ROOMWIRE_ADDON` may name another build of it (used to test
  * the node-gyp build); otherwise the cmake-js output under build/Release is used.
  */
+import type { NativeTls } from './validate';
 import * as fs from 'fs';
 import * as path from 'path';
 import { RoomwireError, codes } from './errors';
@@ -61,6 +62,8 @@ export interface NativeApp {
   connectionCount(localOnly: boolean): number;
   clusterLive(): boolean;
   setClusterHost(address: string): void;
+  /** Replaces the TLS material of new connections; throws (keeping the old) when it is not valid. */
+  setTls(tls: NativeTls): void;
   createRoom(name: string, description: string, maxConnections: number, metadata: string, ephemeral: boolean, id: string,
     historySize: number, historyTtlMs: number): string;
   deleteRoom(id: string): boolean;

@@ -136,3 +136,32 @@ export function history(name: string, value: unknown): [number, number] {
   const ttl = optionalInteger(`${name}.ttlMs`, value.ttlMs, 0, 2 ** 31 - 1, 0);
   return [size, ttl];
 }
+
+/** PEM material as the binding takes it: strings, `ca` joined, absent ones empty. */
+export interface NativeTls {
+  key: string;
+  cert: string;
+  ca: string;
+  passphrase: string;
+}
+
+/** One PEM value: a string or a Buffer holding one or more PEM blocks. */
+function pem(name: string, value: unknown): string {
+  const text = Buffer.isBuffer(value) ? value.toString('utf8') : typeof value === 'string' ? value : undefined;
+  if (text === undefined) throw invalidArg(name, 'a PEM string or Buffer', value);
+  if (!text.includes('-----BEGIN ')) throw invalidArg(name, 'PEM text (-----BEGIN …)', `${text.slice(0, 20)}…`);
+  return text;
+}
+
+/** Checks a TLS option `{ key, cert, ca?, passphrase? }` (PEM strings or Buffers; `ca` may be a list). */
+export function tls(name: string, value: unknown): NativeTls {
+  if (!isObject(value)) throw invalidArg(name, 'an object { key, cert, ca?, passphrase? }', value);
+  knownKeys(name, value, ['key', 'cert', 'ca', 'passphrase'], 'a TLS option (key, cert, ca, passphrase)');
+  const ca = value.ca === undefined ? [] : Array.isArray(value.ca) ? value.ca : [value.ca];
+  return {
+    key: pem(`${name}.key`, value.key),
+    cert: pem(`${name}.cert`, value.cert),
+    ca: ca.map((c, i) => pem(`${name}.ca${Array.isArray(value.ca) ? `[${i}]` : ''}`, c)).join('\n'),
+    passphrase: value.passphrase === undefined ? '' : string(`${name}.passphrase`, value.passphrase),
+  };
+}

@@ -16,8 +16,8 @@ if (!['/usr/include', '/usr/local/include', '/opt/homebrew/include'].some((r) =>
   process.exit(1);
 }
 
-// zlib (permessage-deflate): its headers.
-for (const [header, pkg, what] of [['zlib.h', 'zlib1g-dev', 'zlib']]) {
+// zlib (permessage-deflate) and OpenSSL (TLS): their headers; the addon uses the libraries Node itself carries.
+for (const [header, pkg, what] of [['zlib.h', 'zlib1g-dev', 'zlib'], [path.join('openssl', 'ssl.h'), 'libssl-dev', 'OpenSSL']]) {
   if (!['/usr/include', '/usr/local/include', '/opt/homebrew/include'].some((r) => fs.existsSync(path.join(r, header)))) {
     console.error(`roomwire: the ${what} headers are missing: on Debian/Ubuntu run \`sudo apt-get install ${pkg}\``);
     process.exit(1);

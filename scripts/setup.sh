@@ -18,8 +18,9 @@ fi
 # --- System packages (Debian/Ubuntu names).
 # chromium: the browser end-to-end test drives Debian's build (no browser download);
 # python3: the backpressure test's never-reading client. libhiredis-dev: the cluster's Redis
-# client, built into the addon; zlib1g-dev, libssl-dev: permessage-deflate and TLS; redis-server: the tests start their own (never the service).
-packages=(libboost1.81-dev libhiredis-dev zlib1g-dev libssl-dev redis-server cmake g++ make ninja-build ccache libgtest-dev chromium python3)
+# client, built into the addon; zlib1g-dev, libssl-dev: permessage-deflate and TLS; openssl: the
+# TLS tests' and the demo's certificates, made at run time; redis-server: the tests start their own (never the service).
+packages=(libboost1.81-dev libhiredis-dev zlib1g-dev libssl-dev openssl redis-server cmake g++ make ninja-build ccache libgtest-dev chromium python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -29,8 +29,9 @@ export class Client {
   closeCode: number | undefined;
   closed: Promise<number>;
 
-  constructor(url: string, protocols?: string[]) {
-    this.ws = new WebSocket(url, protocols);
+  /** `options`: ws's client options (wss to a self-signed server: `{ rejectUnauthorized: false }`). */
+  constructor(url: string, protocols?: string[], options?: WebSocket.ClientOptions) {
+    this.ws = new WebSocket(url, protocols, options);
     this.ws.on('message', (data: Buffer, isBinary: boolean) => {
       this.frames.push({ data: isBinary ? data : data.toString('utf8'), binary: isBinary });
       this.wake();
@@ -109,8 +110,8 @@ export class Client {
 }
 
 /** Opens a client and consumes its `welcome`. */
-export async function connect(url: string): Promise<{ client: Client; welcome: Record<string, any> }> {
-  const client = new Client(url);
+export async function connect(url: string, options?: WebSocket.ClientOptions): Promise<{ client: Client; welcome: Record<string, any> }> {
+  const client = new Client(url, undefined, options);
   await client.opened();
   const welcome = await client.next();
   return { client, welcome };

@@ -49,6 +49,24 @@ export interface AppOptions {
   backpressurePolicy?: 'drop' | 'close';
   /** Several roomwire processes acting as one server through Redis. Default: none (this process alone, no Redis needed). */
   cluster?: ClusterOptions;
+  /**
+   * Serve https and wss on the listening port (TLS 1.2 and 1.3 on OpenSSL, ALPN
+   * `http/1.1`). A key or certificate that is not valid rejects `listen`. Default: plain
+   * http and ws.
+   */
+  tls?: TlsOptions;
+}
+
+/** PEM material for `createApp({ tls })` and `app.setTls`. */
+export interface TlsOptions {
+  /** The private key, PEM. */
+  key: string | Buffer;
+  /** The certificate, PEM, optionally followed by its chain. */
+  cert: string | Buffer;
+  /** More certificates sent after `cert` (intermediate CAs), PEM. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** The passphrase of an encrypted `key`. */
+  passphrase?: string;
 }
 
 /** `createApp({ cluster })`: rooms, presence, direct messages, broadcasts and counts shared through one Redis. */
@@ -495,6 +513,14 @@ export declare class App extends EventEmitter {
   broadcast(path: string, data: string | Buffer | Uint8Array, options?: LocalOption): number;
   /** Whether the cluster option is set and this server is connected to Redis and in step now. */
   isClusterConnected(): boolean;
+  /** Whether the app serves https and wss (created with `tls`). */
+  readonly secure: boolean;
+  /**
+   * Replaces the certificate and key of an app created with `tls` (a renewal): connections
+   * made from now on use the new ones, open connections keep theirs. Throws a
+   * RoomwireError (`RW_ERR_TLS`), keeping the old ones, when the new ones are not valid.
+   */
+  setTls(options: TlsOptions): void;
   /** Creates a room; returns its id: `options.id`, or `room_<32 hex>`. A taken id throws RoomwireError `RW_ERR_ROOM_EXISTS`. */
   createRoom(name: string, description?: string, maxConnections?: number, options?: CreateRoomOptions): string;
   /** Deletes a room (members get `room_left`); false when unknown. */

@@ -21,6 +21,7 @@
 //   open "0{..}", namespace connect "40", events as 42["name",data], pings "2" answered "3";
 //   the room is joined with a `join` event (answered by `joined`), room messages are
 //   `room_message` events, echoes `echo` events.
+// --tls 1 speaks wss (TLS through the same corked client, certificates not verified).
 // --deflate 1 offers permessage-deflate and inflates compressed frames (one inflater per
 //   client); --text 1 makes fanout bodies chat-like text instead of one repeated byte;
 //   --cpu-pid P reports that process's CPU seconds over the measured window (fanout).
@@ -31,7 +32,7 @@
 //          [--path /bench] [--room bench] [--subscribers 1000] [--publishers 1]
 //          [--connections 100] [--inflight 8] [--size 100] [--rate 10000]
 //          [--warmup 1] [--seconds 5] [--connect-batch 200] [--tick-us 500] [--port2 N] [--stamp 0|1]
-//          [--paced 0|1] [--deflate 0|1] [--text 0|1] [--cpu-pid P]
+//          [--paced 0|1] [--deflate 0|1] [--text 0|1] [--cpu-pid P] [--tls 0|1]
 #include <boost/asio.hpp>
 
 #include <algorithm>
@@ -50,6 +51,7 @@
 
 #include "corked_socket.hpp"
 #include "deflate.hpp"
+#include "tls.hpp"
 #include "ws_frame.hpp"
 
 namespace net = boost::asio;
@@ -83,6 +85,7 @@ struct settings {
   bool deflate = false;  // offer permessage-deflate and inflate what comes compressed
   bool text = false;     // fanout: a message body of words and numbers (compresses like chat JSON)
   int cpu_pid = 0;       // report this process's CPU time over the measured window
+  std::shared_ptr<roomwire::tls_context> tls;  // --tls 1: wss, verifying nothing (loopback)
 };
 
 struct totals {
@@ -160,7 +163,7 @@ std::string framed(const settings& s, const char* event, const std::string& data
 class client : public std::enable_shared_from_this<client> {
  public:
   client(net::io_context& ioc, const settings& s, totals& t, std::string id, bool publisher)
-      : sock_(tcp::socket(ioc)), s_(s), t_(t), id_(std::move(id)), publisher_(publisher) {
+      : sock_(tcp::socket(ioc), s.tls ? std::make_unique<roomwire::tls_engine>(s.tls) : nullptr), s_(s), t_(t), id_(std::move(id)), publisher_(publisher) {
     delivery_prefix_ = s_.socketio ? "42[\"room_message\"" : "{\"type\":\"room_message\"";
     if (s_.mode == "fanout") {
       own_marker_ = "\"from_client_id\":\"" + id_ + "\"";
@@ -443,6 +446,7 @@ bool parse(int argc, char** argv, settings& s) {
     else if (k == "--seconds") s.seconds = std::atof(v.c_str());
     else if (k == "--connect-batch") s.connect_batch = std::atoi(v.c_str());
     else if (k == "--deflate") s.deflate = v == "1";
+    else if (k == "--tls") s.tls = v == "1" ? roomwire::tls_context::insecure_client() : nullptr;
     else if (k == "--text") s.text = v == "1";
     else if (k == "--cpu-pid") s.cpu_pid = std::atoi(v.c_str());
     else if (k == "--tick-us") s.tick_us = std::max(10, std::atoi(v.c_str()));

@@ -3,10 +3,15 @@
 // frame. DEFLATE=1 turns on perMessageDeflate (its defaults: threshold 1 KiB, a
 // compressor per connection). Prints its port on stdout.
 'use strict';
+const fs = require('fs');
+const https = require('https');
 const { WebSocketServer } = require('ws');
 
+// TLS_KEY and TLS_CERT (PEM files): wss on an https server, as ws's users serve it.
+const tls = process.env.TLS_KEY ? https.createServer({ key: fs.readFileSync(process.env.TLS_KEY), cert: fs.readFileSync(process.env.TLS_CERT) }) : undefined;
+
 const rooms = new Map();
-const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: process.env.DEFLATE === '1' });
+const wss = new WebSocketServer({ ...(tls ? { server: tls } : { host: '127.0.0.1', port: 0 }), perMessageDeflate: process.env.DEFLATE === '1' });
 wss.on('connection', (ws, req) => {
   const clientId = new URL(req.url, 'http://x').searchParams.get('clientId') || 'anonymous';
   const joined = new Set();
@@ -35,5 +40,6 @@ wss.on('connection', (ws, req) => {
     for (const id of joined) rooms.get(id)?.delete(ws);
   });
 });
-wss.on('listening', () => console.log(wss.address().port));
+if (tls) tls.listen(0, '127.0.0.1', () => console.log(tls.address().port));
+else wss.on('listening', () => console.log(wss.address().port));
 process.on('SIGTERM', () => process.exit(0));

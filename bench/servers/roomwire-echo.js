@@ -2,9 +2,13 @@
 // data back and cancels silently; MODE=native registers nothing, so the core answers each
 // frame with its message_ack without entering JavaScript. Prints its port on stdout.
 'use strict';
+const fs = require('fs');
 const { createApp } = require('../..');
 
-const app = createApp({ threads: Number(process.env.THREADS || 0) || undefined, heartbeatInterval: 0, maxBackpressure: 64 << 20 });
+// TLS_KEY and TLS_CERT (PEM files): serve wss instead of ws.
+const tls = process.env.TLS_KEY ? { key: fs.readFileSync(process.env.TLS_KEY), cert: fs.readFileSync(process.env.TLS_CERT) } : undefined;
+
+const app = createApp({ threads: Number(process.env.THREADS || 0) || undefined, heartbeatInterval: 0, maxBackpressure: 64 << 20, tls });
 if (process.env.MODE === 'native') {
   app.websocket('/bench');
 } else {

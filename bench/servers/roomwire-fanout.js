@@ -4,10 +4,14 @@
 // (NODE_ID names it) and prints its port once it is in step with the others. Prints its
 // port on stdout.
 'use strict';
+const fs = require('fs');
 const { createApp } = require('../..');
 
+// TLS_KEY and TLS_CERT (PEM files): serve wss instead of ws.
+const tls = process.env.TLS_KEY ? { key: fs.readFileSync(process.env.TLS_KEY), cert: fs.readFileSync(process.env.TLS_CERT) } : undefined;
+
 const cluster = process.env.REDIS_URL ? { redis: process.env.REDIS_URL, prefix: 'bench', nodeId: process.env.NODE_ID } : undefined;
-const app = createApp({ threads: Number(process.env.THREADS || 0) || undefined, heartbeatInterval: 0, maxBackpressure: 64 << 20, cluster });
+const app = createApp({ threads: Number(process.env.THREADS || 0) || undefined, heartbeatInterval: 0, maxBackpressure: 64 << 20, cluster, tls });
 const history = process.env.HISTORY ? { size: Number(process.env.HISTORY) } : undefined;
 const compression = process.env.COMPRESSION || false;
 app.websocket('/bench', { autoCreateRooms: true, acks: false, history, compression });

@@ -1,8 +1,11 @@
 // The chat demo: rooms, presence, direct messages, the REST room API and a /health route,
 // with a browser page served at http://127.0.0.1:3000. Start it with `npm run demo`
-// (PORT and HOST may be set).
+// (PORT and HOST may be set); `npm run demo -- --tls` serves https and wss instead, with a
+// self-signed certificate made at start (the browser asks to accept it once).
 'use strict';
+const { execFileSync } = require('child_process');
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const { createApp } = require('../..');
 
@@ -63,7 +66,7 @@ function tidy(message) {
 function serve(app, label) {
   const host = process.env.HOST || '127.0.0.1';
   app.listen(Number(process.env.PORT || 3000), host).then((port) => {
-    console.log(`${label}: http://${host}:${port}/  (Ctrl+C to stop)`);
+    console.log(`${label}: ${app.secure ? 'https' : 'http'}://${host}:${port}/  (Ctrl+C to stop)`);
   }, (err) => {
     console.error(err.message);
     process.exit(1);
@@ -73,6 +76,25 @@ function serve(app, label) {
   process.on('SIGTERM', stop);
 }
 
-module.exports = { createChatApp, serve };
+/**
+ * A self-signed certificate for localhost and 127.0.0.1, made now with the openssl
+ * command (valid 30 days): `{ key, cert }` for createApp's `tls` option.
+ */
+function selfSignedTls() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roomwire-demo-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '30', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    return { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
-if (require.main === module) serve(createChatApp(), 'roomwire chat demo');
+module.exports = { createChatApp, serve, selfSignedTls };
+
+if (require.main === module) {
+  const tls = process.argv.includes('--tls') ? selfSignedTls() : undefined;
+  serve(createChatApp({ tls }), 'roomwire chat demo');
+}

@@ -53,6 +53,7 @@ Napi::Function app_wrap::define(Napi::Env env) {
                          InstanceMethod("connectionCount", &app_wrap::connection_count),
                          InstanceMethod("clusterLive", &app_wrap::cluster_live),
                          InstanceMethod("setClusterHost", &app_wrap::set_cluster_host),
+                         InstanceMethod("setTls", &app_wrap::set_tls),
                          InstanceMethod("closed", &app_wrap::closed),
                          InstanceMethod("createRoom", &app_wrap::create_room),
                          InstanceMethod("deleteRoom", &app_wrap::delete_room),
@@ -76,6 +77,20 @@ Napi::Function app_wrap::define(Napi::Env env) {
                      });
 }
 
+namespace {
+tls_options read_tls(const Napi::Object& t) {
+  tls_options o;
+  auto text = [&](const char* key, std::string& out) {
+    if (Napi::Value v = t.Get(key); v.IsString()) out = v.As<Napi::String>().Utf8Value();
+  };
+  text("key", o.key);
+  text("cert", o.cert);
+  text("ca", o.ca);
+  text("passphrase", o.passphrase);
+  return o;
+}
+}  // namespace
+
 // new App({ threads, maxBodySize, maxHeaderSize, maxPayload, maxBackpressure,
 //           heartbeatInterval, idleTimeout, requestTimeout, maxPendingFrames, …, cluster })
 app_wrap::app_wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<app_wrap>(info) {
@@ -95,6 +110,9 @@ app_wrap::app_wrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<app_wrap>(
   options_.max_rooms_per_connection = bytes(o, "maxRoomsPerConnection", options_.max_rooms_per_connection);
   options_.max_id_length = bytes(o, "maxIdLength", options_.max_id_length);
   options_.max_presence_size = bytes(o, "maxPresenceSize", options_.max_presence_size);
+  // tls: { key, cert, ca, passphrase } as strings, checked by lib/; the context is made
+  // at listen, where a bad key or certificate is reported.
+  if (Napi::Value t = o.Get("tls"); t.IsObject()) tls_ = read_tls(t.As<Napi::Object>());
   // cluster: { host, port, password, db, prefix, nodeId, nodeTimeoutMs }, checked by lib/
   if (Napi::Value c = o.Get("cluster"); c.IsObject()) {
     Napi::Object co = c.As<Napi::Object>();
@@ -204,6 +222,15 @@ Napi::Value app_wrap::listen(const Napi::CallbackInfo& info) {
   for (const auto& m : statics_) srv->add_static(m);
   if (!room_api_prefix_.empty()) srv->enable_room_api(room_api_prefix_);
   if (metrics_) srv->enable_metrics();
+  if (tls_.enabled()) {
+    try {
+      srv->set_tls(std::make_shared<tls_context>(tls_));
+    } catch (const std::exception& e) {
+      Napi::Error err = Napi::Error::New(env, e.what());
+      err.Set("tls", Napi::Boolean::New(env, true));
+      throw err;
+    }
+  }
   error_code ec;
   unsigned short bound = srv->listen(host, port, ec);
   if (ec) {
@@ -350,6 +377,21 @@ Napi::Value app_wrap::broadcast(const Napi::CallbackInfo& info) {
 // clusterLive() -> whether the cluster bus is connected and in step
 Napi::Value app_wrap::cluster_live(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), server_ && server_->cluster_live());
+}
+
+// setTls({ key, cert, ca, passphrase }): new connections use this material from now on;
+// throws (keeping the old) when it is not valid.
+Napi::Value app_wrap::set_tls(const Napi::CallbackInfo& info) {
+  tls_options o = read_tls(info[0].As<Napi::Object>());
+  std::shared_ptr<tls_context> ctx;
+  try {
+    ctx = std::make_shared<tls_context>(o);
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+  tls_ = std::move(o);
+  if (server_) server_->set_tls(std::move(ctx));
+  return info.Env().Undefined();
 }
 
 // setClusterHost(address): the cluster's Redis host name, resolved by lib/ before listen

@@ -35,6 +35,7 @@ class app_wrap : public Napi::ObjectWrap<app_wrap> {
   Napi::Value connection_count(const Napi::CallbackInfo& info);
   Napi::Value cluster_live(const Napi::CallbackInfo& info);
   Napi::Value set_cluster_host(const Napi::CallbackInfo& info);
+  Napi::Value set_tls(const Napi::CallbackInfo& info);
   Napi::Value closed(const Napi::CallbackInfo& info);
   Napi::Value create_room(const Napi::CallbackInfo& info);
   Napi::Value delete_room(const Napi::CallbackInfo& info);
@@ -58,6 +59,7 @@ class app_wrap : public Napi::ObjectWrap<app_wrap> {
 #endif
 
   server_options options_;
+  tls_options tls_;  // the PEM material of createApp's `tls` (or the last setTls)
   std::vector<ws_route_options> ws_routes_;
   std::vector<http_route_options> http_routes_;
   std::vector<static_mount> statics_;

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "net.hpp"
+#include "tls.hpp"
 
 namespace roomwire {
 
@@ -97,7 +98,8 @@ inline void run_corked(net::io_context& ioc, const std::function<void()>& on_idl
   }
 }
 
-/// A tcp::socket whose writes are corked.
+/// A tcp::socket whose writes are corked, with TLS in between when given an engine: the
+/// cork holds plaintext, encrypted at each write into as few records as it spans.
 class corked_socket {
   struct impl;
 
@@ -105,7 +107,8 @@ class corked_socket {
   using executor_type = tcp::socket::executor_type;
   using next_layer_type = tcp::socket;
 
-  explicit corked_socket(tcp::socket&& socket) : impl_(std::make_shared<impl>(std::move(socket))) {}
+  explicit corked_socket(tcp::socket&& socket, std::unique_ptr<tls_engine> tls = nullptr)
+      : impl_(std::make_shared<impl>(std::move(socket), std::move(tls))) {}
 
   executor_type get_executor() noexcept { return impl_->socket.get_executor(); }
   tcp::socket& next_layer() noexcept { return impl_->socket; }
@@ -118,6 +121,14 @@ class corked_socket {
   void async_wait_readable(Handler&& handler) {
     impl_->flush();
     impl_->reading = true;
+    if (impl_->tls && impl_->tls->has_input()) {
+      // TLS holds bytes already read from the socket: readable now.
+      net::post(impl_->socket.get_executor(), [self = impl_, h = std::forward<Handler>(handler)]() mutable {
+        self->reading = false;
+        std::move(h)(error_code());
+      });
+      return;
+    }
     // With the plain allocator the wait takes a block of its own size: Asio's per-thread
     // recycling would hand it any larger block freed before (an HTTP read's, ~600 bytes),
     // held for as long as the connection waits.
@@ -129,10 +140,22 @@ class corked_socket {
                                                  }));
   }
 
-  /// Reads what the socket holds into `b` without blocking (would_block when nothing).
+  /// Reads what the socket holds into `b` without blocking (would_block when nothing);
+  /// with TLS, the plaintext of what it holds (eof at the peer's close_notify).
   std::size_t read_some(net::mutable_buffer b, error_code& ec) {
-    return impl_->socket.read_some(b, ec);
+    if (!impl_->tls) return impl_->socket.read_some(b, ec);
+    return impl_->read_tls(b, ec);
   }
+
+  /// With TLS, queues a close_notify to go with the next write (the closing handshake's
+  /// end); nothing without.
+  void close_notify() {
+    if (!impl_->tls) return;
+    impl_->encrypt();  // what is corked goes before the alert (nothing is sent after it)
+    impl_->tls->close_notify();
+    impl_->schedule();
+  }
+  bool secure() const { return impl_->tls != nullptr; }
 
   /// Runs `done` once everything corked has been written (or the socket failed).
   void async_drain(net::any_completion_handler<void(error_code)> done) { impl_->drain(std::move(done)); }
@@ -158,7 +181,45 @@ class corked_socket {
 
  private:
   struct impl : cork_flushable, std::enable_shared_from_this<impl> {
-    explicit impl(tcp::socket&& s) : socket(std::move(s)) {}
+    impl(tcp::socket&& s, std::unique_ptr<tls_engine> t) : socket(std::move(s)), tls(std::move(t)) {}
+
+    /// Ciphertext read per system call: one TLS record and its overhead, in a buffer of the
+    /// thread's (the plaintext goes to the caller's).
+    static constexpr std::size_t tls_read_size = 17 * 1024;
+
+    std::size_t read_tls(net::mutable_buffer b, error_code& ec) {
+      thread_local std::vector<char> cipher(tls_read_size);
+      std::size_t total = 0;  // plaintext given so far: every whole record held, as a plain read gives all bytes held
+      for (;;) {
+        std::size_t n = 0;
+        tls_engine::status st = tls->read(static_cast<char*>(b.data()) + total, b.size() - total, n);
+        // What the read produced (handshake records, a key update's answer), and plaintext a
+        // client's handshake held back, go with the next write.
+        if (tls->has_output() || (!pending.empty() && st != tls_engine::status::want_read)) schedule();
+        switch (st) {
+          case tls_engine::status::ok:
+            total += n;
+            if (total == b.size()) return total;
+            continue;
+          case tls_engine::status::closed:
+            if (total != 0) return total;  // the close is seen by the next read
+            ec = net::error::eof;
+            return 0;
+          case tls_engine::status::failed:
+            if (total != 0) return total;
+            ec = net::error::connection_reset;
+            return 0;
+          case tls_engine::status::want_read:
+            if (total != 0) return total;
+            break;
+        }
+        if (!socket.non_blocking()) socket.non_blocking(true, ec);
+        std::size_t got = ec ? 0 : socket.read_some(net::buffer(cipher), ec);
+        if (ec) return 0;  // would_block included
+        tls->feed(cipher.data(), got);
+        if (!pending.empty()) schedule();
+      }
+    }
 
     bool flush_corked() override {
       if (!flush_scheduled) return true;
@@ -193,7 +254,7 @@ class corked_socket {
     }
 
     void drain(net::any_completion_handler<void(error_code)> done) {
-      if (failed || (pending.empty() && !writing)) {
+      if (failed || (!has_unwritten() && !writing)) {
         net::post(socket.get_executor(), [done = std::move(done), ec = failed]() mutable { std::move(done)(ec); });
         return;
       }
@@ -225,35 +286,63 @@ class corked_socket {
       });
     }
 
+    /// With TLS: the cork's plaintext encrypted (unless a client's handshake holds it
+    /// back), appended to `wire` after whatever TLS had to send already.
+    void encrypt() {
+      if (!pending.empty()) {
+        tls_engine::status st = tls->write(pending);
+        if (st == tls_engine::status::ok) {
+          std::string().swap(pending);
+          wire_credit += std::exchange(pending_credit, 0);
+        } else if (st == tls_engine::status::failed) {
+          failed = net::error::connection_reset;
+        }
+      }
+      tls->take_output(wire);
+    }
+
     void flush() {
       flush_scheduled = false;
       deferrals = 0;
-      if (writing || pending.empty() || failed) return;
+      if (writing || failed) return;
+      if (tls) encrypt();
+      // The bytes for the socket: the cork itself, or its ciphertext.
+      std::string& out = tls ? wire : pending;
+      std::size_t& out_credit = tls ? wire_credit : pending_credit;
+      if (failed) {
+        std::size_t credit = std::exchange(out_credit, 0) + std::exchange(pending_credit, 0);
+        out.clear();
+        pending.clear();
+        credit_back(credit);
+        return post_after_write();
+      }
+      if (out.empty()) return;
       // At once first: a socket with room in its send buffer takes the whole cork in one
       // system call, with no write operation or completion handler.
       error_code ec;
       if (!socket.non_blocking()) socket.non_blocking(true, ec);
-      std::size_t n = ec ? 0 : socket.write_some(net::buffer(pending), ec);
+      std::size_t n = ec ? 0 : socket.write_some(net::buffer(out), ec);
       if (ec && ec != net::error::would_block) {
         failed = ec;
+        out.clear();
         pending.clear();
-        std::size_t credit = std::exchange(pending_credit, 0);
+        std::size_t credit = std::exchange(out_credit, 0) + std::exchange(pending_credit, 0);
         credit_back(credit);
         return post_after_write();
       }
-      if (n == pending.size()) {
-        std::string().swap(pending);
-        std::size_t credit = std::exchange(pending_credit, 0);
+      if (n == out.size()) {
+        std::string().swap(out);
+        std::size_t credit = std::exchange(out_credit, 0);
         credit_back(credit);
         if (!drained.empty()) post_after_write();
         return;
       }
       // The rest waits for the socket: one asynchronous write, completed by a handler.
       writing = true;
-      pending.erase(0, n);
-      flying.swap(pending);
-      pending.clear();
-      flying_credit = std::exchange(pending_credit, 0);
+      out.erase(0, n);
+      flying.swap(out);
+      out.clear();
+      flying_credit = std::exchange(out_credit, 0);
       net::async_write(socket, net::buffer(flying), [self = shared_from_this()](error_code write_ec, std::size_t) {
         self->writing = false;
         // The written bytes' buffer is given back, and the cork's too when nothing waits
@@ -264,7 +353,8 @@ class corked_socket {
         if (write_ec) {
           self->failed = write_ec;
           self->pending.clear();
-          credit += std::exchange(self->pending_credit, 0);
+          self->wire.clear();
+          credit += std::exchange(self->pending_credit, 0) + std::exchange(self->wire_credit, 0);
         }
         self->credit_back(credit);
         self->after_write();
@@ -284,15 +374,23 @@ class corked_socket {
       });
     }
 
+    /// Whether bytes wait to be written: corked, or (TLS) encrypted or produced by TLS.
+    bool has_unwritten() const {
+      return !pending.empty() || (tls && (!wire.empty() || tls->has_output()));
+    }
+
     void after_write() {
-      if (!failed && !pending.empty()) return flush();
+      if (!failed && has_unwritten()) return flush();
       auto done = std::move(drained);
       drained.clear();
       for (auto& d : done) std::move(d)(failed);
     }
 
     tcp::socket socket;
-    std::string pending;  // corked bytes
+    std::unique_ptr<tls_engine> tls;  // null: plain TCP
+    std::string wire;                 // TLS: ciphertext not yet being written
+    std::size_t wire_credit = 0;      // owners' credit of the frames encrypted into `wire`
+    std::string pending;  // corked bytes (plaintext under TLS)
     std::string flying;   // bytes being written
     std::size_t pending_credit = 0;  // owners' credit of frames in `pending`
     std::size_t flying_credit = 0;   // ... and in `flying`

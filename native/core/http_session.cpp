@@ -35,8 +35,10 @@ string_pairs header_pairs(const http::request<http::string_body>& req) {
 
 }  // namespace
 
+void http_stream::log_failure(const std::string& why) { log(log_level::debug, "tls: " + why); }
+
 http_session::http_session(server& srv, tcp::socket&& socket)
-    : server_(srv), stream_(std::move(socket)) {}
+    : server_(srv), stream_(std::move(socket), srv.new_tls_engine()) {}
 
 http_session::~http_session() { server_.untrack(this); }
 
@@ -243,7 +245,8 @@ void http_session::on_connect_verdict(std::shared_ptr<const ws_route> route, std
   }
   std::string metadata = v.has_modified ? std::move(v.modified) : std::string();
   stream_.expires_never();
-  auto session = std::make_shared<ws_session>(server_, stream_.release_socket(), std::move(route),
+  auto tls = stream_.release_tls();
+  auto session = std::make_shared<ws_session>(server_, stream_.release_socket(), std::move(tls), std::move(route),
                                               std::move(connection_id), std::move(client_id),
                                               std::move(path), std::move(metadata), std::move(slot_));
   session->run(std::move(req_), protocol_);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "events.hpp"
+#include "http_stream.hpp"
 #include "net.hpp"
 #include "server.hpp"
 #include "static_files.hpp"
@@ -41,7 +42,7 @@ class http_session : public closeable, public std::enable_shared_from_this<http_
   void do_close();
 
   server& server_;
-  beast::tcp_stream stream_;
+  http_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::request<http::string_body> req_;

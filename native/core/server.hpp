@@ -24,6 +24,7 @@
 #include "room_registry.hpp"
 #include "router.hpp"
 #include "static_files.hpp"
+#include "tls.hpp"
 
 namespace roomwire {
 
@@ -98,6 +99,15 @@ class server : public std::enable_shared_from_this<server> {
   /// The mount and file a GET or HEAD for `segments` names, if any.
   std::optional<std::pair<std::shared_ptr<const static_mount>, static_file>> find_static_file(
       const std::vector<std::string>& segments) const;
+
+  /// Serves https and wss with `ctx` from now on (null: plain HTTP); connections already
+  /// open keep the context they started with. Any thread.
+  void set_tls(std::shared_ptr<const tls_context> ctx) { tls_.set(std::move(ctx)); }
+  /// A TLS engine for a new connection, or null when the server speaks plain HTTP.
+  std::unique_ptr<tls_engine> new_tls_engine() const {
+    auto ctx = tls_.get();
+    return ctx ? std::make_unique<tls_engine>(std::move(ctx)) : nullptr;
+  }
 
   /// Binds, listens and starts the threads. Returns the bound port, or 0 with `ec` set
   /// (nothing started) when the address cannot be bound.
@@ -337,6 +347,7 @@ class server : public std::enable_shared_from_this<server> {
   std::atomic<std::size_t> next_io_{0};
   std::vector<std::vector<std::function<void()>>> deferred_;  // per I/O thread, host thread only
   std::shared_ptr<listener> listener_;
+  tls_slot tls_;  // the TLS context of new connections, when serving https
   std::shared_ptr<cluster_bus> cluster_;  // lives on I/O thread 0
   net::steady_timer sweep_;
   std::chrono::steady_clock::time_point next_heartbeat_;

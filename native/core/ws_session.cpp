@@ -48,11 +48,12 @@ std::string string_field(const json::object& body, const char* key) {
 
 }  // namespace
 
-ws_session::ws_session(server& srv, tcp::socket&& socket, std::shared_ptr<const ws_route> route,
-                       std::string connection_id, std::string client_id, std::string path,
-                       std::string metadata, connection_slot slot)
+ws_session::ws_session(server& srv, tcp::socket&& socket, std::unique_ptr<tls_engine> tls,
+                       std::shared_ptr<const ws_route> route, std::string connection_id,
+                       std::string client_id, std::string path, std::string metadata,
+                       connection_slot slot)
     : server_(srv),
-      sock_(std::move(socket)),
+      sock_(std::move(socket), std::move(tls)),
       parser_(srv.options().max_payload),
       route_(std::move(route)),
       slot_(std::move(slot)),
@@ -268,6 +269,7 @@ void ws_session::owe_close(int code, std::string reason) {
 void ws_session::teardown() {
   tearing_down_ = true;
   arm_teardown();
+  sock_.close_notify();  // TLS: its own closing alert follows the close frame
   sock_.async_drain([self = shared_from_this()](error_code ec) {
     error_code ignored;
     self->sock_.next_layer().shutdown(tcp::socket::shutdown_send, ignored);

@@ -26,7 +26,8 @@ class ws_session : public closeable,
                    public room_member,
                    public std::enable_shared_from_this<ws_session> {
  public:
-  ws_session(server& srv, tcp::socket&& socket, std::shared_ptr<const ws_route> route,
+  /// `tls`: the TLS state the HTTP session began (null for plain ws).
+  ws_session(server& srv, tcp::socket&& socket, std::unique_ptr<tls_engine> tls, std::shared_ptr<const ws_route> route,
              std::string connection_id, std::string client_id, std::string path,
              std::string metadata, connection_slot slot = {});
   ~ws_session() override;

@@ -9,7 +9,10 @@ import type { App } from '../../types/index';
 import { RedisServer } from '../redis';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { createChatApp } = require('../../examples/chat/server.js') as { createChatApp: (o?: object) => App };
+const { createChatApp, selfSignedTls } = require('../../examples/chat/server.js') as {
+  createChatApp: (o?: object) => App;
+  selfSignedTls: () => { key: Buffer; cert: Buffer };
+};
 
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // Flags for a closed network and a root user (see the machine notes): no sandbox, no
@@ -19,7 +22,8 @@ const args = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run
 
 /** Opens the page at `base`, connects as `name` and waits to be listed in the room. */
 async function visitAs(browser: Browser, base: string, name: string): Promise<Page> {
-  const page = await browser.newPage();
+  // The TLS run's certificate is self-signed: accepted as a user accepts it once.
+  const page = await browser.newPage({ ignoreHTTPSErrors: base.startsWith('https:') });
   page.setDefaultTimeout(10000);
   await page.goto(base);
   await page.fill('#name', name);
@@ -28,20 +32,31 @@ async function visitAs(browser: Browser, base: string, name: string): Promise<Pa
   return page;
 }
 
-describe('chat demo in a browser', () => {
+/** One demo server (with `options`) and a browser for a describe block; its `base` URL. */
+function demoServer(options: object): { app: () => App; browser: () => Browser; base: () => string } {
   let app: App;
   let browser: Browser;
   let base: string;
-
   beforeAll(async () => {
-    app = createChatApp({ threads: 2 });
+    app = createChatApp({ threads: 2, ...options });
     const port = await app.listen(0, '127.0.0.1');
-    base = `http://127.0.0.1:${port}`;
+    base = `${app.secure ? 'https' : 'http'}://127.0.0.1:${port}`;
     browser = await chromium.launch({ executablePath, args, headless: true, timeout: 30000 });
   });
   afterAll(async () => {
     await browser?.close();
     await app?.close();
+  });
+  return { app: () => app, browser: () => browser, base: () => base };
+}
+
+describe('chat demo in a browser', () => {
+  const demo = demoServer({});
+  let app: App;
+  let browser: Browser;
+  let base: string;
+  beforeAll(() => {
+    [app, browser, base] = [demo.app(), demo.browser(), demo.base()];
   });
 
   const visit = (name: string): Promise<Page> => visitAs(browser, base, name);
@@ -115,6 +130,21 @@ describe('chat demo in a browser', () => {
     expect(health).toMatchObject({ ok: true, rooms: 3 });
     await page.close();
   }, 30000);
+});
+
+describe('chat demo over https and wss (npm run demo -- --tls)', () => {
+  const demo = demoServer({ tls: selfSignedTls() });
+
+  it('serves the page over https and chats over wss', async () => {
+    const alice = await visitAs(demo.browser(), demo.base(), 'erin');
+    const bob = await visitAs(demo.browser(), demo.base(), 'frank');
+    expect(await alice.evaluate(() => location.protocol)).toBe('https:');
+    await alice.fill('#text', 'over tls');
+    await alice.press('#text', 'Enter');
+    await bob.waitForSelector('#log li:has-text("over tls")');
+    await alice.close();
+    await bob.close();
+  }, 60000);
 });
 
 describe('chat demo across two servers of a cluster', () => {

@@ -1,24 +1,35 @@
 import type { CloseEvent, ConnectResult } from '../../types/index';
 import { createApp } from '../../lib';
 import { Client, connect, repeats, sleep, startApp, until } from '../helpers';
+import { makeCerts } from '../tls-certs';
 
 describe('App #close (graceful stop)', () => {
-  it('delivers every message fanned out before close() to the members still connected', async () => {
+  it.each([
+    ['ws', false],
+    // TLS and compression: each frame compressed, corked, then encrypted; the close frame
+    // and TLS's close_notify after everything before them.
+    ['wss with every frame compressed', true],
+  ])('delivers every message fanned out before close() to the members still connected (%s)', async (_name, secure) => {
     // Members spread over two I/O threads; the publisher's own echo comes back before
     // the batches for the other thread have necessarily left: close() must not overtake them.
+    const certs = secure ? makeCerts() : undefined;
+    const scheme = secure ? 'wss' : 'ws';
+    const clientOptions = secure ? { rejectUnauthorized: false, perMessageDeflate: true } : undefined;
     for (let run = 0; run < repeats; run++) {
       const closes: CloseEvent[] = [];
-      const { app, url } = await startApp((a) => a.websocket('/ws', { onClose: (e) => void closes.push(e) }),
-        { threads: 2, welcomeDelayMs: 0 });
+      const { app, url } = await startApp((a) => a.websocket('/ws', {
+        onClose: (e) => void closes.push(e),
+        ...(secure ? { compression: 'shared', compressionThreshold: 0 } as const : {}),
+      }), { threads: 2, welcomeDelayMs: 0, ...(certs ? { tls: { key: certs.leafKey, cert: certs.leafCert } } : {}) });
       const room = app.createRoom('r');
       const members: Array<{ client: Client; got: number }> = [];
       for (let i = 0; i < 50; i++) {
-        const { client, welcome } = await connect(`ws://${url}/ws`);
+        const { client, welcome } = await connect(`${scheme}://${url}/ws`, clientOptions);
         await app.joinRoom(welcome.connection_id, room);
         await client.nextOfType('room_joined');
         members.push({ client, got: 0 });
       }
-      const { client: publisher, welcome } = await connect(`ws://${url}/ws`);
+      const { client: publisher, welcome } = await connect(`${scheme}://${url}/ws`, clientOptions);
       await app.joinRoom(welcome.connection_id, room);
       await publisher.nextOfType('room_joined');
       for (const m of members) {

@@ -90,6 +90,16 @@ async function rooms(): Promise<void> {
     onConnect: (e) => ({ modifiedEvent: { protocol: e.protocols.includes('chat.v2') ? 'chat.v2' : null } }),
   });
   app.websocket('/fn', { allowedOrigins: (origin) => origin.endsWith('.example') });
+  const secure = createApp({ tls: { key: Buffer.from(''), cert: '-----BEGIN CERTIFICATE-----', ca: [Buffer.from(''), 'pem'], passphrase: 'p' } });
+  secure.setTls({ key: 'k', cert: 'c' });
+  const isSecure: boolean = secure.secure;
+  void isSecure;
+  // @ts-expect-error tls needs its certificate
+  createApp({ tls: { key: 'k' } });
+  // @ts-expect-error a passphrase is a string
+  secure.setTls({ key: 'k', cert: 'c', passphrase: 1234 });
+  // @ts-expect-error secure is read-only
+  secure.secure = false;
   app.websocket('/z1', { compression: 'shared', compressionThreshold: 512 });
   app.websocket('/z2', { compression: 'dedicated' });
   app.websocket('/z3', { compression: false });
