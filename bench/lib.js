@@ -15,9 +15,12 @@ function buildLoadgen() {
 }
 
 /** Starts `script` (relative to bench/) and resolves with { child, port } once it prints its port. */
+/** Starts a bench/ server script; with env.PIN_CPU it runs on that CPU only (taskset). */
 function startServer(script, env = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, script)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    const argv = [process.execPath, path.join(__dirname, script)];
+    if (env.PIN_CPU !== undefined) argv.unshift('taskset', '-c', env.PIN_CPU);
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 10000);
     child.stdout.once('data', (d) => {
       clearTimeout(timer);
@@ -40,9 +43,11 @@ function stopServer(child) {
 }
 
 /** Runs the load generator with `args`; resolves with its JSON line. */
-function runLoadgen(args, timeoutMs = 120000) {
+/** Runs the load generator with `args` (on CPU `pin` only, when given); resolves with its JSON. */
+function runLoadgen(args, timeoutMs = 120000, pin = undefined) {
   return new Promise((resolve, reject) => {
-    const child = spawn(loadgen, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = pin === undefined ? spawn(loadgen, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn('taskset', ['-c', String(pin), loadgen, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

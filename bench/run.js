@@ -187,6 +187,22 @@ const workloads = [
       '--inflight', '8', '--size', '100', '--tls', '1', '--seconds', secs]).then((r) => r.deliveries_per_s),
   },
   {
+    // The same two on one core each: the server pinned to CPU 0 with one I/O thread, the
+    // load generator on CPU 1 (on two shared cores the load generator's TLS work competes
+    // with the server's threads).
+    id: 'echo-js-tls-core', title: 'per core: TLS echo through a JS onMessage, 100 connections, 512 B', unit: 'messages/s',
+    better: 'higher',
+    servers: [{ ...roomwireEcho, env: { MODE: 'js', TLS: '1', PIN_CPU: '0', THREADS: '1' } }, { ...wsEcho, env: { TLS: '1', PIN_CPU: '0' } }],
+    run: (port) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '8',
+      '--size', '512', '--tls', '1', '--seconds', secs], undefined, 1).then((r) => r.messages_per_s),
+  },
+  {
+    id: 'fanout-tls-core', title: 'per core: TLS room fan-out, 1,000 members, 100 B', unit: 'deliveries/s', better: 'higher',
+    servers: [{ ...roomwireFanout, env: { TLS: '1', PIN_CPU: '0', THREADS: '1' } }, { ...wsFanout, env: { TLS: '1', PIN_CPU: '0' } }],
+    run: (port) => runLoadgen(['--mode', 'fanout', '--port', String(port), '--subscribers', '1000', '--publishers', '1',
+      '--inflight', '8', '--size', '100', '--tls', '1', '--seconds', secs], undefined, 1).then((r) => r.deliveries_per_s),
+  },
+  {
     id: 'echo-native', title: 'native echo (message_ack path), 100 connections, 512 B', unit: 'messages/s', better: 'higher',
     servers: [{ ...roomwireEcho, env: { MODE: 'native' } }, wsEcho],
     run: (port) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '8',

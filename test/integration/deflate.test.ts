@@ -309,6 +309,44 @@ describe('permessage-deflate', () => {
     for (const p of seen) expect(p.equals(seen[0])).toBe(true);
   });
 
+  // In the manner of Autobahn's groups 12 and 13: many messages of varied sizes and
+  // content, echoed, under each combination of parameters a client may ask for.
+  it.each([
+    ['shared', {}],
+    ['shared', { serverMaxWindowBits: 9, clientMaxWindowBits: 9 }],
+    ['dedicated', {}],
+    ['dedicated', { serverNoContextTakeover: true }],
+    ['dedicated', { clientNoContextTakeover: true }],
+    ['dedicated', { serverNoContextTakeover: true, clientNoContextTakeover: true }],
+    ['dedicated', { serverMaxWindowBits: 9 }],
+    ['dedicated', { serverMaxWindowBits: 12, clientMaxWindowBits: 10 }],
+  ] as Array<[string, Record<string, unknown>]>)('echoes 60 varied messages exactly on a %s route with client options %j', async (mode, params) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/${mode}`, { perMessageDeflate: { threshold: 0, ...params } });
+    const got: Array<{ data: Buffer; binary: boolean }> = [];
+    ws.on('message', (d: Buffer, binary: boolean) => got.push({ data: d, binary }));
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    const sent: Array<{ data: Buffer; binary: boolean }> = [];
+    let seed = 1;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+    for (let i = 0; i < 60; i++) {
+      const size = [0, 1, 125, 126, 1023, 1024, 4096, 20000][rand(8)];
+      const binary = i % 2 === 1;
+      const data = binary ? crypto.randomBytes(size)
+        : Buffer.from(Array.from({ length: size }, () => 'ab cd éf\u{1F600}'[rand(8)]).join('').slice(0, size));
+      sent.push({ data, binary });
+      ws.send(data, { binary });
+    }
+    const deadline = Date.now() + 10000;
+    while (got.length < sent.length + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const echoes = got.slice(1);  // after the welcome
+    expect(echoes.length).toBe(sent.length);
+    echoes.forEach((e, i) => {
+      expect(e.binary).toBe(sent[i].binary);
+      expect(e.data.equals(sent[i].data)).toBe(true);
+    });
+    ws.close();
+  });
+
   it.each(['shared', 'dedicated'])('ws with perMessageDeflate talks to a %s route', async (mode) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/${mode}`, { perMessageDeflate: true });
     const got: string[] = [];
