@@ -18,6 +18,8 @@
         "native/core/log.cpp",
         "native/core/metrics.cpp",
         "native/core/protocol.cpp",
+        "native/core/protocols/raw.cpp",
+        "native/core/protocols/rnode.cpp",
         "native/core/redis_client.cpp",
         "native/core/room_api.cpp",
         "native/core/room_registry.cpp",

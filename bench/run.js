@@ -173,6 +173,13 @@ const workloads = [
       '--size', '512', '--seconds', secs, ...extra]).then((r) => r.messages_per_s),
   },
   {
+    // The same echo on a route with protocol 'raw': no welcome, no verdict to wait for.
+    id: 'echo-raw', title: "echo through onMessage on a 'raw' route, 100 connections, 512 B", unit: 'messages/s',
+    better: 'higher', servers: [{ ...roomwireEcho, env: { MODE: 'raw' }, loadgen: ['--no-welcome', '1'] }, wsEcho],
+    run: (port, rate, extra) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '8',
+      '--size', '512', '--seconds', secs, ...extra]).then((r) => r.messages_per_s),
+  },
+  {
     // wss: the same echo and fan-out with TLS on both servers (one self-signed P-256 pair,
     // TLS 1.3), the load generator speaking TLS through its own client.
     id: 'echo-js-tls', title: 'TLS echo through a JS onMessage, 100 connections, 512 B', unit: 'messages/s', better: 'higher',

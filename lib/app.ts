@@ -15,7 +15,7 @@ import { covers, roomApiRoutes, segmentsOf, shadowing } from './routes';
 import * as is from './validate';
 import type {
   AppOptions, ClientInfo, CloseOptions, CreateRoomOptions, LocalOption, LogLevel, PresenceMember, RoomInfo, RouteHandler,
-  Middleware, SendStatus, StaticOptions, TlsOptions, WebSocketOptions,
+  Middleware, RawWebSocketOptions, SendStatus, StaticOptions, TlsOptions, WebSocketOptions,
 } from '../types/index';
 
 const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -33,6 +33,9 @@ interface HttpRoute {
   path: string;
   handler: RouteHandler;
 }
+
+/** Callbacks of RNode's protocol, which a `raw` route never calls. */
+const rnodeOnlyCallbacks = ['onWelcome', 'onMessageAck', 'onPing', 'onPong', 'onRoomMessage', 'onDirectMessage'] as const;
 
 /** Every option createApp knows (RNode's `timeout` and `devMode` included). */
 const knownOptions = ['threads', 'host', 'logLevel', 'callbackTimeoutMs', 'timeout', 'devMode', 'maxBodySize',
@@ -280,7 +283,10 @@ export class App extends EventEmitter {
   }
 
   /** Accepts WebSocket upgrades on `path`; only the callbacks given are ever called. */
-  websocket(path: string, options: WebSocketOptions = {}): this {
+  websocket(path: string, raw: WebSocketOptions | RawWebSocketOptions = {}): this {
+    // One shape inside: a raw route's options are checked below against its protocol.
+    const options = raw as WebSocketOptions;
+    const protocol = (raw as { protocol?: unknown }).protocol;
     is.routePath('path', path);
     const earlier = shadowing(this.wsHandlers.map((h) => ({ method: 'WS', path: h.path })), 'WS', path);
     if (earlier) throw routeConflict(`websocket ${path}`, `websocket ${earlier.path}`);
@@ -299,6 +305,10 @@ export class App extends EventEmitter {
         if (value !== undefined) is.subprotocols('options.protocols', value);
       } else if (key === 'allowedOrigins') {
         if (value !== undefined && typeof value !== 'function') is.origins('options.allowedOrigins', value);
+      } else if (key === 'protocol') {
+        if (value !== undefined && value !== 'rnode' && value !== 'raw') {
+          throw invalidArg('options.protocol', "'rnode' or 'raw'", value);
+        }
       } else if (key === 'compression') {
         if (value !== undefined && value !== false && value !== 'shared' && value !== 'dedicated') {
           throw invalidArg('options.compression', "false, 'shared' or 'dedicated'", value);
@@ -313,6 +323,12 @@ export class App extends EventEmitter {
         mask |= callbackBits[key];
       } else {
         throw invalidArg(`options.${key}`, 'a WebSocket option', key);
+      }
+    }
+    if (protocol === 'raw') {
+      // These belong to RNode's protocol: on a raw route nothing would ever call them.
+      for (const key of rnodeOnlyCallbacks) {
+        if (options[key] !== undefined) throw invalidArg(`options.${key}`, "absent on a route with protocol 'raw' (it has no such frames)", key);
       }
     }
     const id = this.wsHandlers.length;
@@ -335,7 +351,7 @@ export class App extends EventEmitter {
       (options.maxMessagesPerSecond as number | undefined) ?? 0, historySize, historyTtl, protocols,
       options.requireProtocol === true, origins, options.requireOrigin === true,
       options.compression === 'dedicated' ? 2 : options.compression === 'shared' ? 1 : 0,
-      (options.compressionThreshold as number | undefined) ?? 1024);
+      (options.compressionThreshold as number | undefined) ?? 1024, protocol === 'raw' ? 1 : 0);
     this.wsHandlers.push({ id, path, options: stored });
     return this;
   }

@@ -106,7 +106,8 @@ export class WsDispatcher {
     if (!handler || !info) return;
     const data = this.eventData(ev, handler, info.type);
     const callback = handler.options[info.callback] as ((e: EventData) => unknown) | undefined;
-    if (info.verdict) this.runWithVerdict(ev, handler, data, callback);
+    // A verdict is awaited only for events the core asked one for (id 0: none, as on raw routes).
+    if (info.verdict && ev.id !== 0) this.runWithVerdict(ev, handler, data, callback);
     else this.runFireAndForget(handler, data, callback);
   }
 

@@ -35,7 +35,7 @@ export interface NativeApp {
   addWsRoute(pattern: string, handlerId: number, callbacks: number, acks: boolean, autoCreateRooms: boolean,
     maxMessagesPerSecond: number, historySize: number, historyTtlMs: number, protocols: string[],
     requireProtocol: boolean, allowedOrigins: string[] | null, requireOrigin: boolean,
-    compression: number, compressionThreshold: number): void;
+    compression: number, compressionThreshold: number, protocol: number): void;
   addHttpRoute(method: string, pattern: string, routeId: number): void;
   addStatic(prefix: string, root: string, index: string, maxAge: number, etag: boolean, lastModified: boolean,
     dotfiles: boolean): void;

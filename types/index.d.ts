@@ -330,7 +330,29 @@ export interface WebSocketOptions {
   compression?: false | 'shared' | 'dedicated';
   /** Messages smaller than this many bytes go uncompressed. Default 1024. */
   compressionThreshold?: number;
+  /**
+   * What a text frame means: `'rnode'` (default), RNode's JSON protocol (welcome, acks,
+   * rooms, presence, direct messages, the JSON heartbeat). See RawWebSocketOptions for `'raw'`.
+   */
+  protocol?: 'rnode';
 }
+
+/**
+ * A route with `protocol: 'raw'`: nothing added to the frames (no welcome, acks or JSON
+ * heartbeat); each text frame goes to `onMessage` as it is, and its result is not waited
+ * for (an echo server is `app.send` in onMessage). The callbacks of RNode's frames are
+ * refused.
+ */
+export type RawWebSocketOptions = Omit<WebSocketOptions, 'protocol' | 'onWelcome' | 'onMessageAck' | 'onPing' |
+  'onPong' | 'onRoomMessage' | 'onDirectMessage'> & {
+  protocol: 'raw';
+  onWelcome?: never;
+  onMessageAck?: never;
+  onPing?: never;
+  onPong?: never;
+  onRoomMessage?: never;
+  onDirectMessage?: never;
+};
 
 /** Options of `app.createRoom`. */
 export interface CreateRoomOptions {
@@ -497,7 +519,7 @@ export declare class App extends EventEmitter {
   use(middleware: Middleware): this;
   use(prefix: string, middleware: Middleware): this;
   /** Accepts WebSocket upgrades on `path` (which may contain `{param}` segments). */
-  websocket(path: string, options?: WebSocketOptions): this;
+  websocket(path: string, options?: WebSocketOptions | RawWebSocketOptions): this;
   /**
    * Binds and starts the native threads; resolves with the bound port. `host` may be an
    * address or a name (resolved with dns.lookup). `callback`, when given, is called once

@@ -21,6 +21,8 @@
 //   open "0{..}", namespace connect "40", events as 42["name",data], pings "2" answered "3";
 //   the room is joined with a `join` event (answered by `joined`), room messages are
 //   `room_message` events, echoes `echo` events.
+// --no-welcome 1: the server sends no welcome (a route with protocol 'raw'): a connection
+//   is ready at its 101.
 // --tls 1 speaks wss (TLS through the same corked client, certificates not verified).
 // --deflate 1 offers permessage-deflate and inflates compressed frames (one inflater per
 //   client); --text 1 makes fanout bodies chat-like text instead of one repeated byte;
@@ -32,7 +34,7 @@
 //          [--path /bench] [--room bench] [--subscribers 1000] [--publishers 1]
 //          [--connections 100] [--inflight 8] [--size 100] [--rate 10000]
 //          [--warmup 1] [--seconds 5] [--connect-batch 200] [--tick-us 500] [--port2 N] [--stamp 0|1]
-//          [--paced 0|1] [--deflate 0|1] [--text 0|1] [--cpu-pid P] [--tls 0|1]
+//          [--paced 0|1] [--deflate 0|1] [--text 0|1] [--cpu-pid P] [--tls 0|1] [--no-welcome 0|1]
 #include <boost/asio.hpp>
 
 #include <algorithm>
@@ -84,6 +86,7 @@ struct settings {
   int tick_us = 500;  // latency mode: the pacer's period (frames due are sent each tick)
   bool deflate = false;  // offer permessage-deflate and inflate what comes compressed
   bool text = false;     // fanout: a message body of words and numbers (compresses like chat JSON)
+  bool no_welcome = false;  // echo: the server sends no welcome (protocol 'raw'): ready at the 101
   int cpu_pid = 0;       // report this process's CPU time over the measured window
   std::shared_ptr<roomwire::tls_context> tls;  // --tls 1: wss, verifying nothing (loopback)
 };
@@ -273,6 +276,10 @@ class client : public std::enable_shared_from_this<client> {
       }
       upgraded_ = true;
       at = end + 4;
+      if (s_.no_welcome) {
+        welcomed_ = true;
+        mark_ready();
+      }
     }
     while (used_ - at >= 2) {
       auto b0 = static_cast<unsigned char>(in_[at]);
@@ -448,6 +455,7 @@ bool parse(int argc, char** argv, settings& s) {
     else if (k == "--deflate") s.deflate = v == "1";
     else if (k == "--tls") s.tls = v == "1" ? roomwire::tls_context::insecure_client() : nullptr;
     else if (k == "--text") s.text = v == "1";
+    else if (k == "--no-welcome") s.no_welcome = v == "1";
     else if (k == "--cpu-pid") s.cpu_pid = std::atoi(v.c_str());
     else if (k == "--tick-us") s.tick_us = std::max(10, std::atoi(v.c_str()));
     else return false;

@@ -1,6 +1,7 @@
 // Benchmark server: echo. MODE=js echoes through a registered onMessage that sends the
 // data back and cancels silently; MODE=native registers nothing, so the core answers each
-// frame with its message_ack without entering JavaScript. Prints its port on stdout.
+// frame with its message_ack without entering JavaScript; MODE=raw echoes through onMessage
+// on a route with protocol 'raw'. Prints its port on stdout.
 'use strict';
 const fs = require('fs');
 const { createApp } = require('../..');
@@ -11,6 +12,9 @@ const tls = process.env.TLS_KEY ? { key: fs.readFileSync(process.env.TLS_KEY), c
 const app = createApp({ threads: Number(process.env.THREADS || 0) || undefined, heartbeatInterval: 0, maxBackpressure: 64 << 20, tls });
 if (process.env.MODE === 'native') {
   app.websocket('/bench');
+} else if (process.env.MODE === 'raw') {
+  // protocol 'raw': no welcome to send, nothing waits for onMessage's result.
+  app.websocket('/bench', { protocol: 'raw', onMessage: (e) => void app.send(e.connectionId, e.data) });
 } else {
   app.websocket('/bench', {
     onWelcome: () => undefined,

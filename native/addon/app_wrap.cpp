@@ -137,7 +137,8 @@ app_wrap::~app_wrap() {
 // addWsRoute(pattern, handlerId, callbackMask, acks, autoCreateRooms, maxMessagesPerSecond,
 //            historySize, historyTtlMs, protocols: string[], requireProtocol,
 //            allowedOrigins: string[] | null (lower case), requireOrigin,
-//            compression: 0 off | 1 shared | 2 dedicated, compressionThreshold)
+//            compression: 0 off | 1 shared | 2 dedicated, compressionThreshold,
+//            protocol: 0 rnode | 1 raw)
 Napi::Value app_wrap::add_ws_route(const Napi::CallbackInfo& info) {
   ws_route_options r;
   r.pattern = info[0].As<Napi::String>().Utf8Value();
@@ -162,6 +163,7 @@ Napi::Value app_wrap::add_ws_route(const Napi::CallbackInfo& info) {
   r.require_origin = info[11].ToBoolean().Value();
   r.compression = static_cast<compression_mode>(info[12].As<Napi::Number>().Uint32Value());
   r.compression_threshold = static_cast<std::size_t>(info[13].As<Napi::Number>().Int64Value());
+  r.protocol = static_cast<protocol_kind>(info[14].As<Napi::Number>().Uint32Value());
   try {
     route_pattern check(r.pattern);
     if (server_) server_->add_ws_route(r);

@@ -3,6 +3,7 @@
 
 #include "deflate.hpp"
 #include "history.hpp"
+#include "ws_protocol.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -98,6 +99,8 @@ struct ws_route_options {
   /// Token bucket per connection (burst = rate); 0 disables. Frames over it get
   /// `rate_limited`; a connection refused more than this many frames within 5 s is closed 1008.
   std::uint32_t max_messages_per_second = 0;
+  /// What a text frame means: RNode's JSON protocol, or `raw` (frames to onMessage as they are).
+  protocol_kind protocol = protocol_kind::rnode;
 };
 
 /// One HTTP route registration (`app.get` and friends).

@@ -40,11 +40,6 @@ net::mutable_buffer read_buffer() {
   return net::buffer(buffer.get(), read_buffer_size);
 }
 
-std::string string_field(const json::object& body, const char* key) {
-  auto it = body.find(key);
-  return it != body.end() && it->value().is_string() ? std::string(it->value().as_string())
-                                                     : std::string();
-}
 
 }  // namespace
 
@@ -63,7 +58,12 @@ ws_session::ws_session(server& srv, tcp::socket&& socket, std::unique_ptr<tls_en
       metadata_(std::move(metadata)),
       last_seen_ms_(now_ms()),
       connected_at_(now_ms()),
-      io_index_(srv.context_index(sock_.get_executor())) {}
+      io_index_(srv.context_index(sock_.get_executor())) {
+  switch (route_->options.protocol) {
+    case protocol_kind::raw: protocol_ = make_raw_protocol(*this); break;
+    case protocol_kind::rnode: protocol_ = make_rnode_protocol(*this); break;
+  }
+}
 
 ws_session::~ws_session() { server_.untrack(this); }
 
@@ -123,21 +123,10 @@ void ws_session::on_accept() {
   auto timer = std::make_shared<net::steady_timer>(sock_.get_executor(), server_.options().welcome_delay);
   timer->async_wait([self = shared_from_this(), timer](error_code) {
     self->busy_ = false;
-    self->send_welcome();
+    self->protocol_->on_open();
     self->process();
   });
   process();  // reads on; what arrives is handled once the welcome is out
-}
-
-void ws_session::send_welcome() {
-  std::string ts = timestamp_now();
-  std::string welcome = protocol::welcome(connection_id_, client_id_, path_, ts);
-  event ev = make_event(event_kind::welcome);
-  ev.data = welcome;
-  ask(cb_welcome, std::move(ev), [this, welcome](verdict&& v) mutable {
-    if (v.cancel) return;
-    write_text(v.has_modified ? std::move(v.modified) : std::move(welcome), tx_type::welcome);
-  });
 }
 
 void ws_session::do_read() {
@@ -194,6 +183,7 @@ const char* ws_session::consume(const char* p, const char* end, double now) {
         put_control(op_pong, parser_.control());
         break;
       case ws_read::pong:
+        pong_received();
         break;
       case ws_read::close:
         on_peer_close();
@@ -316,7 +306,7 @@ void ws_session::handle_inbox() {
       if (item.job) {
         item.job();
       } else if (!item.binary) {
-        handle_text(std::move(item.data));
+        protocol_->on_text(std::move(item.data));
       } else {
         server_.stats().received(rx_type::binary);
         if (route_->has(cb_binary)) {
@@ -348,130 +338,6 @@ void ws_session::handle_inbox() {
     if (unparsed_.empty()) return do_read();
     resume_unparsed();
   }
-}
-
-void ws_session::handle_text(std::string text) {
-  if (!route_->has(cb_message)) return dispatch_frame(std::move(text));
-  event ev = make_event(event_kind::message);
-  ev.data = text;
-  ask(cb_message, std::move(ev), [this, text](verdict&& v) mutable {
-    if (v.cancel) {
-      // A cancel with an error tells the sender; without one the frame was handled.
-      server_.stats().dropped(drop_reason::cancelled);
-      if (v.has_error)
-        write_text(protocol::message_blocked(text, v.error, timestamp_now()),
-                   tx_type::message_blocked);
-      return;
-    }
-    dispatch_frame(v.has_modified ? std::move(v.modified) : std::move(text));
-  });
-}
-
-void ws_session::send_error(err_type type, std::string_view message) {
-  server_.stats().error(type);
-  write_text(protocol::error(err_type_name(type), message, timestamp_now()),
-             tx_type::error);
-}
-
-void ws_session::dispatch_frame(std::string text) {
-  std::string error;
-  auto frame = protocol::parse_client_frame(text, error);
-  if (!frame) {
-    server_.stats().received(rx_type::invalid);
-    return send_error(err_type::invalid_format, error);
-  }
-  const std::string& type = frame->type;
-  if (type == "join_room") {
-    server_.stats().received(rx_type::join_room);
-    return handle_join(frame->body);
-  }
-  if (type == "leave_room") {
-    server_.stats().received(rx_type::leave_room);
-    return handle_leave(frame->body);
-  }
-  if (type == "room_message") {
-    server_.stats().received(rx_type::room_message);
-    return handle_room_message(frame->body, std::move(text));
-  }
-  if (type == "direct_message") {
-    server_.stats().received(rx_type::direct_message);
-    return handle_direct_message(frame->body, std::move(text));
-  }
-  if (type == "presence_list") {
-    server_.stats().received(rx_type::presence_list);
-    return handle_presence_list(frame->body);
-  }
-  if (type == "ping") {
-    server_.stats().received(rx_type::ping);
-    event ev = make_event(event_kind::ping);
-    ev.data = text;
-    ask(cb_ping, std::move(ev), [this](verdict&& v) {
-      if (!v.cancel) write_text(protocol::pong(timestamp_now(), latency_ms_.load()), tx_type::pong);
-    });
-    return;
-  }
-  if (type == "pong") {
-    server_.stats().received(rx_type::pong);
-    if (ping_sent_ms_ >= 0) {
-      latency_ms_.store(now_ms() - ping_sent_ms_);
-      ping_sent_ms_ = -1;
-    }
-    event ev = make_event(event_kind::pong);
-    ev.data = text;
-    ask(cb_pong, std::move(ev), [this, text](verdict&& v) mutable {
-      if (!v.cancel) acknowledge(std::move(text));
-    });
-    return;
-  }
-  server_.stats().received(rx_type::other);
-  acknowledge(std::move(text));
-}
-
-void ws_session::acknowledge(std::string text) {
-  if (!route_->options.acks) return;
-  std::string ack = protocol::message_ack(text, timestamp_now());
-  if (!route_->has(cb_message_ack)) return write_text(std::move(ack), tx_type::message_ack);
-  event ev = make_event(event_kind::message_ack);
-  ev.data = ack;
-  ask(cb_message_ack, std::move(ev), [this, ack](verdict&& v) mutable {
-    if (v.cancel) return;
-    write_text(v.has_modified ? std::move(v.modified) : std::move(ack), tx_type::message_ack);
-  });
-}
-
-void ws_session::handle_join(const json::object& body) {
-  std::string room_id = string_field(body, "room_id");
-  if (room_id.empty()) return send_error(err_type::room_join_error, "room_id is required");
-  std::string presence = "null";
-  if (auto it = body.find("presence"); it != body.end() && !it->value().is_null()) {
-    if (!it->value().is_object())
-      return send_error(err_type::room_join_error, "presence must be an object");
-    presence = json::serialize(it->value());
-    const std::size_t limit = server_.options().max_presence_size;
-    if (limit != 0 && presence.size() > limit)
-      return send_error(err_type::room_join_error,
-                        "presence is larger than " + std::to_string(limit) + " bytes (maxPresenceSize)");
-  }
-  std::optional<history_position> since;
-  if (auto it = body.find("since"); it != body.end() && !it->value().is_null()) {
-    const json::object* o = it->value().if_object();
-    const json::value* offset = o ? o->if_contains("offset") : nullptr;
-    const json::value* epoch = o ? o->if_contains("epoch") : nullptr;
-    std::uint64_t n = 0;
-    if (offset && offset->is_uint64()) n = offset->get_uint64();
-    else if (offset && offset->is_int64() && offset->get_int64() >= 0) n = static_cast<std::uint64_t>(offset->get_int64());
-    else if (offset && offset->is_double() && offset->get_double() >= 0 && offset->get_double() < 9007199254740992.0 &&
-             offset->get_double() == static_cast<double>(static_cast<std::uint64_t>(offset->get_double())))
-      n = static_cast<std::uint64_t>(offset->get_double());
-    else offset = nullptr;
-    if (!offset || !epoch || !epoch->is_string())
-      return send_error(err_type::room_join_error,
-                        "since must be {\"offset\": a whole number >= 0, \"epoch\": a string}");
-    since = history_position{n, std::string(epoch->get_string())};
-  }
-  join(room_id, std::move(presence), std::move(since), [this](join_result result, std::string error) {
-    if (result != join_result::ok) send_error(err_type::room_join_error, error);
-  });
 }
 
 void ws_session::join(std::string room_id, std::string presence, std::optional<history_position> since,
@@ -611,109 +477,6 @@ void ws_session::join_from_app(std::string room_id, std::function<void(join_resu
   });
 }
 
-void ws_session::handle_leave(const json::object& body) {
-  std::string room_id = string_field(body, "room_id");
-  if (room_id.empty()) return send_error(err_type::room_leave_error, "room_id is required");
-  if (!server_.rooms().is_member(room_id, connection_id_))
-    return send_error(err_type::room_leave_error, "Not in room");
-  event ev = make_event(event_kind::leave_room);
-  ev.room_id = room_id;
-  ask(cb_leave_room, std::move(ev), [this, room_id](verdict&& v) {
-    if (v.cancel) return send_error(err_type::room_leave_error, v.has_error ? v.error : "Leave rejected");
-    member_list remaining;
-    auto removed = server_.rooms().leave(room_id, connection_id_, &remaining);
-    if (!removed) return send_error(err_type::room_leave_error, "Not in room");
-    server_.cluster_left(room_id, connection_id_);
-    write_text(protocol::room_left(room_id, timestamp_now()), tx_type::room_left);
-    server_.fan_out_batched(remaining,
-                    std::make_shared<const std::string>(
-                        protocol::presence("leave", room_id, *removed, timestamp_now())),
-                    tx_type::presence);
-  });
-}
-
-void ws_session::handle_room_message(const json::object& body, std::string text) {
-  std::string room_id = string_field(body, "room_id");
-  std::string message;
-  if (room_id.empty() || !protocol::message_text(body, message))
-    return send_error(err_type::invalid_format, "room_message needs room_id and message");
-  if (!server_.rooms().is_member(room_id, connection_id_))
-    return send_error(err_type::not_in_room, "Not in room " + room_id);
-  event ev = make_event(event_kind::room_message);
-  ev.room_id = room_id;
-  ev.message = message;
-  ev.data = text;
-  ask(cb_room_message, std::move(ev), [this, room_id, message, text](verdict&& v) mutable {
-    if (v.cancel) {
-      server_.stats().dropped(drop_reason::cancelled);
-      if (v.has_error)
-        write_text(protocol::message_blocked(text, v.error, timestamp_now()), tx_type::message_blocked);
-      return;
-    }
-    server_.publish_room_message(room_id, v.has_modified ? v.modified : message, client_id_);
-  });
-}
-
-void ws_session::handle_direct_message(const json::object& body, std::string text) {
-  std::string target_client = string_field(body, "target_client_id");
-  std::string target_connection = string_field(body, "target_connection_id");
-  std::string message;
-  if ((target_client.empty() && target_connection.empty()) || !protocol::message_text(body, message))
-    return send_error(err_type::invalid_format,
-                      "direct_message needs target_client_id (or target_connection_id) and message");
-  // Both at once would leave onDirectMessage judging one target while another gets it.
-  if (!target_client.empty() && !target_connection.empty())
-    return send_error(err_type::invalid_format,
-                      "direct_message takes target_client_id or target_connection_id, not both");
-  std::string target = target_client.empty() ? target_connection : target_client;
-  auto found = server_.find_targets(target_client, target_connection);
-  // In a live cluster the target may be on another server: Redis tells after the callback.
-  if (found.empty() && !server_.cluster_live())
-    return send_error(err_type::client_not_found, "Client not found: " + target);
-  event ev = make_event(event_kind::direct_message);
-  // The event names the real target: by connection id, that connection and its client
-  // (a connection on another server: its id alone).
-  ev.target_client_id = !target_client.empty() ? target_client : found.empty() ? std::string() : found.front()->client_id();
-  ev.target_connection_id = target_connection;
-  ev.message = message;
-  ev.data = text;
-  ask(cb_direct_message, std::move(ev),
-      [this, target_client, target_connection, message, text](verdict&& v) mutable {
-        if (v.cancel) {
-          server_.stats().dropped(drop_reason::cancelled);
-          if (v.has_error)
-            write_text(protocol::message_blocked(text, v.error, timestamp_now()), tx_type::message_blocked);
-          return;
-        }
-        auto targets = server_.find_targets(target_client, target_connection);
-        const std::string to = target_client.empty() ? target_connection : target_client;
-        // Every connection of a client, on every server; a connection, wherever it is.
-        const bool ask_cluster = server_.cluster_live() && (!target_client.empty() || targets.empty());
-        if (targets.empty() && !ask_cluster)
-          return send_error(err_type::client_not_found, "Client not found: " + to);
-        auto frame = std::make_shared<const std::string>(protocol::direct_message(
-            v.has_modified ? v.modified : message, client_id_, timestamp_now()));
-        for (const auto& t : targets) t->send(frame, false, tx_type::direct_message);
-        if (!ask_cluster) return;
-        const bool nowhere_here = targets.empty();
-        server_.publish_direct(target_client.empty(), to, frame,
-                               [self = shared_from_this(), to, nowhere_here](long long receivers) {
-                                 if (!nowhere_here || receivers > 0) return;
-                                 self->server_.post_to(self->io_index_, [self, to] {
-                                   if (!self->finished_)
-                                     self->send_error(err_type::client_not_found, "Client not found: " + to);
-                                 });
-                               });
-      });
-}
-
-void ws_session::handle_presence_list(const json::object& body) {
-  std::string room_id = string_field(body, "room_id");
-  auto members = room_id.empty() ? nullptr : server_.rooms().members(room_id);
-  if (!members) return send_error(err_type::room_not_found, "Room not found: " + room_id);
-  write_text(protocol::presence_state(room_id, *members, timestamp_now()), tx_type::presence_state);
-}
-
 void ws_session::ask(std::uint32_t bit, event&& ev, std::function<void(verdict&&)> then) {
   if (!route_->has(bit)) return then(verdict{});
   busy_ = true;
@@ -800,7 +563,9 @@ bool ws_session::admit(double now) {
   } else {
     // Answered in frame order: after the frames taken before it.
     inbox_.push_back({{}, false, [this, rate] {
-      send_error(err_type::rate_limited, "Too many messages: the limit is " + std::to_string(rate) + " per second");
+      server_.stats().error(err_type::rate_limited);
+      protocol_->on_refused(err_type::rate_limited,
+                            "Too many messages: the limit is " + std::to_string(rate) + " per second");
     }});
   }
   return false;
@@ -816,8 +581,14 @@ void ws_session::sweep(double now, double idle_ms, bool ping) {
     if (!ping) return;
     self->put_control(op_ping, {});  // whole frames only in the cork: never inside another
     self->ping_sent_ms_ = now_ms();
-    self->write_text(protocol::ping(timestamp_now()), tx_type::ping);
+    self->protocol_->on_heartbeat();
   });
+}
+
+void ws_session::pong_received() {
+  if (ping_sent_ms_ < 0) return;
+  latency_ms_.store(now_ms() - ping_sent_ms_);
+  ping_sent_ms_ = -1;
 }
 
 void ws_session::shutdown() { close_with(1001, {}); }

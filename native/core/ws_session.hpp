@@ -18,6 +18,7 @@
 #include "room_registry.hpp"
 #include "server.hpp"
 #include "ws_parser.hpp"
+#include "ws_protocol.hpp"
 
 namespace roomwire {
 
@@ -75,6 +76,29 @@ class ws_session : public closeable,
   /// session's thread, or once the I/O threads have stopped.
   void cut_off();
 
+  // Services for the connection's protocol (ws_protocol.hpp), on the session's thread.
+
+  /// The server this connection belongs to (rooms, fan-out, the cluster, stats).
+  server& srv() const { return server_; }
+  /// Sends one text frame.
+  void write_text(std::string text, tx_type type);
+  /// Emits `ev` and runs `then` with the callback's verdict; the connection's later frames
+  /// wait meanwhile. Without the callback `bit` registered, `then` runs at once with none.
+  void ask(std::uint32_t bit, event&& ev, std::function<void(verdict&&)> then);
+  /// An event of `kind` carrying this connection's ids and path.
+  event make_event(event_kind kind) const;
+  /// Joins through onJoinRoom; `done(result, error)` gets the outcome and its error text.
+  /// With `since`, the client asks for the room's messages after that position.
+  void join(std::string room_id, std::string presence, std::optional<history_position> since,
+            std::function<void(join_result, std::string)> done);
+  /// A pong (the WebSocket frame, or a protocol's own) answered the last heartbeat: the
+  /// round trip becomes the connection's latency.
+  void pong_received();
+  /// The last measured round trip in ms (-1: none yet).
+  double latency_ms() const { return latency_ms_.load(); }
+  /// Whether the connection has ended (its close reported).
+  bool finished() const { return finished_; }
+
   const std::string& connection_id() const { return connection_id_; }
   const std::string& client_id() const { return client_id_; }
   const std::string& path() const { return path_; }
@@ -89,8 +113,6 @@ class ws_session : public closeable,
   };
 
   void on_accept();
-  /// Sends `welcome` (through onWelcome when registered).
-  void send_welcome();
   void do_read();
   void on_readable(error_code ec);
   /// Parses bytes read; returns where it stopped: `end`, or earlier once the inbound
@@ -116,18 +138,6 @@ class ws_session : public closeable,
   /// Handles queued frames until one awaits a verdict, then reads on if there is room.
   void process();
   void handle_inbox();
-  void handle_text(std::string text);
-  void dispatch_frame(std::string text);
-  void acknowledge(std::string text);
-  void handle_join(const boost::json::object& body);
-  void handle_leave(const boost::json::object& body);
-  void handle_room_message(const boost::json::object& body, std::string text);
-  void handle_direct_message(const boost::json::object& body, std::string text);
-  void handle_presence_list(const boost::json::object& body);
-  /// Joins through onJoinRoom; `done(result, error)` gets the outcome and its error text.
-  /// With `since`, the client asks for the room's messages after that position.
-  void join(std::string room_id, std::string presence, std::optional<history_position> since,
-            std::function<void(join_result, std::string)> done);
   /// Adds this connection to the registry and announces it, then `then(result)`. A room
   /// with a `maxConnections` in a live cluster first takes its place there (the session is
   /// busy meanwhile, so later frames wait); otherwise at once. On the session's thread.
@@ -139,10 +149,6 @@ class ws_session : public closeable,
   join_result admit(const std::string& room_id, member_info m, join_mode mode,
                     const std::optional<history_position>& since);
   member_info as_member(std::string user_info);
-  void send_error(err_type type, std::string_view message);
-  void ask(std::uint32_t bit, event&& ev, std::function<void(verdict&&)> then);
-  event make_event(event_kind kind) const;
-  void write_text(std::string text, tx_type type);
   /// Frames `data` into the cork (its bytes are copied: a fan-out frame's count is not
   /// touched per recipient).
   void enqueue(const std::shared_ptr<const std::string>& data, bool binary);
@@ -184,6 +190,8 @@ class ws_session : public closeable,
   bool deflate_takeover_ = false;
   std::uint8_t deflate_bits_ = 15;
   std::unique_ptr<deflater> deflater_;
+
+  std::unique_ptr<ws_protocol> protocol_;  // what its text frames mean (the route's `protocol`)
 
   fifo<inbound> inbox_;
   bool busy_ = false;        // waiting for a callback verdict

@@ -100,6 +100,14 @@ async function rooms(): Promise<void> {
   secure.setTls({ key: 'k', cert: 'c', passphrase: 1234 });
   // @ts-expect-error secure is read-only
   secure.secure = false;
+  app.websocket('/raw', { protocol: 'raw', onMessage: (e) => void app.send(e.connectionId, e.data as string), onClose: () => undefined });
+  app.websocket('/rn', { protocol: 'rnode', onWelcome: () => undefined });
+  // @ts-expect-error a raw route has no welcome
+  app.websocket('/raw2', { protocol: 'raw', onWelcome: () => undefined });
+  // @ts-expect-error a raw route has no room_message frames of its own
+  app.websocket('/raw3', { protocol: 'raw', onRoomMessage: () => undefined });
+  // @ts-expect-error protocol is 'rnode' or 'raw'
+  app.websocket('/raw4', { protocol: 'json' });
   app.websocket('/z1', { compression: 'shared', compressionThreshold: 512 });
   app.websocket('/z2', { compression: 'dedicated' });
   app.websocket('/z3', { compression: false });

@@ -1,0 +1,49 @@
+// What a text frame means on a route. The WebSocket session (ws_session) is the
+// transport: frames, corked writes, the ordered inbox that waits behind a verdict,
+// heartbeats, limits, the close. A protocol, one per connection, is given the text
+// frames in order and answers through the session's services (write_text, ask, join,
+// the server's rooms); it never touches the socket. The protocols live in
+// native/core/protocols/, one file each:
+// - rnode: RNode's JSON protocol (welcome, acks, rooms, presence, direct messages, the
+//   JSON heartbeat), the default;
+// - raw: nothing added: each text frame goes to onMessage as it is.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "metrics.hpp"
+
+namespace roomwire {
+
+class ws_session;
+
+/// A route's `protocol` option.
+enum class protocol_kind : std::uint8_t { rnode = 0, raw = 1 };
+
+/// The meaning of one connection's text frames.
+class ws_protocol {
+ public:
+  virtual ~ws_protocol() = default;
+  /// The connection is open: the 101 went, and the welcome delay passed.
+  virtual void on_open() = 0;
+  /// One whole text message, in arrival order (the session holds the next ones while a
+  /// verdict the protocol asked for is pending).
+  virtual void on_text(std::string text) = 0;
+  /// The heartbeat: the session has sent a WebSocket ping; a protocol may add its own.
+  virtual void on_heartbeat() {}
+  /// A frame was refused by the session (the rate limit), in order with the frames'
+  /// answers: a protocol with error frames says so.
+  virtual void on_refused(err_type type, const std::string& message) {
+    (void)type;
+    (void)message;
+  }
+};
+
+/// RNode's JSON protocol for `session` (protocols/rnode.cpp).
+std::unique_ptr<ws_protocol> make_rnode_protocol(ws_session& session);
+/// Frames as they are, to onMessage (protocols/raw.cpp).
+std::unique_ptr<ws_protocol> make_raw_protocol(ws_session& session);
+
+}  // namespace roomwire
