@@ -213,8 +213,8 @@ export class App extends EventEmitter {
     return this.route('DELETE', path, handler);
   }
 
-  private route(method: string, path: string, handler: RouteHandler): this {
-    is.routePath('path', path);
+  private route(method: string, written: string, handler: RouteHandler): this {
+    const path = is.routePath('path', written);
     is.fn('handler', handler);
     const earlier = shadowing(this.builtinRoutes(), method, path) ?? shadowing(this.httpRoutes, method, path);
     if (earlier) throw routeConflict(`${method} ${path}`, `${earlier.method} ${earlier.path}`);
@@ -231,8 +231,7 @@ export class App extends EventEmitter {
    * leaves `dir` (`..`, encoded separators and symbolic links pointing outside are refused).
    */
   static(prefix: string, dir: string, options: StaticOptions = {}): this {
-    is.routePath('prefix', prefix);
-    if (prefix.includes('{')) throw invalidArg('prefix', 'a path without parameters', prefix);
+    if (is.routePath('prefix', prefix).includes('{')) throw invalidArg('prefix', 'a path without parameters', prefix);
     is.string('dir', dir);
     if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
     is.knownKeys('options', options, ['index', 'maxAge', 'etag', 'lastModified', 'dotfiles'], 'a static option');
@@ -287,7 +286,7 @@ export class App extends EventEmitter {
     // One shape inside: a raw route's options are checked below against its protocol.
     const options = raw as WebSocketOptions;
     const protocol = (raw as { protocol?: unknown }).protocol;
-    is.routePath('path', path);
+    path = is.routePath('path', path);
     const earlier = shadowing(this.wsHandlers.map((h) => ({ method: 'WS', path: h.path })), 'WS', path);
     if (earlier) throw routeConflict(`websocket ${path}`, `websocket ${earlier.path}`);
     if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
@@ -480,7 +479,7 @@ export class App extends EventEmitter {
     const payload = is.payload('data', data);
     const local = localOnly(options);
     if (this.boundPort === undefined) return 0;
-    return this.nativeApp.broadcast(path, payload, local);
+    return this.nativeApp.broadcast(is.canonicalPath(path), payload, local);
   }
 
   /**
@@ -666,8 +665,7 @@ export class App extends EventEmitter {
 
   /** Serves the REST room API under `prefix`, natively (no JavaScript per request). */
   enableRoomApi(prefix = '/websocket'): this {
-    is.routePath('prefix', prefix);
-    if (prefix.includes('{')) throw invalidArg('prefix', 'a path without parameters', prefix);
+    if (is.routePath('prefix', prefix).includes('{')) throw invalidArg('prefix', 'a path without parameters', prefix);
     // A route registered before and served by the API from now on could never run.
     for (const api of roomApiRoutes(prefix)) {
       const hidden = this.httpRoutes.find((r) => r.method === api.method && covers(segmentsOf(api.path), segmentsOf(r.path)));

@@ -35,10 +35,21 @@ export function routePath(name: string, value: unknown): string {
   if (!path.startsWith('/')) throw invalidArg(name, "a path starting with '/'", value);
   for (const segment of path.split('/')) {
     if (segment.startsWith('{') && !/^\{[^{}/]+\}$/.test(segment)) {
-      throw invalidArg(name, 'a path whose parameters look like {name}', value);
+      throw invalidArg(name, 'a path whose parameters look like {name} or :name', value);
+    }
+    if (segment.startsWith(':') && !expressParam.test(segment)) {
+      throw invalidArg(name, 'a path whose parameters look like {name} or :name', value);
     }
   }
-  return path;
+  return canonicalPath(path);
+}
+
+/** An Express-style parameter segment: `:name`. */
+const expressParam = /^:[A-Za-z_$][\w$]*$/;
+
+/** A route path with Express-style `:name` segments written as `{name}`, the core's form. */
+export function canonicalPath(path: string): string {
+  return path.split('/').map((segment) => (expressParam.test(segment) ? `{${segment.slice(1)}}` : segment)).join('/');
 }
 
 /** Checks a function. */

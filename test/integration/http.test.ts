@@ -1,4 +1,5 @@
-import { App, HttpError } from '../../lib';
+import WebSocket from 'ws';
+import { App, HttpError, createApp } from '../../lib';
 import { rawHttp, startApp } from '../helpers';
 
 const rawRequest = (port: number, bytes: string) => rawHttp(port, bytes);
@@ -170,6 +171,40 @@ describe('HTTP routes', () => {
     const out = await rawRequest(port, two);
     expect(out.match(/HTTP\/1\.1 200/g)).toHaveLength(2);
     expect(out).toContain('"id":"3"');
+  });
+});
+
+describe("Express-style ':param' segments", () => {
+  it('are parameters like {param}, for HTTP and WebSocket routes and broadcast', async () => {
+    const connects: Array<Record<string, string>> = [];
+    const { app, port } = await startApp((a) => {
+      a.get('/items/:id/parts/:part', (req, res) => res.json(req.params));
+      a.websocket('/room/:name', { onConnect: (e) => void connects.push(e.params) });
+    });
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/items/7/parts/x%20y`);
+      expect(await r.json()).toEqual({ id: '7', part: 'x y' });
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/room/lobby`);
+      const frames: string[] = [];
+      ws.on('message', (d) => frames.push(String(d)));
+      await new Promise((resolve) => ws.once('open', resolve));
+      expect(connects).toEqual([{ name: 'lobby' }]);
+      expect(app.broadcast('/room/:name', 'to all', { local: true })).toBe(1);
+      const deadline = Date.now() + 5000;
+      while (!frames.includes('to all') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(frames).toContain('to all');
+      ws.close();
+      // The two forms are one route: registering both is a conflict.
+      expect(() => app.get('/items/{x}/parts/{y}', (_req, res) => res.send(''))).toThrow(/could never run/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('must be names', () => {
+    expect(() => createApp().get('/a/:', (_req, res) => res.send(''))).toThrow(/\{name\} or :name/);
+    expect(() => createApp().get('/a/:1x', (_req, res) => res.send(''))).toThrow(/\{name\} or :name/);
+    expect(() => createApp().static('/files/:id', '.')).toThrow(/without parameters/);
   });
 });
 
