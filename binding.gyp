@@ -18,6 +18,7 @@
         "native/core/log.cpp",
         "native/core/metrics.cpp",
         "native/core/protocol.cpp",
+        "native/core/protocols/events.cpp",
         "native/core/protocols/raw.cpp",
         "native/core/protocols/rnode.cpp",
         "native/core/redis_client.cpp",

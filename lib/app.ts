@@ -11,11 +11,12 @@ import { Request, Response, pairs } from './http';
 import { JoinResult, Kind, NativeApp, NativeEvent, native, toEvents } from './native';
 import { WsDispatcher, WsHandler, callbackBits } from './events';
 import { NativeCluster, clusterOptions } from './cluster';
+import { RoverRoute, roverRoute } from './rover';
 import { covers, roomApiRoutes, segmentsOf, shadowing } from './routes';
 import * as is from './validate';
 import type {
   AppOptions, ClientInfo, CloseOptions, CreateRoomOptions, LocalOption, LogLevel, PresenceMember, RoomInfo, RouteHandler,
-  Middleware, RawWebSocketOptions, SendStatus, StaticOptions, TlsOptions, WebSocketOptions,
+  EventsWebSocketOptions, Middleware, RawWebSocketOptions, SendStatus, StaticOptions, TlsOptions, WebSocketOptions,
 } from '../types/index';
 
 const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -32,6 +33,13 @@ interface HttpRoute {
   method: string;
   path: string;
   handler: RouteHandler;
+}
+
+/** The members of `o` named in `keys` that are set. */
+function pick(o: object, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if ((o as Record<string, unknown>)[k] !== undefined) out[k] = (o as Record<string, unknown>)[k];
+  return out;
 }
 
 /** Callbacks of RNode's protocol, which a `raw` route never calls. */
@@ -282,10 +290,21 @@ export class App extends EventEmitter {
   }
 
   /** Accepts WebSocket upgrades on `path`; only the callbacks given are ever called. */
-  websocket(path: string, raw: WebSocketOptions | RawWebSocketOptions = {}): this {
+  websocket(path: string, given: WebSocketOptions | RawWebSocketOptions | EventsWebSocketOptions = {}): this {
+    const protocol = is.isObject(given) ? (given as { protocol?: unknown }).protocol : undefined;
+    // An events route: Rover's handlers become the callbacks the core calls.
+    let rover: RoverRoute | undefined;
+    if (protocol === 'events') {
+      rover = roverRoute(given as EventsWebSocketOptions, {
+        send: (id, frame) => this.send(id, frame),
+        roomBroadcast: (topic, frame) => this.boundPort !== undefined && this.nativeApp.roomBroadcast(topic, frame),
+      });
+    }
     // One shape inside: a raw route's options are checked below against its protocol.
-    const options = raw as WebSocketOptions;
-    const protocol = (raw as { protocol?: unknown }).protocol;
+    const options = rover
+      ? { ...rover.callbacks, ...pick(given, ['maxMessagesPerSecond', 'protocols', 'requireProtocol', 'allowedOrigins',
+        'requireOrigin', 'compression', 'compressionThreshold', 'history']), autoCreateRooms: true } as WebSocketOptions
+      : given as WebSocketOptions;
     path = is.routePath('path', path);
     const earlier = shadowing(this.wsHandlers.map((h) => ({ method: 'WS', path: h.path })), 'WS', path);
     if (earlier) throw routeConflict(`websocket ${path}`, `websocket ${earlier.path}`);
@@ -306,7 +325,7 @@ export class App extends EventEmitter {
         if (value !== undefined && typeof value !== 'function') is.origins('options.allowedOrigins', value);
       } else if (key === 'protocol') {
         if (value !== undefined && value !== 'rnode' && value !== 'raw') {
-          throw invalidArg('options.protocol', "'rnode' or 'raw'", value);
+          throw invalidArg('options.protocol', "'rnode', 'raw' or 'events'", value);
         }
       } else if (key === 'compression') {
         if (value !== undefined && value !== false && value !== 'shared' && value !== 'dedicated') {
@@ -350,7 +369,8 @@ export class App extends EventEmitter {
       (options.maxMessagesPerSecond as number | undefined) ?? 0, historySize, historyTtl, protocols,
       options.requireProtocol === true, origins, options.requireOrigin === true,
       options.compression === 'dedicated' ? 2 : options.compression === 'shared' ? 1 : 0,
-      (options.compressionThreshold as number | undefined) ?? 1024, protocol === 'raw' ? 1 : 0);
+      (options.compressionThreshold as number | undefined) ?? 1024, protocol === 'raw' ? 1 : protocol === 'events' ? 2 : 0,
+      rover?.joinTopics ?? [], rover?.leaveTopics ?? [], rover?.readEvents ?? []);
     this.wsHandlers.push({ id, path, options: stored });
     return this;
   }

@@ -150,6 +150,8 @@ export class WsDispatcher {
         break;
       case Kind.leaveRoom:
         data.room_id = ev.roomId;
+        // An events route's leave carries the client's payload.
+        if (ev.data !== undefined) data.data = { payload: JSON.parse(ev.data as string) };
         break;
       case Kind.roomMessage:
         data.room_id = ev.roomId;

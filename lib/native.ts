@@ -35,7 +35,10 @@ export interface NativeApp {
   addWsRoute(pattern: string, handlerId: number, callbacks: number, acks: boolean, autoCreateRooms: boolean,
     maxMessagesPerSecond: number, historySize: number, historyTtlMs: number, protocols: string[],
     requireProtocol: boolean, allowedOrigins: string[] | null, requireOrigin: boolean,
-    compression: number, compressionThreshold: number, protocol: number): void;
+    compression: number, compressionThreshold: number, protocol: number, joinTopics: string[], leaveTopics: string[],
+    readEvents: string[]): void;
+  /** The frame as it is to every member of `roomId` on this server; false for an unknown room. */
+  roomBroadcast(roomId: string, frame: string): boolean;
   addHttpRoute(method: string, pattern: string, routeId: number): void;
   addStatic(prefix: string, root: string, index: string, maxAge: number, etag: boolean, lastModified: boolean,
     dotfiles: boolean): void;

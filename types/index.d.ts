@@ -354,6 +354,48 @@ export type RawWebSocketOptions = Omit<WebSocketOptions, 'protocol' | 'onWelcome
   onDirectMessage?: never;
 };
 
+/** The connection an events route's handlers act on. */
+export interface EventSocket {
+  /** The connection id. */
+  readonly id: string;
+  /** Sends `{"type":"event","event","payload"}` to this connection. */
+  reply(event: string, payload?: unknown): void;
+  /**
+   * Sends `{"type":"event","event","payload","topic"}` to every member of `topic` on this
+   * server (this connection too when it is one); false when nobody joined it here.
+   */
+  emit(topic: string, event: string, payload?: unknown): boolean;
+  /** Sends `{"type":"event","event","payload"}` to another connection. */
+  sendTo(connectionId: string, event: string, payload?: unknown): void;
+}
+
+/** What a join or leave handler answers (nothing means ok). */
+export type TopicAnswer = { status: 'ok' } | { status: 'error'; reason?: string } | undefined | void;
+
+/**
+ * A route with `protocol: 'events'` (Rover's model): clients join and leave topics
+ * (rooms) and send named events; handlers are named by topic and event. Joins of topics
+ * without a join handler and events without a read handler are answered by the core
+ * (`unknown_topic`, `unknown_event`) without calling JavaScript.
+ */
+export interface EventsWebSocketOptions extends Pick<WebSocketOptions, 'onConnect' | 'onError' | 'onServerError' |
+  'onBinaryMessage' | 'maxMessagesPerSecond' | 'protocols' | 'requireProtocol' | 'allowedOrigins' | 'requireOrigin' |
+  'compression' | 'compressionThreshold' | 'history'> {
+  protocol: 'events';
+  /** The connection is open. */
+  connect?: (ws: EventSocket) => unknown;
+  /** The connection closed (`code`, `reason` as onClose has them). */
+  disconnect?: (ws: EventSocket, code: number, reason: string) => unknown;
+  /** Join handlers by topic: the join succeeds (`join_ack`) unless one answers `{ status: 'error', reason }` (`join_error`). */
+  join?: Record<string, (ws: EventSocket, payload: unknown) => TopicAnswer | Promise<TopicAnswer>>;
+  /** Leave handlers by topic (a topic without one is left at once). */
+  leave?: Record<string, (ws: EventSocket, payload: unknown) => TopicAnswer | Promise<TopicAnswer>>;
+  /** Event handlers by event name; nothing waits for them. */
+  read?: Record<string, (ws: EventSocket, payload: unknown) => unknown>;
+  /** Outgoing transforms by event name: the payload sent instead, computed once per event sent. */
+  map?: Record<string, (payload: unknown, ws: EventSocket) => unknown>;
+}
+
 /** Options of `app.createRoom`. */
 export interface CreateRoomOptions {
   /** Free JSON metadata reported by getRoomInfo. */
@@ -519,7 +561,7 @@ export declare class App extends EventEmitter {
   use(middleware: Middleware): this;
   use(prefix: string, middleware: Middleware): this;
   /** Accepts WebSocket upgrades on `path` (which may contain `{param}` segments). */
-  websocket(path: string, options?: WebSocketOptions | RawWebSocketOptions): this;
+  websocket(path: string, options?: WebSocketOptions | RawWebSocketOptions | EventsWebSocketOptions): this;
   /**
    * Binds and starts the native threads; resolves with the bound port. `host` may be an
    * address or a name (resolved with dns.lookup). `callback`, when given, is called once

@@ -50,6 +50,7 @@ Napi::Function app_wrap::define(Napi::Env env) {
                          InstanceMethod("reply", &app_wrap::reply),
                          InstanceMethod("send", &app_wrap::send),
                          InstanceMethod("broadcast", &app_wrap::broadcast),
+                         InstanceMethod("roomBroadcast", &app_wrap::room_broadcast),
                          InstanceMethod("connectionCount", &app_wrap::connection_count),
                          InstanceMethod("clusterLive", &app_wrap::cluster_live),
                          InstanceMethod("setClusterHost", &app_wrap::set_cluster_host),
@@ -138,7 +139,7 @@ app_wrap::~app_wrap() {
 //            historySize, historyTtlMs, protocols: string[], requireProtocol,
 //            allowedOrigins: string[] | null (lower case), requireOrigin,
 //            compression: 0 off | 1 shared | 2 dedicated, compressionThreshold,
-//            protocol: 0 rnode | 1 raw)
+//            protocol: 0 rnode | 1 raw | 2 events, joinTopics, leaveTopics, readEvents)
 Napi::Value app_wrap::add_ws_route(const Napi::CallbackInfo& info) {
   ws_route_options r;
   r.pattern = info[0].As<Napi::String>().Utf8Value();
@@ -164,6 +165,9 @@ Napi::Value app_wrap::add_ws_route(const Napi::CallbackInfo& info) {
   r.compression = static_cast<compression_mode>(info[12].As<Napi::Number>().Uint32Value());
   r.compression_threshold = static_cast<std::size_t>(info[13].As<Napi::Number>().Int64Value());
   r.protocol = static_cast<protocol_kind>(info[14].As<Napi::Number>().Uint32Value());
+  r.join_topics = strings(info[15]);
+  r.leave_topics = strings(info[16]);
+  r.read_events = strings(info[17]);
   try {
     route_pattern check(r.pattern);
     if (server_) server_->add_ws_route(r);
@@ -374,6 +378,15 @@ Napi::Value app_wrap::broadcast(const Napi::CallbackInfo& info) {
   auto n = server_->broadcast(info[0].As<Napi::String>().Utf8Value(), std::move(data), binary,
                               info[2].ToBoolean().Value());
   return Napi::Number::New(info.Env(), static_cast<double>(n));
+}
+
+// roomBroadcast(roomId, text) -> whether the room exists here: the frame as it is to its
+// members on this server (an events route's emit)
+Napi::Value app_wrap::room_broadcast(const Napi::CallbackInfo& info) {
+  if (!server_) return Napi::Boolean::New(info.Env(), false);
+  auto frame = std::make_shared<const std::string>(info[1].As<Napi::String>().Utf8Value());
+  return Napi::Boolean::New(info.Env(), server_->fan_out_batched(info[0].As<Napi::String>().Utf8Value(),
+                                                                 std::move(frame), tx_type::room_message));
 }
 
 // clusterLive() -> whether the cluster bus is connected and in step

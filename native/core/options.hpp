@@ -3,7 +3,6 @@
 
 #include "deflate.hpp"
 #include "history.hpp"
-#include "ws_protocol.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -72,6 +71,9 @@ struct server_options {
   std::size_t max_presence_size = 4096;
 };
 
+/// A route's `protocol`: what its text frames mean (ws_protocol.hpp).
+enum class protocol_kind : std::uint8_t { rnode = 0, raw = 1, events = 2 };
+
 /// One `app.websocket(path, options)` registration.
 struct ws_route_options {
   std::string pattern;
@@ -99,8 +101,14 @@ struct ws_route_options {
   /// Token bucket per connection (burst = rate); 0 disables. Frames over it get
   /// `rate_limited`; a connection refused more than this many frames within 5 s is closed 1008.
   std::uint32_t max_messages_per_second = 0;
-  /// What a text frame means: RNode's JSON protocol, or `raw` (frames to onMessage as they are).
+  /// What a text frame means: RNode's JSON protocol, `raw` (frames to onMessage as they
+  /// are) or `events` (Rover's topics and named events).
   protocol_kind protocol = protocol_kind::rnode;
+  /// `events`: the topics with a join handler, those with a leave handler, and the events
+  /// with a read handler; anything else is answered by the core without JavaScript.
+  std::vector<std::string> join_topics{};
+  std::vector<std::string> leave_topics{};
+  std::vector<std::string> read_events{};
 };
 
 /// One HTTP route registration (`app.get` and friends).

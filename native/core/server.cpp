@@ -456,7 +456,7 @@ void server::fan_out_batched(const member_list& members, std::shared_ptr<const s
   // One handler per such thread; each delivers to the members living on it, inline.
   for (std::size_t t = 0; t < io_.size(); ++t) {
     if (io_.size() <= present.size() && !present.test(t)) continue;
-    post_to(t, [this, t, members, frame, type] { metrics_.sent(type, deliver_on(t, *members, frame)); });
+    post_to(t, [this, t, members, frame, type] { metrics_.sent(type, deliver_on(t, *members, frame, type)); });
   }
 }
 
@@ -484,12 +484,12 @@ void server::history_loaded(const std::string& room_id, std::string epoch, std::
 }
 
 std::size_t server::deliver_on(std::size_t thread, const std::vector<member_info>& members,
-                               const std::shared_ptr<const std::string>& frame) {
+                               const std::shared_ptr<const std::string>& frame, tx_type type) {
   std::size_t sent = 0;
   for (const auto& m : members) {
     if (m.io_index != thread) continue;
     if (auto sink = m.sink.lock())
-      if (static_cast<ws_session*>(sink.get())->send_local(frame)) ++sent;
+      if (static_cast<ws_session*>(sink.get())->send_local(frame, type)) ++sent;
   }
   return sent;
 }

@@ -6,21 +6,22 @@
 // native/core/protocols/, one file each:
 // - rnode: RNode's JSON protocol (welcome, acks, rooms, presence, direct messages, the
 //   JSON heartbeat), the default;
-// - raw: nothing added: each text frame goes to onMessage as it is.
+// - raw: nothing added: each text frame goes to onMessage as it is;
+// - events: Rover's named events and topics (topics are rooms).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include "ids.hpp"
 #include "metrics.hpp"
+#include "options.hpp"
+#include "protocol.hpp"
 
 namespace roomwire {
 
 class ws_session;
-
-/// A route's `protocol` option.
-enum class protocol_kind : std::uint8_t { rnode = 0, raw = 1 };
 
 /// The meaning of one connection's text frames.
 class ws_protocol {
@@ -33,6 +34,17 @@ class ws_protocol {
   virtual void on_text(std::string text) = 0;
   /// The heartbeat: the session has sent a WebSocket ping; a protocol may add its own.
   virtual void on_heartbeat() {}
+  /// Whether presence frames (other members joining and leaving a room) reach this client.
+  virtual bool wants_presence() const { return true; }
+  /// The frame telling this client it joined `room_id` (RNode's `room_joined`, with the
+  /// room history's position); empty: none.
+  virtual std::string joined_frame(const std::string& room_id, const protocol::joined_history& where) const {
+    return protocol::room_joined(room_id, timestamp_now(), where);
+  }
+  /// The frame telling this client it left `room_id` (RNode's `room_left`); empty: none.
+  virtual std::string left_frame(const std::string& room_id) const {
+    return protocol::room_left(room_id, timestamp_now());
+  }
   /// A frame was refused by the session (the rate limit), in order with the frames'
   /// answers: a protocol with error frames says so.
   virtual void on_refused(err_type type, const std::string& message) {
@@ -45,5 +57,7 @@ class ws_protocol {
 std::unique_ptr<ws_protocol> make_rnode_protocol(ws_session& session);
 /// Frames as they are, to onMessage (protocols/raw.cpp).
 std::unique_ptr<ws_protocol> make_raw_protocol(ws_session& session);
+/// Rover's events and topics (protocols/events.cpp).
+std::unique_ptr<ws_protocol> make_events_protocol(ws_session& session);
 
 }  // namespace roomwire

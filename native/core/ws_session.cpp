@@ -61,6 +61,7 @@ ws_session::ws_session(server& srv, tcp::socket&& socket, std::unique_ptr<tls_en
       io_index_(srv.context_index(sock_.get_executor())) {
   switch (route_->options.protocol) {
     case protocol_kind::raw: protocol_ = make_raw_protocol(*this); break;
+    case protocol_kind::events: protocol_ = make_events_protocol(*this); break;
     case protocol_kind::rnode: protocol_ = make_rnode_protocol(*this); break;
   }
 }
@@ -418,7 +419,8 @@ join_result ws_session::admit(const std::string& room_id, member_info m, join_mo
     where.recovered = replay.recovered;
   }
   // Posted while the history is locked: ahead of every live message of the room.
-  write_text(protocol::room_joined(room_id, timestamp_now(), where), tx_type::room_joined);
+  if (std::string joined = protocol_->joined_frame(room_id, where); !joined.empty())
+    write_text(std::move(joined), tx_type::room_joined);
   for (auto& frame : replay.frames) send(std::move(frame), false, tx_type::room_message);
   return result;
 }
@@ -525,7 +527,8 @@ send_status ws_session::send(std::shared_ptr<const std::string> data, bool binar
   return before + size > server_.options().max_backpressure ? send_status::backpressure : send_status::ok;
 }
 
-bool ws_session::send_local(const std::shared_ptr<const std::string>& frame) {
+bool ws_session::send_local(const std::shared_ptr<const std::string>& frame, tx_type type) {
+  if (type == tx_type::presence && !protocol_->wants_presence()) return false;
   std::size_t before;
   if (!reserve(frame->size(), before)) return false;
   enqueue(frame, false);
@@ -537,7 +540,7 @@ void ws_session::write_text(std::string text, tx_type type) {
 }
 
 void ws_session::notify_left(const std::string& room_id) {
-  write_text(protocol::room_left(room_id, timestamp_now()), tx_type::room_left);
+  if (std::string left = protocol_->left_frame(room_id); !left.empty()) write_text(std::move(left), tx_type::room_left);
 }
 
 bool ws_session::admit(double now) {

@@ -42,7 +42,8 @@ class ws_session : public closeable,
   send_status send(std::shared_ptr<const std::string> data, bool binary,
                    tx_type type = tx_type::raw);
   /// Queues a fan-out frame from the session's own thread (no post); false when dropped.
-  bool send_local(const std::shared_ptr<const std::string>& frame);
+  /// A presence frame is dropped for a connection whose protocol has no presence.
+  bool send_local(const std::shared_ptr<const std::string>& frame, tx_type type = tx_type::room_message);
   /// Joins `room_id` on behalf of the app, in order with the connection's frames and
   /// through onJoinRoom; `done(result, error)` runs on the connection's thread.
   void join_from_app(std::string room_id, std::function<void(join_result, std::string)> done);

@@ -106,8 +106,19 @@ async function rooms(): Promise<void> {
   app.websocket('/raw2', { protocol: 'raw', onWelcome: () => undefined });
   // @ts-expect-error a raw route has no room_message frames of its own
   app.websocket('/raw3', { protocol: 'raw', onRoomMessage: () => undefined });
-  // @ts-expect-error protocol is 'rnode' or 'raw'
+  // @ts-expect-error protocol is 'rnode', 'raw' or 'events'
   app.websocket('/raw4', { protocol: 'json' });
+  app.websocket('/ev', {
+    protocol: 'events',
+    connect: (ws) => ws.reply('hello', { id: ws.id }),
+    join: { lobby: (_ws, payload) => (payload ? { status: 'ok' } : { status: 'error', reason: 'no payload' }) },
+    read: { shout: (ws, payload) => ws.emit('lobby', 'shout', payload) },
+    map: { shout: (payload) => payload },
+  });
+  // @ts-expect-error a join handler answers a status
+  app.websocket('/ev2', { protocol: 'events', join: { lobby: () => ({ status: 'maybe' }) } });
+  // @ts-expect-error an events route has no onMessage (its events go to read)
+  app.websocket('/ev3', { protocol: 'events', onMessage: () => undefined });
   app.websocket('/z1', { compression: 'shared', compressionThreshold: 512 });
   app.websocket('/z2', { compression: 'dedicated' });
   app.websocket('/z3', { compression: false });
