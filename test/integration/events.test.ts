@@ -171,3 +171,41 @@ describe("protocol: 'events'", () => {
     expect(() => a.websocket('/e', { protocol: 'events', read: [] } as never)).toThrow(/options\.read/);
   });
 });
+
+describe('examples/events (Rover chat, direct message, kick)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createEventsApp } = require('../../examples/events/server.js') as { createEventsApp: (o?: object) => App };
+  let app: App;
+  let url: string;
+
+  beforeAll(async () => {
+    app = createEventsApp({ threads: 2 });
+    url = `127.0.0.1:${await app.listen(0, '127.0.0.1')}`;
+  });
+  afterAll(() => app.close());
+
+  it('runs the chat, a direct message and a kick', async () => {
+    const [alice, bob] = [await open(`ws://${url}/rover`), await open(`ws://${url}/rover`)];
+    const aliceId = (await next(alice)).payload.id;
+    const bobId = (await next(bob)).payload.id;
+    send(alice, { type: 'join', topic: 'lobby', payload: { name: 'alice' } });
+    send(bob, { type: 'join', topic: 'lobby', payload: { name: 'bob' } });
+    expect(await next(alice)).toEqual({ type: 'join_ack', topic: 'lobby' });
+    expect(await next(bob)).toEqual({ type: 'join_ack', topic: 'lobby' });
+    send(alice, { type: 'event', event: 'shout', payload: { text: 'hi all' } });
+    for (const c of [alice, bob]) {
+      expect(await next(c)).toEqual({ type: 'event', event: 'shout', topic: 'lobby', payload: { from: 'alice', text: 'HI ALL' } });
+    }
+    send(bob, { type: 'event', event: 'dm', payload: { to: aliceId, text: 'psst' } });
+    expect(await next(alice)).toEqual({ type: 'event', event: 'dm', payload: { from: 'bob', text: 'psst' } });
+    send(alice, { type: 'event', event: 'kick', payload: { name: 'bob' } });
+    expect(await next(bob)).toEqual({ type: 'event', event: 'kicked', payload: { by: 'alice' } });
+    expect(await next(bob)).toEqual({ type: 'leave_ack', topic: 'lobby' });
+    send(bob, { type: 'join', topic: 'lobby', payload: { name: 'bob' } });
+    expect(await next(bob)).toEqual({ type: 'join_error', topic: 'lobby', reason: 'banned' });
+    expect(app.getRoomInfo('lobby')?.connectionsCount).toBe(1);
+    expect(bobId).not.toBe(aliceId);
+    alice.ws.close();
+    bob.ws.close();
+  });
+});
