@@ -303,7 +303,7 @@ export class App extends EventEmitter {
     // One shape inside: a raw route's options are checked below against its protocol.
     const options = rover
       ? { ...rover.callbacks, ...pick(given, ['maxMessagesPerSecond', 'protocols', 'requireProtocol', 'allowedOrigins',
-        'requireOrigin', 'compression', 'compressionThreshold', 'history']), autoCreateRooms: true } as WebSocketOptions
+        'requireOrigin', 'compression', 'compressionThreshold']), autoCreateRooms: true } as WebSocketOptions
       : given as WebSocketOptions;
     path = is.routePath('path', path);
     const earlier = shadowing(this.wsHandlers.map((h) => ({ method: 'WS', path: h.path })), 'WS', path);

@@ -30,7 +30,7 @@ const handlerGroups = ['join', 'leave', 'read', 'map'] as const;
 
 /** Options of an events route that are not Rover's own: the route options every protocol takes. */
 const sharedOptions = ['protocol', 'onConnect', 'onError', 'onServerError', 'onBinaryMessage', 'maxMessagesPerSecond',
-  'protocols', 'requireProtocol', 'allowedOrigins', 'requireOrigin', 'compression', 'compressionThreshold', 'history'];
+  'protocols', 'requireProtocol', 'allowedOrigins', 'requireOrigin', 'compression', 'compressionThreshold'];
 
 /** A named group of handlers: an object whose values are functions. */
 function group(name: string, value: unknown): Record<string, (...args: never[]) => unknown> {

@@ -380,7 +380,7 @@ export type TopicAnswer = { status: 'ok' } | { status: 'error'; reason?: string 
  */
 export interface EventsWebSocketOptions extends Pick<WebSocketOptions, 'onConnect' | 'onError' | 'onServerError' |
   'onBinaryMessage' | 'maxMessagesPerSecond' | 'protocols' | 'requireProtocol' | 'allowedOrigins' | 'requireOrigin' |
-  'compression' | 'compressionThreshold' | 'history'> {
+  'compression' | 'compressionThreshold'> {
   protocol: 'events';
   /** The connection is open. */
   connect?: (ws: EventSocket) => unknown;

@@ -169,6 +169,8 @@ describe("protocol: 'events'", () => {
     expect(() => a.websocket('/e', { protocol: 'events', join: { t: 'x' } } as never)).toThrow(/options\.join\.t/);
     expect(() => a.websocket('/e', { protocol: 'events', onMessage: () => undefined } as never)).toThrow(/options\.onMessage.*protocol 'events'/);
     expect(() => a.websocket('/e', { protocol: 'events', read: [] } as never)).toThrow(/options\.read/);
+    // Topics keep no history: what ws.emit sends is not a room_message.
+    expect(() => a.websocket('/e', { protocol: 'events', history: { size: 10 } } as never)).toThrow(/options\.history/);
   });
 });
 
