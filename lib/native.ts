@@ -37,7 +37,7 @@ export interface NativeApp {
     requireProtocol: boolean, allowedOrigins: string[] | null, requireOrigin: boolean,
     compression: number, compressionThreshold: number, protocol: number, joinTopics: string[], leaveTopics: string[],
     readEvents: string[]): void;
-  /** The frame as it is to every member of `roomId` on this server; false for an unknown room. */
+  /** The frame as it is to every member of `roomId`, on every server of a cluster; false for a room unknown here. */
   roomBroadcast(roomId: string, frame: string): boolean;
   addHttpRoute(method: string, pattern: string, routeId: number): void;
   addStatic(prefix: string, root: string, index: string, maxAge: number, etag: boolean, lastModified: boolean,

@@ -13,7 +13,7 @@ type TopicAnswer = { status: 'ok' } | { status: 'error'; reason?: string } | und
 /** What the app gives this module to act with. */
 export interface RoverHost {
   send(connectionId: string, frame: string): unknown;
-  /** The frame to every member of `topic` on this server; false for a topic nobody joined. */
+  /** The frame to every member of `topic`, on every server of a cluster; false for a topic unknown here. */
   roomBroadcast(topic: string, frame: string): boolean;
 }
 

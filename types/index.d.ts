@@ -361,8 +361,9 @@ export interface EventSocket {
   /** Sends `{"type":"event","event","payload"}` to this connection. */
   reply(event: string, payload?: unknown): void;
   /**
-   * Sends `{"type":"event","event","payload","topic"}` to every member of `topic` on this
-   * server (this connection too when it is one); false when nobody joined it here.
+   * Sends `{"type":"event","event","payload","topic"}` to every member of `topic` (this
+   * connection too when it is one), on every server of a cluster; false when the topic is
+   * unknown on this server.
    */
   emit(topic: string, event: string, payload?: unknown): boolean;
   /** Sends `{"type":"event","event","payload"}` to another connection. */

@@ -381,12 +381,11 @@ Napi::Value app_wrap::broadcast(const Napi::CallbackInfo& info) {
 }
 
 // roomBroadcast(roomId, text) -> whether the room exists here: the frame as it is to its
-// members on this server (an events route's emit)
+// members, on every server of a cluster (an events route's emit)
 Napi::Value app_wrap::room_broadcast(const Napi::CallbackInfo& info) {
   if (!server_) return Napi::Boolean::New(info.Env(), false);
   auto frame = std::make_shared<const std::string>(info[1].As<Napi::String>().Utf8Value());
-  return Napi::Boolean::New(info.Env(), server_->fan_out_batched(info[0].As<Napi::String>().Utf8Value(),
-                                                                 std::move(frame), tx_type::room_message));
+  return Napi::Boolean::New(info.Env(), server_->send_room_frame(info[0].As<Napi::String>().Utf8Value(), std::move(frame)));
 }
 
 // clusterLive() -> whether the cluster bus is connected and in step

@@ -514,6 +514,12 @@ void server::fan_out_in_order(const std::shared_ptr<room_history>& history, cons
   }
 }
 
+bool server::send_room_frame(const std::string& room_id, std::shared_ptr<const std::string> frame) {
+  const bool known = fan_out_batched(room_id, frame, tx_type::room_message);
+  publish_room(room_id, frame);
+  return known;
+}
+
 void server::publish_room(const std::string& room_id, const std::shared_ptr<const std::string>& frame) {
   if (!cluster_) return;
   post_to(0, [bus = cluster_, room_id, frame] { bus->publish_room(room_id, frame); });

@@ -170,6 +170,9 @@ class server : public std::enable_shared_from_this<server> {
   /// Queues `frame` to the members that live on I/O thread `thread` (run on it); how many took it.
   std::size_t deliver_on(std::size_t thread, const std::vector<member_info>& members,
                          const std::shared_ptr<const std::string>& frame, tx_type type = tx_type::room_message);
+  /// `frame` as it is to every member of `room_id`, on this server and (through the
+  /// cluster) the others; false when the room is unknown here. Any thread.
+  bool send_room_frame(const std::string& room_id, std::shared_ptr<const std::string> frame);
   /// Hands a room frame already delivered here to the other servers of the cluster (no-op
   /// without one); any thread, in order with the calling thread's other work.
   void publish_room(const std::string& room_id, const std::shared_ptr<const std::string>& frame);

@@ -368,6 +368,21 @@ describe('cluster', () => {
     expect(await c.call('getRoomInfo', 'odd\u0000room')).toBeNull();
   }, 20000);
 
+  test("an events route's emit reaches the topic's members on every server", async () => {
+    const [a, b] = await cluster(2);
+    const members = [track(new Client(a.url('/rover'))), track(new Client(b.url('/rover')))];
+    for (const c of members) {
+      await c.opened();
+      c.ws.send(JSON.stringify({ type: 'join', topic: 'lobby' }));
+      expect(JSON.parse((await c.nextFrame()).data as string)).toEqual({ type: 'join_ack', topic: 'lobby' });
+    }
+    await a.until('getRoomInfo', ['lobby'], (r) => r?.connectionsCount === 2);
+    members[0].ws.send(JSON.stringify({ type: 'event', event: 'shout', payload: { text: 'across' } }));
+    for (const c of members) {
+      expect(JSON.parse((await c.nextFrame()).data as string)).toEqual({ type: 'event', event: 'shout', topic: 'lobby', payload: { text: 'across' } });
+    }
+  }, 20000);
+
   test('a huge publish does not hold up the other connections of its I/O thread', async () => {
     await cluster(1);  // a second server's subscriber is not needed: the publish itself is the load
     const [a] = await cluster(1, {}, 1);
