@@ -49,6 +49,7 @@ const expressParam = /^:[A-Za-z_$][\w$]*$/;
 
 /** A route path with Express-style `:name` segments written as `{name}`, the core's form. */
 export function canonicalPath(path: string): string {
+  if (!path.includes(':')) return path;  // the common case, on every broadcast
   return path.split('/').map((segment) => (expressParam.test(segment) ? `{${segment.slice(1)}}` : segment)).join('/');
 }
 

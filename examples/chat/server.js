@@ -8,6 +8,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { createApp } = require('../..');
+const { serve } = require('../serve.js');
 
 /**
  * Builds the demo app (exported for the end-to-end test); call listen() on the result.
@@ -55,25 +56,6 @@ function tidy(message) {
   const text = String(message).trim().slice(0, 500);
   if (!text) return { shouldCancel: true, error: 'empty message' };
   return { modifiedEvent: { message: text } };
-}
-
-/**
- * Listens on PORT (default 3000) and HOST (default 127.0.0.1), says where, and closes
- * cleanly on Ctrl+C or SIGTERM.
- * @param {import('../..').App} app
- * @param {string} label
- */
-function serve(app, label) {
-  const host = process.env.HOST || '127.0.0.1';
-  app.listen(Number(process.env.PORT || 3000), host).then((port) => {
-    console.log(`${label}: ${app.secure ? 'https' : 'http'}://${host}:${port}/  (Ctrl+C to stop)`);
-  }, (err) => {
-    console.error(err.message);
-    process.exit(1);
-  });
-  const stop = () => app.close().then(() => process.exit(0));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 }
 
 /**

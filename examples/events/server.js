@@ -8,6 +8,7 @@
 //   ws.send(JSON.stringify({ type: 'event', event: 'shout', payload: { text: 'hello' } }));
 'use strict';
 const { createApp } = require('../..');
+const { serve } = require('../serve.js');
 
 /**
  * Builds the app (exported for its integration test); call listen() on the result.
@@ -58,16 +59,4 @@ function createEventsApp(options = {}) {
 
 module.exports = { createEventsApp };
 
-if (require.main === module) {
-  const app = createEventsApp();
-  const host = process.env.HOST || '127.0.0.1';
-  app.listen(Number(process.env.PORT || 3001), host).then((port) => {
-    console.log(`roomwire events example: ws://${host}:${port}/rover  (Ctrl+C to stop)`);
-  }, (err) => {
-    console.error(err.message);
-    process.exit(1);
-  });
-  const stop = () => app.close().then(() => process.exit(0));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-}
+if (require.main === module) serve(createEventsApp(), 'roomwire events example', { port: 3001, path: '/rover', websocket: true });

@@ -195,7 +195,7 @@ class corked_socket {
         tls_engine::status st = tls->read(static_cast<char*>(b.data()) + total, b.size() - total, n);
         // What the read produced (handshake records, a key update's answer), and plaintext a
         // client's handshake held back, go with the next write.
-        if (tls->has_output() || (!pending.empty() && st != tls_engine::status::want_read)) schedule();
+        if (tls->has_output() || !pending.empty()) schedule();
         switch (st) {
           case tls_engine::status::ok:
             total += n;
@@ -217,7 +217,6 @@ class corked_socket {
         std::size_t got = ec ? 0 : socket.read_some(net::buffer(cipher), ec);
         if (ec) return 0;  // would_block included
         tls->feed(cipher.data(), got);
-        if (!pending.empty()) schedule();
       }
     }
 
