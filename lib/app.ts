@@ -12,11 +12,13 @@ import { JoinResult, Kind, NativeApp, NativeEvent, native, toEvents } from './na
 import { WsDispatcher, WsHandler, callbackBits } from './events';
 import { NativeCluster, clusterOptions } from './cluster';
 import { RoverRoute, roverRoute } from './rover';
+import { hooksError, hooksRoute, loadRoutesFile, sharedOptions as hooksSharedOptions } from './hooks';
 import { covers, roomApiRoutes, segmentsOf, shadowing } from './routes';
 import * as is from './validate';
 import type {
   AppOptions, ClientInfo, CloseOptions, CreateRoomOptions, LocalOption, LogLevel, PresenceMember, RoomInfo, RouteHandler,
-  EventsWebSocketOptions, Middleware, RawWebSocketOptions, SendStatus, StaticOptions, TlsOptions, WebSocketOptions,
+  EventsWebSocketOptions, HooksWebSocketOptions, LoadRoutesOptions, Middleware, RawWebSocketOptions, SendStatus,
+  StaticOptions, TlsOptions, WebSocketOptions,
 } from '../types/index';
 
 const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -290,8 +292,10 @@ export class App extends EventEmitter {
   }
 
   /** Accepts WebSocket upgrades on `path`; only the callbacks given are ever called. */
-  websocket(path: string, given: WebSocketOptions | RawWebSocketOptions | EventsWebSocketOptions = {}): this {
+  websocket(path: string, given: WebSocketOptions | RawWebSocketOptions | EventsWebSocketOptions | HooksWebSocketOptions = {}): this {
     const protocol = is.isObject(given) ? (given as { protocol?: unknown }).protocol : undefined;
+    // A hooks route: its program goes to the core, which runs it without JavaScript.
+    const hooks = protocol === 'hooks' ? hooksRoute(given as HooksWebSocketOptions) : undefined;
     // An events route: Rover's handlers become the callbacks the core calls.
     let rover: RoverRoute | undefined;
     if (protocol === 'events') {
@@ -304,7 +308,9 @@ export class App extends EventEmitter {
     const options = rover
       ? { ...rover.callbacks, ...pick(given, ['maxMessagesPerSecond', 'protocols', 'requireProtocol', 'allowedOrigins',
         'requireOrigin', 'compression', 'compressionThreshold']), autoCreateRooms: true } as WebSocketOptions
-      : given as WebSocketOptions;
+      : hooks
+        ? { ...pick(given, [...hooksSharedOptions]), autoCreateRooms: true } as WebSocketOptions
+        : given as WebSocketOptions;
     path = is.routePath('path', path);
     const earlier = shadowing(this.wsHandlers.map((h) => ({ method: 'WS', path: h.path })), 'WS', path);
     if (earlier) throw routeConflict(`websocket ${path}`, `websocket ${earlier.path}`);
@@ -325,7 +331,7 @@ export class App extends EventEmitter {
         if (value !== undefined && typeof value !== 'function') is.origins('options.allowedOrigins', value);
       } else if (key === 'protocol') {
         if (value !== undefined && value !== 'rnode' && value !== 'raw') {
-          throw invalidArg('options.protocol', "'rnode', 'raw' or 'events'", value);
+          throw invalidArg('options.protocol', "'rnode', 'raw', 'events' or 'hooks'", value);
         }
       } else if (key === 'compression') {
         if (value !== undefined && value !== false && value !== 'shared' && value !== 'dedicated') {
@@ -365,14 +371,43 @@ export class App extends EventEmitter {
     } else if (options.allowedOrigins !== undefined) {
       origins = is.origins('options.allowedOrigins', options.allowedOrigins);
     }
-    this.nativeApp.addWsRoute(path, id, mask, options.acks !== false, options.autoCreateRooms === true,
-      (options.maxMessagesPerSecond as number | undefined) ?? 0, historySize, historyTtl, protocols,
-      options.requireProtocol === true, origins, options.requireOrigin === true,
-      options.compression === 'dedicated' ? 2 : options.compression === 'shared' ? 1 : 0,
-      (options.compressionThreshold as number | undefined) ?? 1024, protocol === 'raw' ? 1 : protocol === 'events' ? 2 : 0,
-      rover?.joinTopics ?? [], rover?.leaveTopics ?? [], rover?.readEvents ?? []);
+    try {
+      this.nativeApp.addWsRoute(path, id, mask, options.acks !== false, options.autoCreateRooms === true,
+        (options.maxMessagesPerSecond as number | undefined) ?? 0, historySize, historyTtl, protocols,
+        options.requireProtocol === true, origins, options.requireOrigin === true,
+        options.compression === 'dedicated' ? 2 : options.compression === 'shared' ? 1 : 0,
+        (options.compressionThreshold as number | undefined) ?? 1024,
+        protocol === 'raw' ? 1 : protocol === 'events' ? 2 : protocol === 'hooks' ? 3 : 0,
+        rover?.joinTopics ?? [], rover?.leaveTopics ?? [], rover?.readEvents ?? [], hooks?.json, ...(hooks?.limits ?? []));
+    } catch (err) {
+      throw hooksError(err, 'options.hooks');
+    }
     this.wsHandlers.push({ id, path, options: stored });
     return this;
+  }
+
+  /**
+   * Adds the hooks routes of a YAML or JSON file: one route, a list, or `{ routes }`, each
+   * `{ path, ws_hooks, name?, description?, route_type?: 'WebSocket', limits? }`. Each is
+   * compiled now; an error (HooksError, `RW_ERR_HOOKS`) names the file, line and key, and
+   * no route of the file is added. Returns how many routes were added.
+   */
+  loadRoutes(file: string, options: LoadRoutesOptions = {}): number {
+    const staged: Array<{ path: string; options: HooksWebSocketOptions }> = [];
+    const shared = pick(options as Record<string, unknown>, [...hooksSharedOptions]);
+    // Every route is checked (compiled on a scratch app) before any is added here.
+    const scratch = new App({});
+    const count = loadRoutesFile(file, options, (path, hooks, limits) => {
+      const route = { ...shared, protocol: 'hooks', hooks, limits } as HooksWebSocketOptions;
+      scratch.websocket(path, route);
+      staged.push({ path, options: route });
+    });
+    for (const route of staged) {
+      const earlier = shadowing(this.wsHandlers.map((h) => ({ method: 'WS', path: h.path })), 'WS', is.routePath('path', route.path));
+      if (earlier) throw routeConflict(`websocket ${route.path} (${file})`, `websocket ${earlier.path}`);
+    }
+    for (const route of staged) this.websocket(route.path, route.options);
+    return count;
   }
 
   /**

@@ -15,6 +15,7 @@ export const codes = {
   STATIC_DIR: 'RW_ERR_STATIC_DIR',
   ROOM_EXISTS: 'RW_ERR_ROOM_EXISTS',
   TLS: 'RW_ERR_TLS',
+  HOOKS: 'RW_ERR_HOOKS',
 } as const;
 
 /** A roomwire error that is neither a TypeError nor a RangeError. */

@@ -36,7 +36,8 @@ export interface NativeApp {
     maxMessagesPerSecond: number, historySize: number, historyTtlMs: number, protocols: string[],
     requireProtocol: boolean, allowedOrigins: string[] | null, requireOrigin: boolean,
     compression: number, compressionThreshold: number, protocol: number, joinTopics: string[], leaveTopics: string[],
-    readEvents: string[]): void;
+    readEvents: string[], hooksJson?: string, maxOutput?: number, maxVariables?: number, maxVariableBytes?: number,
+    maxSteps?: number): void;
   /** The frame as it is to every member of `roomId`, on every server of a cluster; false for a room unknown here. */
   roomBroadcast(roomId: string, frame: string): boolean;
   addHttpRoute(method: string, pattern: string, routeId: number): void;

@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cmake_sources=$(grep -oE 'native/(core|addon)/[a-z_]+\.cpp' CMakeLists.txt | sort -u)
-gyp_sources=$(grep -oE 'native/(core|addon)/[a-z_]+\.cpp' binding.gyp | sort -u)
+cmake_sources=$(grep -oE 'native/(core|addon)/[a-z_/]+\.cpp' CMakeLists.txt | sort -u)
+gyp_sources=$(grep -oE 'native/(core|addon)/[a-z_/]+\.cpp' binding.gyp | sort -u)
 if [ "$cmake_sources" != "$gyp_sources" ]; then
   echo "binding.gyp and CMakeLists.txt list different sources:"
   diff <(echo "$cmake_sources") <(echo "$gyp_sources") || true

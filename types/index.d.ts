@@ -397,6 +397,86 @@ export interface EventsWebSocketOptions extends Pick<WebSocketOptions, 'onConnec
   map?: Record<string, (payload: unknown, ws: EventSocket) => unknown>;
 }
 
+/**
+ * A template: text with `{{ expression }}` parts. Names: `connection_id`, `client_id`,
+ * `message` (on_message), `path`, `code` and `reason` (on_disconnect), `params.<name>`,
+ * `query.<name>`, and the connection's variables. Operators `== != < <= > >= + - * / %`,
+ * `and or not` (`&& || !`); filters `contains startsWith endsWith split first last length
+ * upper lower trim join json default`, as `value | name` or `value | name(args)`.
+ */
+export type HookTemplate = string;
+
+/** One operation of a hook. */
+export type HookOp =
+  | { WsOp: { command: 'send'; message: HookTemplate } }
+  | { WsOp: { command: 'broadcast'; message: HookTemplate; channel?: HookTemplate } }
+  | { WsOp: { command: 'join' | 'leave'; channel: HookTemplate } }
+  | { SetVar: { name: string; value: HookTemplate | number | boolean } }
+  | { If: { condition: string; then: HookOp[]; else?: HookOp[] } }
+  | { Log: { message: HookTemplate; level?: 'debug' | 'info' | 'warn' | 'error' } }
+  | { Return: { value?: HookTemplate } | null };
+
+/** A hooks route's program (Worpen's `ws_hooks`). */
+export interface WsHooks {
+  /** Runs when the connection opens. */
+  on_connect?: HookOp[];
+  /** Runs for each text message (`message`). */
+  on_message?: HookOp[];
+  /** Runs once the connection has closed (`code`, `reason`); it has left its channels. */
+  on_disconnect?: HookOp[];
+}
+
+/** What one run of a hook may use; 0 turns a limit off. */
+export interface HookLimits {
+  /** Bytes per rendered template or built string. Default 1 MiB. */
+  maxOutput?: number;
+  /** Distinct SetVar names in the route's hooks. Default 64. */
+  maxVariables?: number;
+  /** Bytes of variable values per connection. Default 16 KiB. */
+  maxVariableBytes?: number;
+  /** Operations and expression steps per run. Default 10,000. */
+  maxSteps?: number;
+}
+
+/**
+ * A route with `protocol: 'hooks'`: a declarative program compiled when the route is
+ * registered and run by the core, with no JavaScript. Channels are rooms (auto-created,
+ * gone when empty); frames are text as the program renders it. Compile errors throw
+ * HooksError naming the key.
+ */
+export interface HooksWebSocketOptions extends Pick<WebSocketOptions, 'maxMessagesPerSecond' | 'protocols' |
+  'requireProtocol' | 'requireOrigin' | 'compression' | 'compressionThreshold'> {
+  protocol: 'hooks';
+  hooks: WsHooks;
+  limits?: HookLimits;
+  /** Origins allowed to open the route (a list: no JavaScript runs for a hooks route). */
+  allowedOrigins?: string[];
+  onConnect?: never;
+  onMessage?: never;
+  onClose?: never;
+}
+
+/** One route of a routes file (`app.loadRoutes`), in the seed's shape. */
+export interface HooksRoute {
+  name?: string;
+  description?: string;
+  path: string;
+  route_type?: 'WebSocket';
+  ws_hooks: WsHooks;
+  limits?: HookLimits;
+}
+
+/** Options applied to every route of `app.loadRoutes`' file (a route's own `limits` win). */
+export type LoadRoutesOptions = Omit<HooksWebSocketOptions, 'protocol' | 'hooks'>;
+
+/** An error in a hooks program: the key path, and for a routes file its place. */
+export declare class HooksError extends RoomwireError {
+  readonly keyPath: Array<string | number>;
+  readonly file?: string;
+  readonly line?: number;
+  readonly column?: number;
+}
+
 /** Options of `app.createRoom`. */
 export interface CreateRoomOptions {
   /** Free JSON metadata reported by getRoomInfo. */
@@ -562,7 +642,14 @@ export declare class App extends EventEmitter {
   use(middleware: Middleware): this;
   use(prefix: string, middleware: Middleware): this;
   /** Accepts WebSocket upgrades on `path` (which may contain `{param}` segments). */
-  websocket(path: string, options?: WebSocketOptions | RawWebSocketOptions | EventsWebSocketOptions): this;
+  websocket(path: string, options?: WebSocketOptions | RawWebSocketOptions | EventsWebSocketOptions | HooksWebSocketOptions): this;
+  /**
+   * Adds the hooks routes of a YAML or JSON file: one route, a list of routes, or
+   * `{ routes: [...] }`, each shaped as {@link HooksRoute}. Every route is compiled first;
+   * an error throws HooksError (`RW_ERR_HOOKS`) naming the file, line and key, and then no
+   * route of the file is added. Returns how many routes were added.
+   */
+  loadRoutes(file: string, options?: LoadRoutesOptions): number;
   /**
    * Binds and starts the native threads; resolves with the bound port. `host` may be an
    * address or a name (resolved with dns.lookup). `callback`, when given, is called once
@@ -663,4 +750,6 @@ export declare const codes: {
   readonly ROUTE_CONFLICT: 'RW_ERR_ROUTE_CONFLICT';
   readonly STATIC_DIR: 'RW_ERR_STATIC_DIR';
   readonly ROOM_EXISTS: 'RW_ERR_ROOM_EXISTS';
+  readonly TLS: 'RW_ERR_TLS';
+  readonly HOOKS: 'RW_ERR_HOOKS';
 };

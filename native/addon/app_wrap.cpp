@@ -10,6 +10,7 @@
 
 #include "log.hpp"
 #include "protocol.hpp"
+#include "hooks/hooks.hpp"
 
 namespace roomwire::addon {
 namespace {
@@ -139,7 +140,10 @@ app_wrap::~app_wrap() {
 //            historySize, historyTtlMs, protocols: string[], requireProtocol,
 //            allowedOrigins: string[] | null (lower case), requireOrigin,
 //            compression: 0 off | 1 shared | 2 dedicated, compressionThreshold,
-//            protocol: 0 rnode | 1 raw | 2 events, joinTopics, leaveTopics, readEvents)
+//            protocol: 0 rnode | 1 raw | 2 events | 3 hooks, joinTopics, leaveTopics, readEvents,
+//            hooks: JSON text | undefined, maxOutput, maxVariables, maxVariableBytes, maxSteps)
+// A hooks program that does not compile throws an Error whose `hookPath` is the key path
+// of what is wrong (strings and indices).
 Napi::Value app_wrap::add_ws_route(const Napi::CallbackInfo& info) {
   ws_route_options r;
   r.pattern = info[0].As<Napi::String>().Utf8Value();
@@ -168,6 +172,31 @@ Napi::Value app_wrap::add_ws_route(const Napi::CallbackInfo& info) {
   r.join_topics = strings(info[15]);
   r.leave_topics = strings(info[16]);
   r.read_events = strings(info[17]);
+  if (r.protocol == protocol_kind::hooks) {
+    hooks::limits lim;
+    auto size_at = [&](std::size_t i, std::size_t fallback) {
+      return info[i].IsNumber() ? static_cast<std::size_t>(info[i].As<Napi::Number>().Int64Value()) : fallback;
+    };
+    lim.max_output = size_at(19, lim.max_output);
+    lim.max_variables = size_at(20, lim.max_variables);
+    lim.max_variable_bytes = size_at(21, lim.max_variable_bytes);
+    lim.max_steps = size_at(22, lim.max_steps);
+    try {
+      r.hooks = hooks::compile(info[18].As<Napi::String>().Utf8Value(), lim);
+    } catch (const hooks::compile_error& e) {
+      Napi::Error error = Napi::Error::New(info.Env(), e.what());
+      Napi::Array where = Napi::Array::New(info.Env(), e.where().size());
+      for (std::size_t i = 0; i < e.where().size(); ++i) {
+        const auto& seg = e.where()[i];
+        where.Set(static_cast<uint32_t>(i), seg.index >= 0 ? Napi::Value(Napi::Number::New(info.Env(), static_cast<double>(seg.index)))
+                                                           : Napi::Value(Napi::String::New(info.Env(), seg.key)));
+      }
+      error.Set("hookPath", where);
+      throw error;
+    } catch (const std::exception& e) {
+      throw Napi::TypeError::New(info.Env(), e.what());
+    }
+  }
   try {
     route_pattern check(r.pattern);
     if (server_) server_->add_ws_route(r);

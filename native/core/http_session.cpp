@@ -148,6 +148,10 @@ void http_session::handle_upgrade(std::shared_ptr<const ws_route> route, std::st
   // Origins: a browser always sends one; a page of another site must not open this route
   // with the user's cookies (cross-site WebSocket hijacking). Checked before onConnect.
   const ws_route_options& ro = route->options;
+  if (ro.protocol == protocol_kind::hooks) {
+    upgrade_params_ = params;
+    upgrade_query_ = query;
+  }
   const auto origin = req_[http::field::origin];
   if (origin.empty()) {
     if (ro.require_origin) return reply_error(403, "Origin required", true);
@@ -249,6 +253,8 @@ void http_session::on_connect_verdict(std::shared_ptr<const ws_route> route, std
   auto session = std::make_shared<ws_session>(server_, stream_.release_socket(), std::move(tls), std::move(route),
                                               std::move(connection_id), std::move(client_id),
                                               std::move(path), std::move(metadata), std::move(slot_));
+  if (session->route().options.protocol == protocol_kind::hooks)
+    session->set_request(std::move(upgrade_params_), std::move(upgrade_query_));
   session->run(std::move(req_), protocol_);
 }
 

@@ -51,6 +51,7 @@ class http_session : public closeable, public std::enable_shared_from_this<http_
   connection_slot slot_;      // the upgrade's place among maxConnections
   std::vector<std::string> offered_;  // the upgrade's Sec-WebSocket-Protocol offer, in order
   std::string protocol_;              // the subprotocol chosen from it (empty: none)
+  string_pairs upgrade_params_, upgrade_query_;  // a hooks route's, for its session
   bool busy_ = false;          // a request is being answered
   bool stop_requested_ = false;
 };

@@ -7,10 +7,15 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace roomwire {
+
+namespace hooks {
+struct program;
+}
 
 /// Several servers acting as one through Redis (not set: this server alone).
 struct cluster_options {
@@ -72,7 +77,7 @@ struct server_options {
 };
 
 /// A route's `protocol`: what its text frames mean (ws_protocol.hpp).
-enum class protocol_kind : std::uint8_t { rnode = 0, raw = 1, events = 2 };
+enum class protocol_kind : std::uint8_t { rnode = 0, raw = 1, events = 2, hooks = 3 };
 
 /// One `app.websocket(path, options)` registration.
 struct ws_route_options {
@@ -102,13 +107,15 @@ struct ws_route_options {
   /// `rate_limited`; a connection refused more than this many frames within 5 s is closed 1008.
   std::uint32_t max_messages_per_second = 0;
   /// What a text frame means: RNode's JSON protocol, `raw` (frames to onMessage as they
-  /// are) or `events` (Rover's topics and named events).
+  /// are), `events` (Rover's topics and named events) or `hooks` (declarative programs).
   protocol_kind protocol = protocol_kind::rnode;
   /// `events`: the topics with a join handler, those with a leave handler, and the events
   /// with a read handler; anything else is answered by the core without JavaScript.
   std::vector<std::string> join_topics{};
   std::vector<std::string> leave_topics{};
   std::vector<std::string> read_events{};
+  /// `hooks`: the route's compiled program (hooks/hooks.hpp), shared by its connections.
+  std::shared_ptr<const hooks::program> hooks{};
 };
 
 /// One HTTP route registration (`app.get` and friends).

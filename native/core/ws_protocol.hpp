@@ -7,7 +7,8 @@
 // - rnode: RNode's JSON protocol (welcome, acks, rooms, presence, direct messages, the
 //   JSON heartbeat), the default;
 // - raw: nothing added: each text frame goes to onMessage as it is;
-// - events: Rover's named events and topics (topics are rooms).
+// - events: Rover's named events and topics (topics are rooms);
+// - hooks: declarative programs (Worpen's ws_hooks) run by the core, no JavaScript.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +46,11 @@ class ws_protocol {
   virtual std::string left_frame(const std::string& room_id) const {
     return protocol::room_left(room_id, timestamp_now());
   }
+  /// The connection ended (after it left its rooms): the close code and reason.
+  virtual void on_close(int code, const std::string& reason) {
+    (void)code;
+    (void)reason;
+  }
   /// A frame was refused by the session (the rate limit), in order with the frames'
   /// answers: a protocol with error frames says so.
   virtual void on_refused(err_type type, const std::string& message) {
@@ -59,5 +65,7 @@ std::unique_ptr<ws_protocol> make_rnode_protocol(ws_session& session);
 std::unique_ptr<ws_protocol> make_raw_protocol(ws_session& session);
 /// Rover's events and topics (protocols/events.cpp).
 std::unique_ptr<ws_protocol> make_events_protocol(ws_session& session);
+/// The route's compiled hooks (protocols/hooks.cpp).
+std::unique_ptr<ws_protocol> make_hooks_protocol(ws_session& session);
 
 }  // namespace roomwire

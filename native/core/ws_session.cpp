@@ -62,6 +62,7 @@ ws_session::ws_session(server& srv, tcp::socket&& socket, std::unique_ptr<tls_en
   switch (route_->options.protocol) {
     case protocol_kind::raw: protocol_ = make_raw_protocol(*this); break;
     case protocol_kind::events: protocol_ = make_events_protocol(*this); break;
+    case protocol_kind::hooks: protocol_ = make_hooks_protocol(*this); break;
     case protocol_kind::rnode: protocol_ = make_rnode_protocol(*this); break;
   }
 }
@@ -770,6 +771,7 @@ void ws_session::finish() {
                                 protocol::presence("leave", gone.room_id, gone.member, timestamp_now())),
                             tx_type::presence);
   }
+  protocol_->on_close(closed_code_, closed_reason_);
   if (route_->has(cb_close)) {
     event ev = make_event(event_kind::close);
     ev.code = closed_code_;
