@@ -180,6 +180,24 @@ const workloads = [
       '--size', '512', '--seconds', secs, ...extra]).then((r) => r.messages_per_s),
   },
   {
+    // A hooks route's program (the `roomwire` column) against the same behaviour as
+    // JavaScript callbacks (a raw route's onMessage) and against ws: echo, then a channel's
+    // fan-out (the JS version broadcasts to its route, all of whose connections are members).
+    id: 'echo-hooks', title: 'echo from a hooks route (no JavaScript), 100 connections, 512 B', unit: 'messages/s',
+    better: 'higher',
+    servers: [{ ...roomwireEcho, env: { MODE: 'hooks' }, loadgen: ['--no-welcome', '1'] },
+      { ...roomwireEcho, name: 'roomwire JS onMessage', env: { MODE: 'raw' }, loadgen: ['--no-welcome', '1'] }, wsEcho],
+    run: (port, rate, extra) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '8',
+      '--size', '512', '--seconds', secs, ...extra]).then((r) => r.messages_per_s),
+  },
+  {
+    id: 'fanout-hooks', title: 'channel fan-out from a hooks route, 1,000 members, 100 B text', unit: 'deliveries/s',
+    better: 'higher',
+    servers: [{ ...roomwireFanout, env: { MODE: 'hooks' } },
+      { ...roomwireFanout, name: 'roomwire JS onMessage', env: { MODE: 'js' } }, { ...wsFanout, env: { MODE: 'plain' } }],
+    run: (port, rate, extra) => fanoutOne(port, rate, ['--plain', '1', ...extra]),
+  },
+  {
     // wss: the same echo and fan-out with TLS on both servers (one self-signed P-256 pair,
     // TLS 1.3), the load generator speaking TLS through its own client.
     id: 'echo-js-tls', title: 'TLS echo through a JS onMessage, 100 connections, 512 B', unit: 'messages/s', better: 'higher',
@@ -250,7 +268,7 @@ const workloads = [
 ].filter((w) => !o.only || [w.id, w.derived?.from].some((id) => o.only.split(',').includes(id)));
 
 /** The servers roomwire is compared with, in table order. */
-const peers = ['ws', 'socket.io', 'roomwire 1 server'];
+const peers = ['ws', 'socket.io', 'roomwire 1 server', 'roomwire JS onMessage'];
 
 /** Runs a bench/ script in a fresh Node process; resolves with the JSON line it prints last. */
 function runNode(script, argv) {
@@ -273,7 +291,8 @@ function svgChart(rows) {
   // block's largest value.
   const width = 760;
   const barMax = width - 20 - 170;
-  const colors = { roomwire: '#1f6feb', ws: '#8b949e', 'socket.io': '#d29922', 'roomwire 1 server': '#79c0ff' };
+  const colors = { roomwire: '#1f6feb', ws: '#8b949e', 'socket.io': '#d29922', 'roomwire 1 server': '#79c0ff',
+    'roomwire JS onMessage': '#a371f7' };
   let y = 44;
   const parts = [
     '<text x="10" y="20" font-size="15" font-weight="bold">roomwire benchmarks: medians of 3 runs</text>',

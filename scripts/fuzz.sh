@@ -3,13 +3,13 @@
 # fixed number of executions from the seed corpus.
 #   bash scripts/fuzz.sh [runs per target, default 10000000] [target ...]
 # Targets: protocol (client-frame codec), route (patterns and targets), room_api (REST),
-# ws_frames (WebSocket frame parser).
+# ws_frames (WebSocket frame parser), hooks (the hooks compiler and machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10000000}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(protocol route room_api ws_frames)
+[ ${#targets[@]} -gt 0 ] || targets=(protocol route room_api ws_frames hooks)
 if ! command -v clang++ >/dev/null 2>&1 || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev >/dev/null

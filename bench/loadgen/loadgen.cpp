@@ -23,6 +23,10 @@
 //   `room_message` events, echoes `echo` events.
 // --no-welcome 1: the server sends no welcome (a route with protocol 'raw'): a connection
 //   is ready at its 101.
+// --plain 1 (fanout): plain text instead of RNode's frames, for servers that put every
+//   connection of the route in one channel and relay each message to it as it is (a
+//   hooks route, a raw route, a ws server): no welcome and no join; a message is
+//   "M<client id>:<body>", a delivery any frame starting with "M".
 // --tls 1 speaks wss (TLS through the same corked client, certificates not verified).
 // --deflate 1 offers permessage-deflate and inflates compressed frames (one inflater per
 //   client); --text 1 makes fanout bodies chat-like text instead of one repeated byte;
@@ -35,6 +39,7 @@
 //          [--connections 100] [--inflight 8] [--size 100] [--rate 10000]
 //          [--warmup 1] [--seconds 5] [--connect-batch 200] [--tick-us 500] [--port2 N] [--stamp 0|1]
 //          [--paced 0|1] [--deflate 0|1] [--text 0|1] [--cpu-pid P] [--tls 0|1] [--no-welcome 0|1]
+//          [--plain 0|1]
 #include <boost/asio.hpp>
 
 #include <algorithm>
@@ -87,6 +92,7 @@ struct settings {
   bool deflate = false;  // offer permessage-deflate and inflate what comes compressed
   bool text = false;     // fanout: a message body of words and numbers (compresses like chat JSON)
   bool no_welcome = false;  // echo: the server sends no welcome (protocol 'raw'): ready at the 101
+  bool plain = false;       // fanout: plain text frames, no join (see --plain)
   int cpu_pid = 0;       // report this process's CPU time over the measured window
   std::shared_ptr<roomwire::tls_context> tls;  // --tls 1: wss, verifying nothing (loopback)
 };
@@ -167,8 +173,11 @@ class client : public std::enable_shared_from_this<client> {
  public:
   client(net::io_context& ioc, const settings& s, totals& t, std::string id, bool publisher)
       : sock_(tcp::socket(ioc), s.tls ? std::make_unique<roomwire::tls_engine>(s.tls) : nullptr), s_(s), t_(t), id_(std::move(id)), publisher_(publisher) {
-    delivery_prefix_ = s_.socketio ? "42[\"room_message\"" : "{\"type\":\"room_message\"";
-    if (s_.mode == "fanout") {
+    delivery_prefix_ = s_.plain ? "M" : s_.socketio ? "42[\"room_message\"" : "{\"type\":\"room_message\"";
+    if (s_.mode == "fanout" && s_.plain) {
+      own_marker_ = "M" + id_ + ":";
+      message_ = own_marker_ + (s_.text ? text_body(static_cast<std::size_t>(s_.size)) : std::string(static_cast<std::size_t>(s_.size), 'x'));
+    } else if (s_.mode == "fanout") {
       own_marker_ = "\"from_client_id\":\"" + id_ + "\"";
       std::string body = s_.text ? text_body(static_cast<std::size_t>(s_.size)) : std::string(static_cast<std::size_t>(s_.size), 'x');
       if (s_.stamp) body.replace(0, std::min(body.size(), stamp_digits + 3), "#T" + std::string(stamp_digits, '0') + "#");
@@ -358,7 +367,9 @@ class client : public std::enable_shared_from_this<client> {
             if (ms >= 0) (remote_ ? t_.rtts_remote_ms : t_.rtts_ms).push_back(ms);
           }
         }
-        if (publisher_ && !s_.paced && t_.running && text.find(own_marker_) != std::string_view::npos) {
+        const bool own = s_.plain ? text.compare(0, own_marker_.size(), own_marker_) == 0
+                                  : text.find(own_marker_) != std::string_view::npos;
+        if (publisher_ && !s_.paced && t_.running && own) {
           if (t_.counting) ++t_.published;
           if (s_.stamp) restamp(message_);
           send(message_);
@@ -456,12 +467,13 @@ bool parse(int argc, char** argv, settings& s) {
     else if (k == "--tls") s.tls = v == "1" ? roomwire::tls_context::insecure_client() : nullptr;
     else if (k == "--text") s.text = v == "1";
     else if (k == "--no-welcome") s.no_welcome = v == "1";
+    else if (k == "--plain") s.plain = s.no_welcome = v == "1";
     else if (k == "--cpu-pid") s.cpu_pid = std::atoi(v.c_str());
     else if (k == "--tick-us") s.tick_us = std::max(10, std::atoi(v.c_str()));
     else return false;
   }
   bool mode_ok = s.mode == "fanout" || s.mode == "echo" || s.mode == "latency" || s.mode == "idle";
-  return mode_ok && s.port != 0 && s.inflight > 0 && s.connections > 0 && s.rate > 0;
+  return mode_ok && s.port != 0 && s.inflight > 0 && s.connections > 0 && s.rate > 0 && !(s.plain && (s.stamp || s.socketio));
 }
 
 double percentile(std::vector<double>& v, double p) {

@@ -1,7 +1,8 @@
 // Benchmark peer: the same room protocol on `ws` (with bufferutil), written the usual way:
 // a Map of room id to a Set of sockets, and a loop over the Set sending one serialised
 // frame. DEFLATE=1 turns on perMessageDeflate (its defaults: threshold 1 KiB, a
-// compressor per connection). Prints its port on stdout.
+// compressor per connection). MODE=plain: every client in one set, each text message
+// relayed as it is to all (loadgen --plain). Prints its port on stdout.
 'use strict';
 const fs = require('fs');
 const https = require('https');
@@ -12,7 +13,14 @@ const tls = process.env.TLS_KEY ? https.createServer({ key: fs.readFileSync(proc
 
 const rooms = new Map();
 const wss = new WebSocketServer({ ...(tls ? { server: tls } : { host: '127.0.0.1', port: 0 }), perMessageDeflate: process.env.DEFLATE === '1' });
+const plain = process.env.MODE === 'plain';
 wss.on('connection', (ws, req) => {
+  if (plain) {
+    ws.on('message', (data, isBinary) => {
+      for (const client of wss.clients) client.send(data, { binary: isBinary });
+    });
+    return;
+  }
   const clientId = new URL(req.url, 'http://x').searchParams.get('clientId') || 'anonymous';
   const joined = new Set();
   ws.send(JSON.stringify({ type: 'welcome', client_id: clientId, timestamp: new Date().toISOString() }));

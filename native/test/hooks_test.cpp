@@ -272,3 +272,15 @@ TEST(Hooks, SplitWithACountAndAt) {
   EXPECT_EQ(render("{{ message | split(':', 1) | length }}", "a:b:c"), "1");
   EXPECT_NE(render("{{ message | split(':', 0) }}", "a:b").find("count of parts"), std::string::npos);
 }
+
+TEST(Hooks, DeepNestingIsAnErrorNotACrash) {
+  std::string deep = "{{ " + std::string(200, '(') + "1" + std::string(200, ')') + " }}";
+  EXPECT_NE(error_of(R"({"on_connect":[{"Log":{"message":")" + deep + R"("}}]})").find("nests deeper than 64"), std::string::npos);
+  std::string nots;
+  for (int i = 0; i < 100; ++i) nots += "not ";
+  EXPECT_NE(error_of(R"({"on_connect":[{"If":{"condition":")" + nots + R"(true","then":[]}}]})").find("nests deeper"), std::string::npos);
+  EXPECT_EQ(render("{{ " + std::string(20, '(') + "'ok'" + std::string(20, ')') + " }}"), "ok");
+  std::string ifs = R"({"Log":{"message":"x"}})";
+  for (int i = 0; i < 100; ++i) ifs = R"({"If":{"condition":"true","then":[)" + ifs + "]}}";
+  EXPECT_THROW(compile(R"({"on_connect":[)" + ifs + "]}", {}), std::invalid_argument);
+}

@@ -383,6 +383,22 @@ describe('cluster', () => {
     }
   }, 20000);
 
+  test("a hooks route's channel and route broadcasts reach every server", async () => {
+    const [a, b] = await cluster(2);
+    const room = [track(new Client(a.url('/hooks/lobby'))), track(new Client(b.url('/hooks/lobby')))];
+    const all = [track(new Client(a.url('/hooks-all'))), track(new Client(b.url('/hooks-all')))];
+    for (const c of [...room, ...all]) {
+      await c.opened();
+      expect((await c.nextFrame()).data).toBe('in');
+    }
+    await a.until('getRoomInfo', ['lobby'], (r) => r?.connectionsCount === 2);
+    room[1].ws.send('from b');
+    for (const c of room) expect((await c.nextFrame()).data).toBe('from b');
+    all[0].ws.send('to all');
+    for (const c of all) expect((await c.nextFrame()).data).toBe('to all');
+    for (const c of room) await c.expectSilence(100);
+  }, 20000);
+
   test('a huge publish does not hold up the other connections of its I/O thread', async () => {
     await cluster(1);  // a second server's subscriber is not needed: the publish itself is the load
     const [a] = await cluster(1, {}, 1);

@@ -1,6 +1,6 @@
 // Type tests for types/index.d.ts: this file must compile, and each @ts-expect-error line
 // must be an error.
-import { createApp, App, HttpError, RoomwireError, codes } from 'roomwire';
+import { createApp, App, HooksError, HttpError, RoomwireError, codes } from 'roomwire';
 import type { ClientInfo, PresenceMember, RoomInfo, SendStatus, WebSocketEventData, WebSocketEventResult } from 'roomwire';
 
 const app: App = createApp({ threads: 2, host: '127.0.0.1', logLevel: 'info', callbackTimeoutMs: 1000 });
@@ -106,7 +106,7 @@ async function rooms(): Promise<void> {
   app.websocket('/raw2', { protocol: 'raw', onWelcome: () => undefined });
   // @ts-expect-error a raw route has no room_message frames of its own
   app.websocket('/raw3', { protocol: 'raw', onRoomMessage: () => undefined });
-  // @ts-expect-error protocol is 'rnode', 'raw' or 'events'
+  // @ts-expect-error protocol is 'rnode', 'raw', 'events' or 'hooks'
   app.websocket('/raw4', { protocol: 'json' });
   app.websocket('/ev', {
     protocol: 'events',
@@ -119,6 +119,39 @@ async function rooms(): Promise<void> {
   app.websocket('/ev2', { protocol: 'events', join: { lobby: () => ({ status: 'maybe' }) } });
   // @ts-expect-error an events route has no onMessage (its events go to read)
   app.websocket('/ev3', { protocol: 'events', onMessage: () => undefined });
+  app.websocket('/hk', {
+    protocol: 'hooks',
+    hooks: {
+      on_connect: [{ SetVar: { name: 'room', value: '{{ params.room }}' } }, { WsOp: { command: 'join', channel: '{{ room }}' } }],
+      on_message: [
+        { If: { condition: "message == 'score'", then: [{ Return: { value: 'ok' } }], else: [{ Return: null }] } },
+        { WsOp: { command: 'broadcast', message: '{{ message }}', channel: '{{ room }}' } },
+        { Log: { message: '{{ connection_id }}', level: 'debug' } },
+      ],
+    },
+    limits: { maxOutput: 4096, maxSteps: 100 },
+    compression: 'shared',
+  });
+  // @ts-expect-error a hooks route runs no JavaScript callbacks
+  app.websocket('/hk2', { protocol: 'hooks', hooks: {}, onMessage: () => undefined });
+  // @ts-expect-error a WsOp send needs its message
+  app.websocket('/hk3', { protocol: 'hooks', hooks: { on_message: [{ WsOp: { command: 'send' } }] } });
+  // @ts-expect-error join takes a channel, not a message
+  app.websocket('/hk4', { protocol: 'hooks', hooks: { on_connect: [{ WsOp: { command: 'join', message: 'x' } }] } });
+  // @ts-expect-error no such operation
+  app.websocket('/hk5', { protocol: 'hooks', hooks: { on_message: [{ SqlOp: { query: 'x' } }] } });
+  // @ts-expect-error no such hook
+  app.websocket('/hk6', { protocol: 'hooks', hooks: { on_open: [] } });
+  // @ts-expect-error allowedOrigins is a list on a hooks route (no JavaScript runs)
+  app.websocket('/hk7', { protocol: 'hooks', hooks: {}, allowedOrigins: () => true });
+  // @ts-expect-error a Log level is debug, info, warn or error
+  app.websocket('/hk8', { protocol: 'hooks', hooks: { on_message: [{ Log: { message: 'x', level: 'loud' } }] } });
+  const loaded: number = app.loadRoutes('routes.yaml', { limits: { maxVariables: 8 }, compression: 'shared' });
+  void loaded;
+  // @ts-expect-error loadRoutes takes a file name
+  app.loadRoutes({ path: '/x' });
+  // @ts-expect-error no such limit
+  app.loadRoutes('routes.yaml', { limits: { maxLoops: 1 } });
   app.websocket('/z1', { compression: 'shared', compressionThreshold: 512 });
   app.websocket('/z2', { compression: 'dedicated' });
   app.websocket('/z3', { compression: false });
@@ -238,6 +271,10 @@ const sys: string | undefined = rwErr.syscallCode;
 void sys;
 // @ts-expect-error RoomwireError takes a code and a message
 void new RoomwireError('only a message');
+const hooksFailure = (err: unknown): string => (err instanceof HooksError ? `${err.file ?? ''}:${err.line ?? 0} ${err.keyPath.join('.')}` : '');
+void hooksFailure;
+const hooksCode: 'RW_ERR_HOOKS' = codes.HOOKS;
+void hooksCode;
 
 // Static files and middleware
 app.static('/public', './public', { maxAge: 3600, index: false, dotfiles: 'allow' });

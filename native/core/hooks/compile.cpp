@@ -163,7 +163,19 @@ class parser {
     return add(std::move(n));
   }
 
+  /// Bounds the nesting (parentheses, not, unary minus, filter arguments): the parser and
+  /// the machine recurse once per level.
+  struct nested {
+    explicit nested(parser& p) : p_(p) {
+      if (++p_.depth_ > max_depth) throw syntax_error{"the expression nests deeper than " + std::to_string(max_depth) + " levels"};
+    }
+    ~nested() { --p_.depth_; }
+    parser& p_;
+  };
+  static constexpr int max_depth = 64;
+
   std::uint32_t or_expr() {
+    nested guard(*this);
     std::uint32_t left = and_expr();
     while (accept(tok::or_)) left = binary(node::kind::or_, left, and_expr());
     return left;
@@ -174,6 +186,7 @@ class parser {
     return left;
   }
   std::uint32_t not_expr() {
+    nested guard(*this);
     if (accept(tok::not_)) {
       node n;
       n.k = node::kind::not_;
@@ -237,6 +250,7 @@ class parser {
     return left;
   }
   std::uint32_t unary() {
+    nested guard(*this);
     if (accept(tok::minus)) {
       node n;
       n.k = node::kind::neg;
@@ -302,6 +316,7 @@ class parser {
 
   std::vector<token> toks_;
   std::size_t pos_ = 0;
+  int depth_ = 0;
   const std::vector<std::string>& vars_;
   expr* out_ = nullptr;
 };
@@ -554,8 +569,10 @@ class compiler {
 
 std::shared_ptr<const program> compile(std::string_view json_text, const limits& lim) {
   json::error_code ec;
-  json::value root = json::parse(json_text, ec);
-  if (ec) throw std::invalid_argument("the hooks are not JSON: " + ec.message());
+  json::parse_options opts;
+  opts.max_depth = 128;  // about 30 nested If operations; the compiler recurses per level
+  json::value root = json::parse(json_text, ec, {}, opts);
+  if (ec) throw std::invalid_argument("the hooks are not JSON (or nest deeper than 128 levels): " + ec.message());
   return compiler(lim).run(root);
 }
 
