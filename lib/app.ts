@@ -301,6 +301,7 @@ export class App extends EventEmitter {
     if (protocol === 'events') {
       rover = roverRoute(given as EventsWebSocketOptions, {
         send: (id, frame) => this.send(id, frame),
+        sendAnywhere: (id, frame) => this.boundPort !== undefined && this.nativeApp.sendAnywhere(id, frame),
         roomBroadcast: (topic, frame) => this.boundPort !== undefined && this.nativeApp.roomBroadcast(topic, frame),
       });
     }

@@ -40,6 +40,8 @@ export interface NativeApp {
     maxSteps?: number): void;
   /** The frame as it is to every member of `roomId`, on every server of a cluster; false for a room unknown here. */
   roomBroadcast(roomId: string, frame: string): boolean;
+  /** A text frame to a connection here, else (in a live cluster) published to the server holding it. */
+  sendAnywhere(connectionId: string, frame: string): 'ok' | 'backpressure' | 'dropped' | 'published' | null;
   addHttpRoute(method: string, pattern: string, routeId: number): void;
   addStatic(prefix: string, root: string, index: string, maxAge: number, etag: boolean, lastModified: boolean,
     dotfiles: boolean): void;

@@ -13,6 +13,8 @@ type TopicAnswer = { status: 'ok' } | { status: 'error'; reason?: string } | und
 /** What the app gives this module to act with. */
 export interface RoverHost {
   send(connectionId: string, frame: string): unknown;
+  /** The frame to a connection on any server of a cluster. */
+  sendAnywhere(connectionId: string, frame: string): unknown;
   /** The frame to every member of `topic`, on every server of a cluster; false for a topic unknown here. */
   roomBroadcast(topic: string, frame: string): boolean;
 }
@@ -68,7 +70,7 @@ export function roverRoute(options: EventsWebSocketOptions, host: RoverHost): Ro
       id,
       reply: (event, payload) => void host.send(id, frame(ws, event, payload)),
       emit: (topic, event, payload) => host.roomBroadcast(is.string('topic', topic), frame(ws, event, payload, topic)),
-      sendTo: (connectionId, event, payload) => void host.send(is.string('connectionId', connectionId), frame(ws, event, payload)),
+      sendTo: (connectionId, event, payload) => void host.sendAnywhere(is.string('connectionId', connectionId), frame(ws, event, payload)),
     };
     return ws;
   };

@@ -366,7 +366,7 @@ export interface EventSocket {
    * unknown on this server.
    */
   emit(topic: string, event: string, payload?: unknown): boolean;
-  /** Sends `{"type":"event","event","payload"}` to another connection. */
+  /** Sends `{"type":"event","event","payload"}` to another connection, on whichever server of a cluster holds it. */
   sendTo(connectionId: string, event: string, payload?: unknown): void;
 }
 

@@ -3,7 +3,8 @@
  * survives real networks. It reconnects with exponential backoff and full jitter, rejoins
  * every room with its presence, asks each room with history for what it missed (and
  * delivers that exactly once), queues sends while offline, and replaces a connection that
- * stops answering its pings.
+ * stops answering its pings. `EventsClient` speaks to routes with `protocol: 'events'`
+ * (topics and named events) with the same connection handling.
  *
  * One file with no imports and no dependencies: it runs in browsers (global WebSocket), in
  * Node 22+ (global WebSocket) and in Node 20 (the `ws` package, loaded when there is no
@@ -56,11 +57,11 @@ export interface SocketLike {
   terminate?(): void;
 }
 
-/** Options of {@link RoomwireClient}; the names of RNode's client where it has one. */
-export interface RoomwireClientOptions {
+/** What every client of this module takes: where, and how it reconnects. */
+export interface ConnectionOptions {
   /** `ws://host:port/path` or `wss://…`. */
   url: string;
-  /** Sent as `?clientId=`; after the first welcome the server's `client_id` is kept for reconnects. */
+  /** Sent as `?clientId=`. */
   clientId?: string;
   /** Reconnect after the connection is lost. Default true. */
   autoReconnect?: boolean;
@@ -72,24 +73,30 @@ export interface RoomwireClientOptions {
   reconnectDelayMax?: number;
   /** Close codes after which the client does not reconnect. Default [1008] (policy violation). */
   finalCloseCodes?: number[];
-  /** The client's own ping period in ms; 0 turns it off. Default 25000. */
-  pingInterval?: number;
-  /** A ping unanswered this long (ms) marks the connection dead: it is dropped and replaced. Default 10000. */
-  pongTimeout?: number;
-  /** Time (ms) from opening to `welcome` before the attempt fails. Default 10000. */
+  /** Time (ms) from opening until the connection is ready (RoomwireClient: its `welcome`) before the attempt fails. Default 10000. */
   handshakeTimeout?: number;
   /** Largest incoming message in bytes; a larger one closes with 1009. Default 16 MiB. */
   maxPayload?: number;
   /** Sends waiting while offline; past it a send is refused (the newest, never one already queued). Default 100. */
   offlineQueueSize?: number;
-  /** Time (ms) `send` waits for its `message_ack` (or `message_blocked`) before rejecting. Default 10000. */
-  ackTimeout?: number;
   /** Handshake headers (used where the runtime allows it: the `ws` package; browsers cannot). */
   headers?: Record<string, string>;
   /** Subprotocols offered (`Sec-WebSocket-Protocol`). */
   protocols?: string | string[];
   /** The WebSocket constructor; default the global one, else the `ws` package. */
   WebSocket?: WebSocketConstructor;
+}
+
+/** Options of {@link RoomwireClient}; the names of RNode's client where it has one. */
+export interface RoomwireClientOptions extends ConnectionOptions {
+  /** Sent as `?clientId=`; after the first welcome the server's `client_id` is kept for reconnects. */
+  clientId?: string;
+  /** The client's own ping period in ms; 0 turns it off. Default 25000. */
+  pingInterval?: number;
+  /** A ping unanswered this long (ms) marks the connection dead: it is dropped and replaced. Default 10000. */
+  pongTimeout?: number;
+  /** Time (ms) `send` waits for its `message_ack` (or `message_blocked`) before rejecting. Default 10000. */
+  ackTimeout?: number;
   onWelcome?: (welcome: WelcomeFrame) => void;
   onConnect?: (welcome: WelcomeFrame) => void;
   onDisconnect?: (event: DisconnectEvent) => void;
@@ -282,64 +289,57 @@ function defined<T>(value: T | undefined, fallback: T): T {
   return value === undefined ? fallback : value;
 }
 
-/**
- * A roomwire client. Handlers registered with `on` and in the options stay across
- * reconnects; rooms joined are rejoined; sends while offline wait in a bounded queue.
- */
-export class RoomwireClient {
-  /** The connection's id (changes on every reconnect), once welcomed. */
-  connectionId: string | undefined;
-  /** The client id the server confirmed. */
-  clientId: string | undefined;
-  /** The last round trip of the client's ping, ms; null before the first. */
-  latency: number | null = null;
+/** A number option: `fallback` when absent; a RangeError below `min`. */
+function numberOption<O extends object>(options: O, name: keyof O & string, fallback: number, min: number): number {
+  const v = options[name] as unknown;
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || Number.isNaN(v) || v < min) throw new RangeError(`options.${name} must be a number >= ${min}`);
+  return v;
+}
 
-  private readonly o: Required<Pick<RoomwireClientOptions,
-    'autoReconnect' | 'reconnectAttempts' | 'reconnectDelay' | 'reconnectDelayMax' | 'pingInterval' | 'pongTimeout' |
-    'handshakeTimeout' | 'maxPayload' | 'offlineQueueSize' | 'ackTimeout'>> & RoomwireClientOptions;
+/** The `ws` package's constructor once loaded (Node 20 has no global WebSocket). */
+let wsModule: WebSocketConstructor | undefined;
+
+/**
+ * What the clients of this module share: one WebSocket at a time, opened and reopened
+ * with exponential backoff and full jitter, a bounded queue of sends while offline, and
+ * handlers registered with `on` that stay across reconnects. A subclass says when a
+ * connection is ready (`ready`) and what its frames mean (`text`).
+ */
+export abstract class ReconnectingClient<Ready> {
+  /** The client id sent as `?clientId=` on every attempt. */
+  clientId: string | undefined;
+
+  protected readonly base: Required<Pick<ConnectionOptions, 'autoReconnect' | 'reconnectAttempts' | 'reconnectDelay' |
+    'reconnectDelayMax' | 'handshakeTimeout' | 'maxPayload' | 'offlineQueueSize'>> & ConnectionOptions;
   private readonly finalCodes: Set<number>;
-  private socket: SocketLike | undefined;
-  private stateValue: ClientState = 'idle';
+  protected socket: SocketLike | undefined;
+  protected stateValue: ClientState = 'idle';
   private readonly listeners = new Map<string, Set<(value: any) => void>>();
-  private readonly rooms = new Map<string, RoomState>();
-  private readonly pendingJoins: PendingJoin[] = [];
-  private readonly pendingLeaves: Array<PendingRoom<RoomLeftFrame>> = [];
-  private readonly pendingPresence: Array<PendingRoom<PresenceMember[]>> = [];
-  private readonly pendingAcks: PendingAck[] = [];
   private readonly queue: Outgoing[] = [];
-  private connectWaiter: Pending<WelcomeFrame> | undefined;
+  private connectWaiter: Pending<Ready> | undefined;
   private attempt = 0;
-  private everWelcomed = false;
-  private rejoining = new Set<string>();
-  private timers: { reconnect?: ReturnType<typeof setTimeout>; ping?: ReturnType<typeof setInterval>;
+  private readonly readySockets = new WeakSet<object>();
+  /** The value connect() resolved with while the connection is open. */
+  protected lastReady: Ready | undefined;
+  protected timers: { reconnect?: ReturnType<typeof setTimeout>; ping?: ReturnType<typeof setInterval>;
     pong?: ReturnType<typeof setTimeout>; handshake?: ReturnType<typeof setTimeout> } = {};
-  private pingSentAt = 0;
-  private wsModule: WebSocketConstructor | undefined;
 
   /** Checks the options; connects only on {@link connect}. */
-  constructor(options: RoomwireClientOptions) {
+  constructor(options: ConnectionOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
     if (typeof options.url !== 'string' || !/^wss?:\/\//.test(options.url)) {
       throw new TypeError(`options.url must be a ws:// or wss:// URL, got ${String(options.url)}`);
     }
-    const number = (name: keyof RoomwireClientOptions, fallback: number, min: number): number => {
-      const v = options[name];
-      if (v === undefined) return fallback;
-      if (typeof v !== 'number' || Number.isNaN(v) || v < min) throw new RangeError(`options.${name} must be a number >= ${min}`);
-      return v;
-    };
-    this.o = {
+    this.base = {
       ...options,
       autoReconnect: defined(options.autoReconnect, true),
-      reconnectAttempts: number('reconnectAttempts', 10, 0),
-      reconnectDelay: number('reconnectDelay', 1000, 1),
-      reconnectDelayMax: number('reconnectDelayMax', 30000, 1),
-      pingInterval: number('pingInterval', 25000, 0),
-      pongTimeout: number('pongTimeout', 10000, 1),
-      handshakeTimeout: number('handshakeTimeout', 10000, 1),
-      maxPayload: number('maxPayload', 16 * 1024 * 1024, 1),
-      offlineQueueSize: number('offlineQueueSize', 100, 0),
-      ackTimeout: number('ackTimeout', 10000, 1),
+      reconnectAttempts: numberOption(options, 'reconnectAttempts', 10, 0),
+      reconnectDelay: numberOption(options, 'reconnectDelay', 1000, 1),
+      reconnectDelayMax: numberOption(options, 'reconnectDelayMax', 30000, 1),
+      handshakeTimeout: numberOption(options, 'handshakeTimeout', 10000, 1),
+      maxPayload: numberOption(options, 'maxPayload', 16 * 1024 * 1024, 1),
+      offlineQueueSize: numberOption(options, 'offlineQueueSize', 100, 0),
     };
     this.finalCodes = new Set(options.finalCloseCodes ?? [CloseCode.POLICY_VIOLATION]);
     this.clientId = options.clientId;
@@ -350,25 +350,20 @@ export class RoomwireClient {
     return this.stateValue;
   }
 
-  /** The rooms the client is in (and rejoins after a reconnect). */
-  get joinedRooms(): string[] {
-    return [...this.rooms.keys()];
-  }
-
   /**
-   * Opens the connection; resolves with the `welcome`. Rejects when the upgrade is refused
+   * Opens the connection; resolves once it is ready. Rejects when the upgrade is refused
    * (`code` 'refused', with `status` where the runtime tells it), on `handshakeTimeout`, or
-   * when the socket fails. One attempt: reconnection begins only after a welcome.
+   * when the socket fails. One attempt: reconnection begins only after the first success.
    */
-  connect(): Promise<WelcomeFrame> {
-    if (this.stateValue === 'open' && this.lastWelcome) return Promise.resolve(this.lastWelcome);
+  connect(): Promise<Ready> {
+    if (this.stateValue === 'open') return Promise.resolve(this.lastReady as Ready);
     if (this.connectWaiter || this.stateValue === 'connecting') {
       return Promise.reject(new RoomwireClientError('closed', 'connect() is already in progress'));
     }
-    return new Promise<WelcomeFrame>((resolve, reject) => {
+    return new Promise<Ready>((resolve, reject) => {
       this.connectWaiter = { resolve, reject };
       if (this.stateValue === 'reconnecting') {
-        // Try now instead of after the backoff; rooms are rejoined as after any reconnect.
+        // Try now instead of after the backoff; what the client is in is rejoined as after any reconnect.
         clearTimeout(this.timers.reconnect);
         void this.open();
         return;
@@ -394,12 +389,362 @@ export class RoomwireClient {
       }
     }
     this.failAll(new RoomwireClientError('closed', 'the client was disconnected'));
-    this.rooms.clear();
-    this.everWelcomed = false;
+    this.forget();
     if (this.connectWaiter) {
       this.connectWaiter.reject(new RoomwireClientError('closed', 'the client was disconnected'));
       this.connectWaiter = undefined;
     }
+  }
+
+  /** Removes a handler added with `on`. */
+  off(type: string, handler: (value: any) => void): void {
+    this.listeners.get(type)?.delete(handler);
+  }
+
+  /** Adds a handler; returns the function that removes it. */
+  protected listen(type: string, handler: (value: any) => void): () => void {
+    let set = this.listeners.get(type);
+    if (!set) this.listeners.set(type, (set = new Set()));
+    set.add(handler);
+    return () => this.off(type, handler);
+  }
+
+  // ---- what a subclass says ----
+
+  /** What a text frame means. */
+  protected abstract text(socket: SocketLike, data: string): void;
+  /** The socket opened (the 101 came): a subclass whose connection is ready then says so. */
+  protected opened(_socket: SocketLike): void {}
+  /** What the handshake timeout waited for, for its error. */
+  protected abstract readonly readyName: string;
+  /**
+   * Operations waiting on a connection that is gone: `final` when the client gives up
+   * (or was disconnected), else only those in flight on the lost connection.
+   */
+  protected abstract dropPending(error: RoomwireClientError, final: boolean): void;
+  /** disconnect(): what the client was in is forgotten. */
+  protected abstract forget(): void;
+  /** The option callback for event `type`, if any. */
+  protected abstract callbackFor(type: string): ((value: any) => void) | undefined;
+  /** The connection went (its own timers stop). */
+  protected stopped(): void {}
+
+  // ---- the connection ----
+
+  /** The connection is ready: sends wait no more, and connect() resolves after `then`. */
+  protected markReady(socket: SocketLike, value: Ready, then: () => void): void {
+    clearTimeout(this.timers.handshake);
+    this.readySockets.add(socket);
+    this.lastReady = value;
+    this.attempt = 0;
+    this.setState('open');
+    then();
+    for (const item of this.queue.splice(0)) this.write(socket, item);
+    if (this.connectWaiter) {
+      const waiter = this.connectWaiter;
+      this.connectWaiter = undefined;
+      waiter.resolve(value);
+    }
+  }
+
+  private async constructorFor(): Promise<WebSocketConstructor> {
+    if (this.base.WebSocket) return this.base.WebSocket;
+    const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (global) return global;
+    if (!wsModule) {
+      const name = 'ws';
+      try {
+        const mod = (await import(name)) as { default?: unknown; WebSocket?: unknown };
+        wsModule = (mod.WebSocket ?? mod.default ?? mod) as WebSocketConstructor;
+      } catch {
+        throw new RoomwireClientError('socket', 'no WebSocket in this runtime: install the ws package (Node 20) or pass options.WebSocket');
+      }
+    }
+    return wsModule;
+  }
+
+  private url(): string {
+    const id = this.clientId;
+    if (!id) return this.base.url;
+    const u = this.base.url;
+    const hash = u.indexOf('#');
+    const base = hash < 0 ? u : u.slice(0, hash);
+    return `${base}${base.includes('?') ? '&' : '?'}clientId=${encodeURIComponent(id)}`;
+  }
+
+  private async open(): Promise<void> {
+    let Ctor: WebSocketConstructor;
+    try {
+      Ctor = await this.constructorFor();
+    } catch (err) {
+      return this.attemptFailed(err as RoomwireClientError, undefined);
+    }
+    if (this.stateValue === 'closed') return;
+    const usesWs = Ctor === wsModule || (typeof (Ctor as unknown as { Server?: unknown }).Server === 'function');
+    const o = this.base;
+    let socket: SocketLike;
+    let refusedStatus: number | undefined;
+    let tooBig = false;
+    try {
+      socket = usesWs
+        ? new Ctor(this.url(), o.protocols, { headers: o.headers, maxPayload: o.maxPayload, handshakeTimeout: o.handshakeTimeout })
+        : o.protocols === undefined ? new Ctor(this.url()) : new Ctor(this.url(), o.protocols);
+    } catch (err) {
+      return this.attemptFailed(new RoomwireClientError('socket', (err as Error).message), undefined);
+    }
+    this.socket = socket;
+    socket.binaryType = 'arraybuffer';
+    if (typeof socket.on === 'function') {
+      // `ws` tells the status of a refused upgrade.
+      socket.on('unexpected-response', (_req: unknown, res: { statusCode?: number; resume?: () => void }) => {
+        refusedStatus = res.statusCode;
+        res.resume?.();
+        this.drop(socket);
+        this.attemptFailed(new RoomwireClientError('refused', `upgrade refused with HTTP ${res.statusCode}`, { status: res.statusCode }), undefined);
+      });
+      socket.on('error', (err: { code?: string; message?: string }) => {
+        // `ws` enforces maxPayload itself, then reports the close as 1006: keep its 1009.
+        if (err?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+          tooBig = true;
+          this.dispatch('error', new RoomwireClientError('protocol', `a message larger than maxPayload (${o.maxPayload} bytes)`));
+        }
+      });
+    }
+    this.timers.handshake = setTimeout(() => {
+      this.drop(socket);
+      this.attemptFailed(new RoomwireClientError('timeout', `no ${this.readyName} within ${o.handshakeTimeout} ms`), undefined);
+    }, o.handshakeTimeout);
+    let wasOpen = false;
+    socket.onopen = () => {
+      wasOpen = true;
+      this.opened(socket);
+    };
+    socket.onerror = () => {
+      // Node's own WebSocket (undici) may end a failed handshake with an error and no close.
+      if (wasOpen || this.socket !== socket || usesWs) return;
+      this.drop(socket);
+      this.attemptFailed(new RoomwireClientError('refused', 'the upgrade failed',
+        refusedStatus === undefined ? {} : { status: refusedStatus }), undefined);
+    };
+    socket.onclose = (ev) => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      if (!this.readySockets.has(socket)) {
+        const refused = !wasOpen;
+        this.attemptFailed(refused
+          ? new RoomwireClientError('refused', `the upgrade failed (close ${ev.code})`, refusedStatus === undefined ? {} : { status: refusedStatus })
+          : new RoomwireClientError('socket', `closed before ${this.readyName} (${ev.code} ${ev.reason})`), ev.code);
+        return;
+      }
+      this.lost(tooBig ? CloseCode.MESSAGE_TOO_BIG : ev.code, ev.reason);
+    };
+    socket.onmessage = (ev) => this.receive(socket, ev.data);
+  }
+
+  /** Forgets a socket and closes it without waiting for its close handshake. */
+  protected drop(socket: SocketLike): void {
+    if (this.socket === socket) this.socket = undefined;
+    this.detach(socket);
+    try {
+      if (typeof socket.terminate === 'function') socket.terminate();
+      else socket.close(CloseCode.NORMAL);
+    } catch {
+      // already closed
+    }
+  }
+
+  private detach(socket: SocketLike): void {
+    socket.onopen = null;
+    socket.onmessage = null;
+    socket.onclose = null;
+    socket.onerror = () => undefined;
+  }
+
+  /** An attempt that never became ready. */
+  private attemptFailed(error: RoomwireClientError, closeCode: number | undefined): void {
+    clearTimeout(this.timers.handshake);
+    if (this.stateValue === 'closed') return;
+    if (this.connectWaiter) {
+      // The first connect(): the caller decides what next.
+      const waiter = this.connectWaiter;
+      this.connectWaiter = undefined;
+      this.setState('idle');
+      this.failAll(error);
+      waiter.reject(error);
+      return;
+    }
+    this.dispatch('error', error);
+    const final = (error.status !== undefined && error.status >= 400 && error.status < 500) ||
+      (closeCode !== undefined && this.finalCodes.has(closeCode));
+    this.scheduleReconnect(final);
+  }
+
+  /** A ready connection went away. */
+  protected lost(code: number, reason: string): void {
+    this.stopped();
+    this.lastReady = undefined;
+    if (this.stateValue === 'closed') return;
+    const willReconnect = this.base.autoReconnect && !this.finalCodes.has(code) && this.base.reconnectAttempts > 0;
+    this.dispatch('disconnect', { code, reason, willReconnect });
+    this.dropPending(new RoomwireClientError('closed', `the connection closed (${code}) before the answer`), false);
+    this.attempt = 0;
+    this.scheduleReconnect(!willReconnect);
+  }
+
+  private scheduleReconnect(final: boolean): void {
+    if (final || !this.base.autoReconnect || this.attempt >= this.base.reconnectAttempts) {
+      this.setState('closed');
+      if (!final && this.base.autoReconnect) this.dispatch('reconnect_failed', { attempts: this.attempt });
+      this.failAll(new RoomwireClientError('closed', 'the connection is gone and the client gave up'));
+      return;
+    }
+    this.setState('reconnecting');
+    const ceiling = Math.min(this.base.reconnectDelayMax, this.base.reconnectDelay * 2 ** this.attempt);
+    const delay = Math.floor(Math.random() * ceiling);
+    this.attempt += 1;
+    this.dispatch('reconnecting', { attempt: this.attempt, delay });
+    this.timers.reconnect = setTimeout(() => {
+      if (this.stateValue === 'reconnecting') void this.open();
+    }, delay);
+  }
+
+  private receive(socket: SocketLike, data: unknown): void {
+    if (typeof data !== 'string') {
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data)
+        : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
+      if (!bytes) return;
+      if (bytes.byteLength > this.base.maxPayload) return this.tooBig(socket);
+      this.dispatch('binary', bytes);
+      return;
+    }
+    if (data.length > this.base.maxPayload) return this.tooBig(socket);
+    this.text(socket, data);
+  }
+
+  private tooBig(socket: SocketLike): void {
+    this.dispatch('error', new RoomwireClientError('protocol', `a message larger than maxPayload (${this.base.maxPayload} bytes)`));
+    try {
+      socket.close(CloseCode.MESSAGE_TOO_BIG, 'message too big');
+    } catch {
+      // closing already
+    }
+  }
+
+  // ---- sending ----
+
+  /** Sends now when open, else queues (bounded); false (and `fail`) when refused. */
+  protected enqueue(item: Outgoing): boolean {
+    const refuse = (error: RoomwireClientError): boolean => {
+      item.fail?.(error);
+      return false;
+    };
+    if (this.stateValue === 'closed') return refuse(new RoomwireClientError('closed', 'the client is closed'));
+    if (this.stateValue === 'idle') return refuse(new RoomwireClientError('closed', 'connect() first'));
+    const socket = this.socket;
+    if (this.stateValue === 'open' && socket && socket.readyState === OPEN) {
+      this.write(socket, item);
+      return true;
+    }
+    if (this.queue.length >= this.base.offlineQueueSize) {
+      return refuse(new RoomwireClientError('queue_full', `the offline queue is full (${this.base.offlineQueueSize})`));
+    }
+    this.queue.push(item);
+    return true;
+  }
+
+  /** Hands `item` to the socket (its `written` runs first). */
+  protected write(socket: SocketLike, item: Outgoing): void {
+    item.written?.();
+    this.sendNow(socket, item.data);
+  }
+
+  protected sendNow(socket: SocketLike, data: string | ArrayBufferLike | ArrayBufferView): void {
+    try {
+      socket.send(data);
+    } catch (err) {
+      this.dispatch('error', new RoomwireClientError('socket', (err as Error).message));
+    }
+  }
+
+  private clearTimers(): void {
+    this.stopped();
+    clearTimeout(this.timers.reconnect);
+    clearTimeout(this.timers.handshake);
+  }
+
+  // ---- bookkeeping ----
+
+  private failAll(error: RoomwireClientError): void {
+    this.dropPending(error, true);
+    for (const item of this.queue.splice(0)) item.fail?.(error);
+  }
+
+  private setState(state: ClientState): void {
+    if (this.stateValue === state) return;
+    this.stateValue = state;
+    this.dispatch('state', state);
+  }
+
+  protected dispatch(type: string, value: unknown): void {
+    const callback = this.callbackFor(type);
+    if (callback) this.call(callback, value, type);
+    const set = this.listeners.get(type);
+    if (set) for (const handler of [...set]) this.call(handler, value, type);
+  }
+
+  protected call(handler: (value: any) => void, value: unknown, type: string): void {
+    try {
+      handler(value);
+    } catch (err) {
+      if (type !== 'error') this.dispatch('error', new RoomwireClientError('handler', `a '${type}' handler threw: ${(err as Error)?.message ?? err}`));
+    }
+  }
+}
+
+/**
+ * A roomwire client. Handlers registered with `on` and in the options stay across
+ * reconnects; rooms joined are rejoined; sends while offline wait in a bounded queue.
+ */
+export class RoomwireClient extends ReconnectingClient<WelcomeFrame> {
+  /** The connection's id (changes on every reconnect), once welcomed. */
+  connectionId: string | undefined;
+  /** The last round trip of the client's ping, ms; null before the first. */
+  latency: number | null = null;
+
+  private readonly o: Required<Pick<RoomwireClientOptions, 'pingInterval' | 'pongTimeout' | 'ackTimeout'>> & RoomwireClientOptions;
+  private readonly rooms = new Map<string, RoomState>();
+  private readonly pendingJoins: PendingJoin[] = [];
+  private readonly pendingLeaves: Array<PendingRoom<RoomLeftFrame>> = [];
+  private readonly pendingPresence: Array<PendingRoom<PresenceMember[]>> = [];
+  private readonly pendingAcks: PendingAck[] = [];
+  private everWelcomed = false;
+  private rejoining = new Set<string>();
+  private pingSentAt = 0;
+  protected readonly readyName = 'welcome';
+
+  /** Checks the options; connects only on {@link connect}. */
+  constructor(options: RoomwireClientOptions) {
+    super(options);
+    this.o = {
+      ...options,
+      pingInterval: numberOption(options, 'pingInterval', 25000, 0),
+      pongTimeout: numberOption(options, 'pongTimeout', 10000, 1),
+      ackTimeout: numberOption(options, 'ackTimeout', 10000, 1),
+    };
+  }
+
+  /** The rooms the client is in (and rejoins after a reconnect). */
+  get joinedRooms(): string[] {
+    return [...this.rooms.keys()];
+  }
+
+  /**
+   * Opens the connection; resolves with the `welcome`. Rejects when the upgrade is refused
+   * (`code` 'refused', with `status` where the runtime tells it), on `handshakeTimeout`, or
+   * when the socket fails. One attempt: reconnection begins only after a welcome.
+   */
+  connect(): Promise<WelcomeFrame> {
+    return super.connect();
   }
 
   /**
@@ -467,212 +812,21 @@ export class RoomwireClient {
   /** Any other frame type (a custom one the app sends). */
   on<T extends string>(type: T extends keyof ClientEventMap ? never : T, handler: (frame: ServerFrame) => void): () => void;
   on(type: string, handler: (value: any) => void): () => void {
-    let set = this.listeners.get(type);
-    if (!set) this.listeners.set(type, (set = new Set()));
-    set.add(handler);
-    return () => this.off(type, handler);
+    return this.listen(type, handler);
   }
 
-  /** Removes a handler added with {@link on}. */
-  off(type: string, handler: (value: any) => void): void {
-    this.listeners.get(type)?.delete(handler);
-  }
+  // ---- frames ----
 
-  // ---- the connection ----
-
-  private lastWelcome: WelcomeFrame | undefined;
-
-  private async constructorFor(): Promise<WebSocketConstructor> {
-    if (this.o.WebSocket) return this.o.WebSocket;
-    const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (global) return global;
-    if (!this.wsModule) {
-      const name = 'ws';
-      try {
-        const mod = (await import(name)) as { default?: unknown; WebSocket?: unknown };
-        this.wsModule = (mod.WebSocket ?? mod.default ?? mod) as WebSocketConstructor;
-      } catch {
-        throw new RoomwireClientError('socket', 'no WebSocket in this runtime: install the ws package (Node 20) or pass options.WebSocket');
-      }
-    }
-    return this.wsModule;
-  }
-
-  private url(): string {
-    const id = this.clientId;
-    if (!id) return this.o.url;
-    const u = this.o.url;
-    const hash = u.indexOf('#');
-    const base = hash < 0 ? u : u.slice(0, hash);
-    return `${base}${base.includes('?') ? '&' : '?'}clientId=${encodeURIComponent(id)}`;
-  }
-
-  private async open(): Promise<void> {
-    let Ctor: WebSocketConstructor;
-    try {
-      Ctor = await this.constructorFor();
-    } catch (err) {
-      return this.attemptFailed(err as RoomwireClientError, undefined);
-    }
-    if (this.stateValue === 'closed') return;
-    const usesWs = Ctor === this.wsModule || (typeof (Ctor as unknown as { Server?: unknown }).Server === 'function');
-    let socket: SocketLike;
-    let refusedStatus: number | undefined;
-    let tooBig = false;
-    try {
-      socket = usesWs
-        ? new Ctor(this.url(), this.o.protocols, { headers: this.o.headers, maxPayload: this.o.maxPayload, handshakeTimeout: this.o.handshakeTimeout })
-        : this.o.protocols === undefined ? new Ctor(this.url()) : new Ctor(this.url(), this.o.protocols);
-    } catch (err) {
-      return this.attemptFailed(new RoomwireClientError('socket', (err as Error).message), undefined);
-    }
-    this.socket = socket;
-    socket.binaryType = 'arraybuffer';
-    if (typeof socket.on === 'function') {
-      // `ws` tells the status of a refused upgrade.
-      socket.on('unexpected-response', (_req: unknown, res: { statusCode?: number; resume?: () => void }) => {
-        refusedStatus = res.statusCode;
-        res.resume?.();
-        this.drop(socket);
-        this.attemptFailed(new RoomwireClientError('refused', `upgrade refused with HTTP ${res.statusCode}`, { status: res.statusCode }), undefined);
-      });
-      socket.on('error', (err: { code?: string; message?: string }) => {
-        // `ws` enforces maxPayload itself, then reports the close as 1006: keep its 1009.
-        if (err?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-          tooBig = true;
-          this.emit('error', new RoomwireClientError('protocol', `a message larger than maxPayload (${this.o.maxPayload} bytes)`));
-        }
-      });
-    }
-    this.timers.handshake = setTimeout(() => {
-      this.drop(socket);
-      this.attemptFailed(new RoomwireClientError('timeout', `no welcome within ${this.o.handshakeTimeout} ms`), undefined);
-    }, this.o.handshakeTimeout);
-    let opened = false;
-    socket.onopen = () => {
-      opened = true;
-    };
-    socket.onerror = () => {
-      // Node's own WebSocket (undici) may end a failed handshake with an error and no close.
-      if (opened || this.socket !== socket || usesWs) return;
-      this.drop(socket);
-      this.attemptFailed(new RoomwireClientError('refused', 'the upgrade failed',
-        refusedStatus === undefined ? {} : { status: refusedStatus }), undefined);
-    };
-    socket.onclose = (ev) => {
-      if (this.socket !== socket) return;
-      this.socket = undefined;
-      if (!this.welcomedSocket(socket)) {
-        const refused = !opened;
-        this.attemptFailed(refused
-          ? new RoomwireClientError('refused', `the upgrade failed (close ${ev.code})`, refusedStatus === undefined ? {} : { status: refusedStatus })
-          : new RoomwireClientError('socket', `closed before welcome (${ev.code} ${ev.reason})`), ev.code);
-        return;
-      }
-      this.lost(tooBig ? CloseCode.MESSAGE_TOO_BIG : ev.code, ev.reason);
-    };
-    socket.onmessage = (ev) => this.receive(socket, ev.data);
-  }
-
-  private welcomed = new WeakSet<object>();
-  private welcomedSocket(socket: SocketLike): boolean {
-    return this.welcomed.has(socket);
-  }
-
-  /** Forgets a socket and closes it without waiting for its close handshake. */
-  private drop(socket: SocketLike): void {
-    if (this.socket === socket) this.socket = undefined;
-    this.detach(socket);
-    try {
-      if (typeof socket.terminate === 'function') socket.terminate();
-      else socket.close(CloseCode.NORMAL);
-    } catch {
-      // already closed
-    }
-  }
-
-  private detach(socket: SocketLike): void {
-    socket.onopen = null;
-    socket.onmessage = null;
-    socket.onclose = null;
-    socket.onerror = () => undefined;
-  }
-
-  /** An attempt that never got its welcome. */
-  private attemptFailed(error: RoomwireClientError, closeCode: number | undefined): void {
-    clearTimeout(this.timers.handshake);
-    if (this.stateValue === 'closed') return;
-    if (this.connectWaiter) {
-      // The first connect(): the caller decides what next.
-      const waiter = this.connectWaiter;
-      this.connectWaiter = undefined;
-      this.setState('idle');
-      this.failAll(error);
-      waiter.reject(error);
-      return;
-    }
-    this.emit('error', error);
-    const final = (error.status !== undefined && error.status >= 400 && error.status < 500) ||
-      (closeCode !== undefined && this.finalCodes.has(closeCode));
-    this.scheduleReconnect(final);
-  }
-
-  /** A welcomed connection went away. */
-  private lost(code: number, reason: string): void {
-    this.stopHeartbeat();
-    if (this.stateValue === 'closed') return;
-    const willReconnect = this.o.autoReconnect && !this.finalCodes.has(code) && this.o.reconnectAttempts > 0;
-    this.emit('disconnect', { code, reason, willReconnect });
-    this.failInFlight(new RoomwireClientError('closed', `the connection closed (${code}) before the answer`));
-    this.attempt = 0;
-    this.scheduleReconnect(!willReconnect);
-  }
-
-  private scheduleReconnect(final: boolean): void {
-    if (final || !this.o.autoReconnect || this.attempt >= this.o.reconnectAttempts) {
-      this.setState('closed');
-      if (!final && this.o.autoReconnect) this.emit('reconnect_failed', { attempts: this.attempt });
-      this.failAll(new RoomwireClientError('closed', 'the connection is gone and the client gave up'));
-      return;
-    }
-    this.setState('reconnecting');
-    const ceiling = Math.min(this.o.reconnectDelayMax, this.o.reconnectDelay * 2 ** this.attempt);
-    const delay = Math.floor(Math.random() * ceiling);
-    this.attempt += 1;
-    this.emit('reconnecting', { attempt: this.attempt, delay });
-    this.timers.reconnect = setTimeout(() => {
-      if (this.stateValue === 'reconnecting') void this.open();
-    }, delay);
-  }
-
-  private receive(socket: SocketLike, data: unknown): void {
-    if (typeof data !== 'string') {
-      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data)
-        : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
-      if (!bytes) return;
-      if (bytes.byteLength > this.o.maxPayload) return this.tooBig(socket);
-      this.emit('binary', bytes);
-      return;
-    }
-    if (data.length > this.o.maxPayload) return this.tooBig(socket);
+  protected text(socket: SocketLike, data: string): void {
     let frame: ServerFrame;
     try {
       frame = JSON.parse(data) as ServerFrame;
     } catch {
-      this.emit('error', new RoomwireClientError('protocol', 'a text frame that is not JSON'));
+      this.dispatch('error', new RoomwireClientError('protocol', 'a text frame that is not JSON'));
       return;
     }
     if (typeof frame !== 'object' || frame === null || typeof frame.type !== 'string') return;
     this.handle(socket, frame);
-  }
-
-  private tooBig(socket: SocketLike): void {
-    this.emit('error', new RoomwireClientError('protocol', `a message larger than maxPayload (${this.o.maxPayload} bytes)`));
-    try {
-      socket.close(CloseCode.MESSAGE_TOO_BIG, 'message too big');
-    } catch {
-      // closing already
-    }
   }
 
   private handle(socket: SocketLike, frame: ServerFrame): void {
@@ -714,39 +868,35 @@ export class RoomwireClient {
           this.latency = Date.now() - this.pingSentAt;
           this.pingSentAt = 0;
           clearTimeout(this.timers.pong);
-          this.emit('pong', { latency: this.latency });
+          this.dispatch('pong', { latency: this.latency });
         }
         break;
       case 'error':
         // As `server_error` (the frame); as `error` (a RoomwireClientError) unless it
         // answered a pending operation, which it rejects instead.
         this.onErrorFrame(frame as ErrorFrame);
-        this.emit('server_error', frame);
+        this.dispatch('server_error', frame);
         if (this.o.onMessage) this.call(this.o.onMessage, frame, frame.type);
         return;
       default:
         break;
     }
-    this.emit(frame.type, frame);
+    this.dispatch(frame.type, frame);
     if (this.o.onMessage) this.call(this.o.onMessage, frame, frame.type);
   }
 
   private onWelcome(socket: SocketLike, welcome: WelcomeFrame): void {
-    clearTimeout(this.timers.handshake);
-    this.welcomed.add(socket);
-    this.lastWelcome = welcome;
     this.connectionId = welcome.connection_id;
     this.clientId = welcome.client_id;
     const reconnected = this.everWelcomed;
     this.everWelcomed = true;
-    this.attempt = 0;
-    this.setState('open');
-    this.startHeartbeat(socket);
-    this.emit('welcome', welcome);
-    if (this.o.onConnect) this.call(this.o.onConnect, welcome, 'welcome');
-    // Rooms first (each asking for what it missed), then what waited while offline: the
-    // server handles a connection's frames in order.
-    if (reconnected) {
+    this.markReady(socket, welcome, () => {
+      this.startHeartbeat(socket);
+      this.dispatch('welcome', welcome);
+      if (this.o.onConnect) this.call(this.o.onConnect, welcome, 'welcome');
+      // Rooms first (each asking for what it missed), then what waited while offline: the
+      // server handles a connection's frames in order.
+      if (!reconnected) return;
       for (const [roomId, room] of this.rooms) {
         if (this.pendingJoins.some((p) => p.roomId === roomId)) continue;
         this.rejoining.add(roomId);
@@ -754,13 +904,7 @@ export class RoomwireClient {
         this.sendNow(socket, JSON.stringify({ type: 'join_room', room_id: roomId,
           ...(room.presence ? { presence: room.presence } : {}), ...(since ? { since } : {}) }));
       }
-    }
-    for (const item of this.queue.splice(0)) this.write(socket, item);
-    if (this.connectWaiter) {
-      const waiter = this.connectWaiter;
-      this.connectWaiter = undefined;
-      waiter.resolve(welcome);
-    }
+    });
   }
 
   private onRoomJoined(frame: RoomJoinedFrame): void {
@@ -774,7 +918,7 @@ export class RoomwireClient {
       }
       this.adoptPosition(roomId, frame);
       takeFor(this.rejoinWaiters, roomId)?.resolve(frame);
-      this.emit('rejoined', { room_id: roomId, recovered });
+      this.dispatch('rejoined', { room_id: roomId, recovered });
       return;
     }
     const pending = takeFor(this.pendingJoins, roomId);
@@ -819,8 +963,8 @@ export class RoomwireClient {
         this.rejoining.delete(roomId);
         this.rooms.delete(roomId);
         takeFor(this.rejoinWaiters, roomId)?.reject(error);
-        this.emit('rejoined', { room_id: roomId, recovered: false, error });
-        return this.emit('error', error);
+        this.dispatch('rejoined', { room_id: roomId, recovered: false, error });
+        return this.dispatch('error', error);
       }
       const pending = this.pendingJoins.shift();
       if (pending) return pending.reject(error);
@@ -831,7 +975,7 @@ export class RoomwireClient {
       const pending = this.pendingPresence.shift();
       if (pending) return pending.reject(error);
     }
-    this.emit('error', error);
+    this.dispatch('error', error);
   }
 
   private settleAck(ack: MessageAckFrame | undefined, blocked: MessageBlockedFrame | undefined): void {
@@ -849,27 +993,7 @@ export class RoomwireClient {
 
   // ---- sending ----
 
-  /** Sends now when open, else queues (bounded); false (and `reject`) when refused. */
-  private enqueue(item: Outgoing): boolean {
-    const refuse = (error: RoomwireClientError): boolean => {
-      item.fail?.(error);
-      return false;
-    };
-    if (this.stateValue === 'closed') return refuse(new RoomwireClientError('closed', 'the client is closed'));
-    if (this.stateValue === 'idle') return refuse(new RoomwireClientError('closed', 'connect() first'));
-    const socket = this.socket;
-    if (this.stateValue === 'open' && socket && socket.readyState === OPEN) {
-      this.write(socket, item);
-      return true;
-    }
-    if (this.queue.length >= this.o.offlineQueueSize) {
-      return refuse(new RoomwireClientError('queue_full', `the offline queue is full (${this.o.offlineQueueSize})`));
-    }
-    this.queue.push(item);
-    return true;
-  }
-
-  private write(socket: SocketLike, item: Outgoing): void {
+  protected write(socket: SocketLike, item: Outgoing): void {
     if (item.ack) {
       const ack = item.ack;
       this.pendingAcks.push(ack);
@@ -879,22 +1003,13 @@ export class RoomwireClient {
         ack.reject(new RoomwireClientError('timeout', `no message_ack within ${this.o.ackTimeout} ms`));
       }, this.o.ackTimeout);
     }
-    item.written?.();
-    this.sendNow(socket, item.data);
-  }
-
-  private sendNow(socket: SocketLike, data: string | ArrayBufferLike | ArrayBufferView): void {
-    try {
-      socket.send(data);
-    } catch (err) {
-      this.emit('error', new RoomwireClientError('socket', (err as Error).message));
-    }
+    super.write(socket, item);
   }
 
   // ---- heartbeat ----
 
   private startHeartbeat(socket: SocketLike): void {
-    this.stopHeartbeat();
+    this.stopped();
     if (this.o.pingInterval === 0) return;
     this.timers.ping = setInterval(() => {
       if (this.socket !== socket || this.pingSentAt !== 0) return;
@@ -908,22 +1023,15 @@ export class RoomwireClient {
     }, this.o.pingInterval);
   }
 
-  private stopHeartbeat(): void {
+  protected stopped(): void {
     clearInterval(this.timers.ping);
     clearTimeout(this.timers.pong);
     this.pingSentAt = 0;
   }
 
-  private clearTimers(): void {
-    this.stopHeartbeat();
-    clearTimeout(this.timers.reconnect);
-    clearTimeout(this.timers.handshake);
-  }
-
   // ---- bookkeeping ----
 
-  /** Operations waiting on a connection that is gone. Queued sends stay for the next one. */
-  private failInFlight(error: RoomwireClientError): void {
+  protected dropPending(error: RoomwireClientError, final: boolean): void {
     // Joins and leaves in flight are re-sent as part of the rejoin (joins) or dropped (leaves).
     for (const p of this.pendingLeaves.splice(0)) {
       this.rooms.delete(p.roomId);
@@ -940,38 +1048,17 @@ export class RoomwireClient {
       p.reject(error);
     }
     this.rejoining.clear();
+    if (final) for (const p of this.rejoinWaiters.splice(0)) p.reject(error);
   }
 
   private rejoinWaiters: PendingJoin[] = [];
 
-  private failAll(error: RoomwireClientError): void {
-    this.failInFlight(error);
-    for (const p of this.rejoinWaiters.splice(0)) p.reject(error);
-    for (const item of this.queue.splice(0)) item.fail?.(error);
+  protected forget(): void {
+    this.rooms.clear();
+    this.everWelcomed = false;
   }
 
-  private setState(state: ClientState): void {
-    if (this.stateValue === state) return;
-    this.stateValue = state;
-    this.emit('state', state);
-  }
-
-  private emit(type: string, value: unknown): void {
-    const callback = this.callbackFor(type);
-    if (callback) this.call(callback, value, type);
-    const set = this.listeners.get(type);
-    if (set) for (const handler of [...set]) this.call(handler, value, type);
-  }
-
-  private call(handler: (value: any) => void, value: unknown, type: string): void {
-    try {
-      handler(value);
-    } catch (err) {
-      if (type !== 'error') this.emit('error', new RoomwireClientError('handler', `a '${type}' handler threw: ${(err as Error)?.message ?? err}`));
-    }
-  }
-
-  private callbackFor(type: string): ((value: any) => void) | undefined {
+  protected callbackFor(type: string): ((value: any) => void) | undefined {
     const o = this.o;
     switch (type) {
       case 'welcome': return o.onWelcome;
@@ -1004,4 +1091,283 @@ function takeFor<T extends { roomId: string }>(list: T[], roomId: string): T | u
 function isBinary(data: unknown): data is ArrayBufferLike | ArrayBufferView {
   return data instanceof ArrayBuffer || ArrayBuffer.isView(data) ||
     (typeof SharedArrayBuffer !== 'undefined' && data instanceof SharedArrayBuffer);
+}
+
+// ---- the events protocol (a route with protocol: 'events') ----
+
+/** Options of {@link EventsClient}. */
+export interface EventsClientOptions extends ConnectionOptions {
+  /** Time (ms) a join or leave waits for its answer before rejecting. Default 10000. */
+  answerTimeout?: number;
+  onConnect?: () => void;
+  onDisconnect?: (event: DisconnectEvent) => void;
+  onReconnect?: (event: ReconnectEvent) => void;
+  onError?: (error: RoomwireClientError) => void;
+}
+
+/** An event the server sent: to this connection, or to a topic (`topic` set). */
+export interface EventFrame {
+  type: 'event';
+  event: string;
+  payload: unknown;
+  topic?: string;
+}
+
+/** An `error` frame of the events protocol. */
+export interface EventsErrorFrame {
+  type: 'error';
+  /** unknown_topic, unknown_event, not_joined, leave_error, invalid_format, rate_limited. */
+  error_type: string;
+  message: string;
+  topic?: string;
+  event?: string;
+}
+
+/** The events client's own events (`on(name, handler)`); any other name is a server event. */
+export interface EventsClientEventMap {
+  /** Open (again, after a reconnect: topics are being rejoined). */
+  connect: undefined;
+  disconnect: DisconnectEvent;
+  reconnecting: ReconnectEvent;
+  reconnect_failed: { attempts: number };
+  /** A topic rejoined after a reconnect, or (`error` set) refused. */
+  rejoined: { topic: string; error?: RoomwireClientError };
+  /** The server removed this connection from a topic (a `leave_ack` it did not ask for). */
+  left: { topic: string };
+  state: ClientState;
+  error: RoomwireClientError;
+  /** Every `error` frame, as sent. */
+  server_error: EventsErrorFrame;
+  binary: Uint8Array;
+}
+
+const eventsClientEvents = ['connect', 'disconnect', 'reconnecting', 'reconnect_failed', 'rejoined', 'left', 'state',
+  'error', 'server_error', 'binary'];
+
+interface PendingTopic extends Pending<void> {
+  topic: string;
+  payload: unknown;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * A client for routes with `protocol: 'events'` (Rover's model): joins topics, sends named
+ * events, and receives them by name. It reconnects like {@link RoomwireClient} (backoff
+ * with jitter, a bounded offline queue) and rejoins its topics with the payload it joined
+ * them with. Server events are handled with `on(eventName, (payload, frame) => …)`; the
+ * names in {@link EventsClientEventMap} are the client's own (use `onEvent` for a server
+ * event that has one of them).
+ */
+export class EventsClient extends ReconnectingClient<void> {
+  private readonly answerTimeout: number;
+  private readonly eo: EventsClientOptions;
+  private readonly topics = new Map<string, unknown>();
+  private readonly pendingJoins: PendingTopic[] = [];
+  private readonly pendingLeaves: PendingTopic[] = [];
+  private readonly rejoinWaiters: PendingTopic[] = [];
+  private readonly rejoining = new Set<string>();
+  private readonly handlers = new Map<string, Set<(payload: any, frame: EventFrame) => void>>();
+  private readonly anyHandlers = new Set<(event: string, payload: any, frame: EventFrame) => void>();
+  private everOpen = false;
+  protected readonly readyName = 'open';
+
+  /** Checks the options; connects only on {@link connect}. */
+  constructor(options: EventsClientOptions) {
+    super(options);
+    this.eo = options;
+    this.answerTimeout = numberOption(options, 'answerTimeout', 10000, 1);
+  }
+
+  /** The topics the client is in (and rejoins after a reconnect). */
+  get joinedTopics(): string[] {
+    return [...this.topics.keys()];
+  }
+
+  /**
+   * Joins a topic; resolves on `join_ack`, rejects on `join_error` (`errorType`
+   * 'join_error', the handler's reason as the message) or an `unknown_topic` error. The
+   * topic is rejoined with `payload` after every reconnect.
+   */
+  join(topic: string, payload?: unknown): Promise<void> {
+    if (typeof topic !== 'string' || topic === '') return Promise.reject(new TypeError('topic must be a non-empty string'));
+    return this.ask(this.pendingJoins, { type: 'join', topic, payload: payload ?? null }, topic, payload);
+  }
+
+  /** Leaves a topic; resolves on `leave_ack`, rejects on a `not_joined` or `leave_error` error. */
+  leave(topic: string, payload?: unknown): Promise<void> {
+    if (typeof topic !== 'string' || topic === '') return Promise.reject(new TypeError('topic must be a non-empty string'));
+    return this.ask(this.pendingLeaves, { type: 'leave', topic, payload: payload ?? null }, topic, payload);
+  }
+
+  /** Sends an event; false when refused (offline queue full, or disconnected). */
+  emit(event: string, payload?: unknown): boolean {
+    if (typeof event !== 'string' || event === '') throw new TypeError('event must be a non-empty string');
+    return this.enqueue({ data: JSON.stringify({ type: 'event', event, payload: payload ?? null }) });
+  }
+
+  /** Adds a handler for one of the client's own events; returns the function that removes it. */
+  on<K extends keyof EventsClientEventMap>(type: K, handler: (value: EventsClientEventMap[K]) => void): () => void;
+  /** Adds a handler for a server event by name. */
+  on<T extends string>(event: T extends keyof EventsClientEventMap ? never : T, handler: (payload: any, frame: EventFrame) => void): () => void;
+  on(name: string, handler: (...args: any[]) => void): () => void {
+    if (eventsClientEvents.includes(name)) return this.listen(name, handler);
+    let set = this.handlers.get(name);
+    if (!set) this.handlers.set(name, (set = new Set()));
+    set.add(handler);
+    return () => void this.handlers.get(name)?.delete(handler);
+  }
+
+  /** Adds a handler for every server event; returns the function that removes it. */
+  onEvent(handler: (event: string, payload: any, frame: EventFrame) => void): () => void {
+    this.anyHandlers.add(handler);
+    return () => void this.anyHandlers.delete(handler);
+  }
+
+  private ask(list: PendingTopic[], frame: Record<string, unknown>, topic: string, payload: unknown): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const pending: PendingTopic = { topic, payload, resolve, reject, timer: undefined };
+      this.enqueue({
+        data: JSON.stringify(frame),
+        written: () => {
+          list.push(pending);
+          pending.timer = setTimeout(() => {
+            const i = list.indexOf(pending);
+            if (i >= 0) list.splice(i, 1);
+            reject(new RoomwireClientError('timeout', `no answer to ${String(frame.type)} ${topic} within ${this.answerTimeout} ms`));
+          }, this.answerTimeout);
+        },
+        fail: reject,
+      });
+    });
+  }
+
+  protected opened(socket: SocketLike): void {
+    const reconnected = this.everOpen;
+    this.everOpen = true;
+    this.markReady(socket, undefined, () => {
+      // Topics first: the server answers a connection's frames in order.
+      if (reconnected) {
+        for (const [topic, payload] of this.topics) {
+          if (this.pendingJoins.some((p) => p.topic === topic)) continue;
+          this.rejoining.add(topic);
+          this.sendNow(socket, JSON.stringify({ type: 'join', topic, payload: payload ?? null }));
+        }
+      }
+      this.dispatch('connect', undefined);
+    });
+  }
+
+  protected text(_socket: SocketLike, data: string): void {
+    let frame: { type?: unknown; topic?: unknown; [key: string]: unknown };
+    try {
+      frame = JSON.parse(data);
+    } catch {
+      this.dispatch('error', new RoomwireClientError('protocol', 'a text frame that is not JSON'));
+      return;
+    }
+    if (typeof frame !== 'object' || frame === null) return;
+    const topic = typeof frame.topic === 'string' ? frame.topic : undefined;
+    switch (frame.type) {
+      case 'event':
+        return this.onServerEvent(frame as unknown as EventFrame);
+      case 'join_ack':
+        if (topic !== undefined) this.joined(topic, undefined);
+        return;
+      case 'join_error':
+        if (topic !== undefined) this.joined(topic, new RoomwireClientError('server', String(frame.reason ?? 'join refused'), { errorType: 'join_error' }));
+        return;
+      case 'leave_ack':
+        if (topic === undefined) return;
+        this.topics.delete(topic);
+        if (!settle(this.pendingLeaves, topic)) this.dispatch('left', { topic });
+        return;
+      case 'error':
+        return this.onErrorFrame(frame as unknown as EventsErrorFrame);
+      default:
+        return;
+    }
+  }
+
+  private onServerEvent(frame: EventFrame): void {
+    if (typeof frame.event !== 'string') return;
+    for (const handler of [...this.anyHandlers]) this.call(() => handler(frame.event, frame.payload, frame), undefined, frame.event);
+    const set = this.handlers.get(frame.event);
+    if (set) for (const handler of [...set]) this.call(() => handler(frame.payload, frame), undefined, frame.event);
+  }
+
+  /** A join's answer: the pending join's, a rejoin's, or one the app made (kept and rejoined). */
+  private joined(topic: string, error: RoomwireClientError | undefined): void {
+    if (this.rejoining.delete(topic)) {
+      if (error) this.topics.delete(topic);
+      settle(this.rejoinWaiters, topic, error);
+      this.dispatch('rejoined', error ? { topic, error } : { topic });
+      if (error) this.dispatch('error', error);
+      return;
+    }
+    const i = this.pendingJoins.findIndex((p) => p.topic === topic);
+    if (i >= 0 && !error) this.topics.set(topic, this.pendingJoins[i].payload);
+    if (i < 0 && !error) this.topics.set(topic, null);
+    if (!settle(this.pendingJoins, topic, error) && error) this.dispatch('error', error);
+  }
+
+  private onErrorFrame(frame: EventsErrorFrame): void {
+    this.dispatch('server_error', frame);
+    const error = new RoomwireClientError('server', frame.message ?? frame.error_type, { errorType: frame.error_type });
+    const topic = frame.topic;
+    if (topic !== undefined && frame.error_type === 'unknown_topic') {
+      if (this.rejoining.has(topic)) return this.joined(topic, error);
+      if (settle(this.pendingJoins, topic, error)) return;
+    } else if (topic !== undefined && (frame.error_type === 'not_joined' || frame.error_type === 'leave_error')) {
+      if (frame.error_type === 'not_joined') this.topics.delete(topic);
+      if (settle(this.pendingLeaves, topic, error)) return;
+    }
+    this.dispatch('error', error);
+  }
+
+  protected dropPending(error: RoomwireClientError, final: boolean): void {
+    // A leave in flight: the connection that was in the topic is gone, so it is left.
+    for (const p of this.pendingLeaves.splice(0)) {
+      clearTimeout(p.timer);
+      this.topics.delete(p.topic);
+      p.resolve();
+    }
+    for (const p of this.pendingJoins.splice(0)) {
+      clearTimeout(p.timer);
+      // Joined with the rejoins once back; the promise settles on that answer.
+      if (!final) {
+        this.topics.set(p.topic, p.payload);
+        this.rejoinWaiters.push(p);
+      } else {
+        p.reject(error);
+      }
+    }
+    this.rejoining.clear();
+    if (final) for (const p of this.rejoinWaiters.splice(0)) p.reject(error);
+  }
+
+  protected forget(): void {
+    this.topics.clear();
+    this.everOpen = false;
+  }
+
+  protected callbackFor(type: string): ((value: any) => void) | undefined {
+    switch (type) {
+      case 'connect': return this.eo.onConnect;
+      case 'disconnect': return this.eo.onDisconnect;
+      case 'reconnecting': return this.eo.onReconnect;
+      case 'error': return this.eo.onError;
+      default: return undefined;
+    }
+  }
+}
+
+/** Settles the first pending operation of `topic` (rejects with `error` when given); whether there was one. */
+function settle(list: PendingTopic[], topic: string, error?: RoomwireClientError): boolean {
+  const i = list.findIndex((p) => p.topic === topic);
+  if (i < 0) return false;
+  const [p] = list.splice(i, 1);
+  clearTimeout(p.timer);
+  if (error) p.reject(error);
+  else p.resolve();
+  return true;
 }

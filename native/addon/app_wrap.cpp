@@ -52,6 +52,7 @@ Napi::Function app_wrap::define(Napi::Env env) {
                          InstanceMethod("send", &app_wrap::send),
                          InstanceMethod("broadcast", &app_wrap::broadcast),
                          InstanceMethod("roomBroadcast", &app_wrap::room_broadcast),
+                         InstanceMethod("sendAnywhere", &app_wrap::send_anywhere),
                          InstanceMethod("connectionCount", &app_wrap::connection_count),
                          InstanceMethod("clusterLive", &app_wrap::cluster_live),
                          InstanceMethod("setClusterHost", &app_wrap::set_cluster_host),
@@ -415,6 +416,22 @@ Napi::Value app_wrap::room_broadcast(const Napi::CallbackInfo& info) {
   if (!server_) return Napi::Boolean::New(info.Env(), false);
   auto frame = std::make_shared<const std::string>(info[1].As<Napi::String>().Utf8Value());
   return Napi::Boolean::New(info.Env(), server_->send_room_frame(info[0].As<Napi::String>().Utf8Value(), std::move(frame)));
+}
+
+// sendAnywhere(connectionId, text) -> 'ok' | 'backpressure' | 'dropped' for a connection
+// here; 'published' when it is not here and the cluster carries the frame to the server
+// holding it (if any does); null when it is nowhere this server can reach.
+Napi::Value app_wrap::send_anywhere(const Napi::CallbackInfo& info) {
+  if (!server_) return info.Env().Null();
+  const std::string id = info[0].As<Napi::String>().Utf8Value();
+  auto frame = std::make_shared<const std::string>(info[1].As<Napi::String>().Utf8Value());
+  if (auto status = server_->send(id, frame, false)) {
+    const char* names[] = {"ok", "backpressure", "dropped"};
+    return Napi::String::New(info.Env(), names[static_cast<int>(*status)]);
+  }
+  if (server_->cluster_live() && server_->publish_direct(true, id, std::move(frame), nullptr))
+    return Napi::String::New(info.Env(), "published");
+  return info.Env().Null();
 }
 
 // clusterLive() -> whether the cluster bus is connected and in step

@@ -33,6 +33,7 @@ class app_wrap : public Napi::ObjectWrap<app_wrap> {
   Napi::Value send(const Napi::CallbackInfo& info);
   Napi::Value broadcast(const Napi::CallbackInfo& info);
   Napi::Value room_broadcast(const Napi::CallbackInfo& info);
+  Napi::Value send_anywhere(const Napi::CallbackInfo& info);
   Napi::Value connection_count(const Napi::CallbackInfo& info);
   Napi::Value cluster_live(const Napi::CallbackInfo& info);
   Napi::Value set_cluster_host(const Napi::CallbackInfo& info);

@@ -383,6 +383,20 @@ describe('cluster', () => {
     }
   }, 20000);
 
+  test("an events route's sendTo reaches a connection on another server", async () => {
+    const [a, b] = await cluster(2);
+    const [x, y] = [track(new Client(a.url('/rover-dm'))), track(new Client(b.url('/rover-dm')))];
+    const ids: string[] = [];
+    for (const c of [x, y]) {
+      await c.opened();
+      ids.push(JSON.parse((await c.nextFrame()).data as string).payload.id);
+    }
+    x.ws.send(JSON.stringify({ type: 'event', event: 'dm', payload: { to: ids[1], text: 'across' } }));
+    expect(JSON.parse((await y.nextFrame()).data as string)).toEqual({ type: 'event', event: 'dm', payload: { from: ids[0], text: 'across' } });
+    y.ws.send(JSON.stringify({ type: 'event', event: 'dm', payload: { to: ids[0], text: 'back' } }));
+    expect(JSON.parse((await x.nextFrame()).data as string)).toEqual({ type: 'event', event: 'dm', payload: { from: ids[1], text: 'back' } });
+  }, 20000);
+
   test("a hooks route's channel and route broadcasts reach every server", async () => {
     const [a, b] = await cluster(2);
     const room = [track(new Client(a.url('/hooks/lobby'))), track(new Client(b.url('/hooks/lobby')))];

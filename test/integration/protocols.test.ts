@@ -93,7 +93,7 @@ describe("protocol: 'raw'", () => {
     for (const key of ['onWelcome', 'onMessageAck', 'onPing', 'onPong', 'onRoomMessage', 'onDirectMessage']) {
       expect(() => createApp().websocket('/x', { protocol: 'raw', [key]: () => undefined } as never)).toThrow(new RegExp(`options\\.${key}.*protocol 'raw'`));
     }
-    expect(() => createApp().websocket('/x', { protocol: 'json' as never })).toThrow(/options\.protocol.*'rnode', 'raw' or 'events'/);
+    expect(() => createApp().websocket('/x', { protocol: 'json' as never })).toThrow(/options\.protocol.*'rnode', 'raw', 'events' or 'hooks'/);
     createApp().websocket('/x', { protocol: 'rnode', onWelcome: () => undefined });
   });
 

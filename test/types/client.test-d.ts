@@ -1,6 +1,6 @@
 // Type tests for roomwire/client: this file must compile, and each @ts-expect-error line
 // must be an error.
-import { CloseCode, RoomwireClient, RoomwireClientError } from 'roomwire/client';
+import { CloseCode, EventsClient, RoomwireClient, RoomwireClientError } from 'roomwire/client';
 import type { RoomMessageFrame, RoomwireClientOptions, RejoinedEvent, WelcomeFrame } from 'roomwire/client';
 
 const options: RoomwireClientOptions = {
@@ -61,3 +61,26 @@ client.on('state', (s: { type: string }) => s);
 // @ts-expect-error joinRoom resolves with the room_joined frame, not a boolean
 const wrong: Promise<boolean> = client.joinRoom('lobby');
 void wrong;
+
+// The events protocol's client.
+const events = new EventsClient({ url: 'ws://127.0.0.1:3000/rover', answerTimeout: 5000, onConnect: () => undefined });
+const joinedTopic: Promise<void> = events.join('lobby', { name: 'ann' });
+void joinedTopic;
+const sent: boolean = events.emit('shout', { text: 'hi' });
+void sent;
+const offShout = events.on('shout', (payload, frame) => void [payload, frame.topic, frame.event]);
+offShout();
+events.on('left', (e) => void e.topic.toUpperCase());
+events.on('rejoined', (e) => void e.error?.code);
+events.on('server_error', (f) => void f.error_type.toUpperCase());
+events.onEvent((name, payload) => void [name.toUpperCase(), payload]);
+const topics: string[] = events.joinedTopics;
+void topics;
+// @ts-expect-error 'left' carries the topic, not a frame's payload and frame
+events.on('left', (payload: number, frame: string) => void [payload, frame]);
+// @ts-expect-error emit takes the event's name first
+events.emit({ event: 'shout' });
+// @ts-expect-error answerTimeout is a number
+new EventsClient({ url: 'ws://x', answerTimeout: '5s' });
+// @ts-expect-error an events client has no rooms API
+events.joinRoom('lobby');
