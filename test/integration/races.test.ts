@@ -82,4 +82,45 @@ describe('races', () => {
       app = undefined;
     }
   }, 30000 + repeats * 5000);
+
+  it('a hooks chat: 40 join at once, 20 leave while messages cross, each message and leave told once', async () => {
+    for (let run = 0; run < repeats; run++) {
+      const s = await startApp((a) => a.websocket('/room', { protocol: 'hooks', hooks: {
+        on_connect: [{ WsOp: { command: 'join', channel: 'r' } }, { WsOp: { command: 'send', message: 'in' } }],
+        on_message: [{ WsOp: { command: 'broadcast', message: '{{ message }}', channel: 'r' } }],
+        on_disconnect: [{ WsOp: { command: 'broadcast', message: 'left {{ connection_id }}', channel: 'r' } }],
+      } }), { welcomeDelayMs: 0 });
+      app = s.app;
+      const members = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+        const ws = new WebSocket(`ws://${s.url}/room`);
+        sockets.push(ws);
+        const got: string[] = [];
+        ws.on('message', (d) => got.push(String(d)));
+        await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+        return { ws, got, stays: i % 2 === 0, name: `m${i}` };
+      }));
+      await until(() => members.every((m) => m.got.includes('in')), 10000, 'every on_connect done');
+      for (const m of members) {
+        for (let k = 0; k < 5; k++) m.ws.send(`${m.name}:${k}`);
+        if (!m.stays) m.ws.terminate();
+      }
+      const staying = members.filter((m) => m.stays);
+      await until(() => staying.every((m) => m.got.filter((t) => t.startsWith('left ')).length === 20 &&
+        staying.every((o) => m.got.includes(`${o.name}:4`))), 10000, 'messages and leaves');
+      await sleep(50); // any duplicate still on its way
+      for (const m of staying) {
+        const lefts = m.got.filter((t) => t.startsWith('left '));
+        expect({ run, lefts: new Set(lefts).size }).toEqual({ run, lefts: 20 });
+        for (const o of staying) {
+          // Each staying sender's five, once each and in order.
+          expect({ run, from: o.name, got: m.got.filter((t) => t.startsWith(`${o.name}:`)) })
+            .toEqual({ run, from: o.name, got: [0, 1, 2, 3, 4].map((k) => `${o.name}:${k}`) });
+        }
+        expect(m.got.filter((t) => t.startsWith('left ')).length).toBe(20);
+      }
+      for (const ws of sockets.splice(0)) ws.terminate();
+      await s.app.close({ timeoutMs: 1000 });
+      app = undefined;
+    }
+  }, 30000 + repeats * 5000);
 });
