@@ -112,6 +112,11 @@ const sioEcho = { name: 'socket.io', script: 'peers/socketio-echo.js', loadgen: 
 const sioFanout = { name: 'socket.io', script: 'peers/socketio-fanout.js', loadgen: sio };
 const roomwireFanout = { name: 'roomwire', script: 'servers/roomwire-fanout.js' };
 const wsFanout = { name: 'ws', script: 'peers/ws-fanout.js' };
+// uWebSockets.js, the peer users pick for speed (one thread per process by design).
+const uwsEcho = { name: 'uWebSockets.js', script: 'peers/uws-echo.js' };
+const uwsFanout = { name: 'uWebSockets.js', script: 'peers/uws-fanout.js' };
+/** The per-core table: a server pinned to CPU 0 (roomwire with one I/O thread); the load generator runs on CPU 1. */
+const onCore = (s) => ({ ...s, env: { ...(s.env ?? {}), PIN_CPU: '0', ...(s.name === 'roomwire' ? { THREADS: '1' } : {}) } });
 // Two servers on one Redis; roomwire alone (one server, no Redis) for scale.
 const clusterServers = [
   { name: 'roomwire', script: 'servers/roomwire-fanout.js', nodes: 2 },
@@ -127,7 +132,7 @@ const fanoutOne = (port, rate, extra) => runLoadgen(['--mode', 'fanout', '--port
 const workloads = [
   {
     id: 'fanout', title: 'room fan-out, 1,000 members, 100 B', unit: 'deliveries/s', better: 'higher',
-    servers: [roomwireFanout, wsFanout, sioFanout],
+    servers: [roomwireFanout, wsFanout, sioFanout, uwsFanout],
     run: fanoutOne,
   },
   {
@@ -168,7 +173,7 @@ const workloads = [
   },
   {
     id: 'echo-js', title: 'echo through a JS onMessage, 100 connections, 512 B', unit: 'messages/s', better: 'higher',
-    servers: [{ ...roomwireEcho, env: { MODE: 'js' } }, wsEcho, sioEcho],
+    servers: [{ ...roomwireEcho, env: { MODE: 'js' } }, wsEcho, sioEcho, uwsEcho],
     run: (port, rate, extra) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '8',
       '--size', '512', '--seconds', secs, ...extra]).then((r) => r.messages_per_s),
   },
@@ -229,7 +234,7 @@ const workloads = [
   },
   {
     id: 'echo-native', title: 'native echo (message_ack path), 100 connections, 512 B', unit: 'messages/s', better: 'higher',
-    servers: [{ ...roomwireEcho, env: { MODE: 'native' } }, wsEcho],
+    servers: [{ ...roomwireEcho, env: { MODE: 'native' } }, wsEcho, uwsEcho],
     run: (port) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '8',
       '--size', '512', '--seconds', secs]).then((r) => r.messages_per_s),
   },
@@ -249,8 +254,31 @@ const workloads = [
     // RLIMIT_NOFILE is 20,000 on this machine and cannot be raised (EPERM even as root):
     // 19,900 connections is the most one process can hold here.
     id: 'idle-max', title: 'idle memory per connection, 19,900 connections', unit: 'bytes/connection', better: 'lower',
-    servers: [roomwireFanout, wsFanout, sioFanout],
+    servers: [roomwireFanout, wsFanout, sioFanout, uwsFanout],
     idle: 19900,
+  },
+  // Per core: each server on CPU 0 alone (roomwire with one I/O thread besides its JS
+  // thread), the load generator on CPU 1; printed as a table of its own, with the spread.
+  {
+    id: 'core-echo-js', table: 'core', title: 'per core: echo through a JS onMessage, 100 connections, 512 B',
+    unit: 'messages/s', better: 'higher',
+    servers: [onCore({ ...roomwireEcho, env: { MODE: 'js' } }), onCore(uwsEcho), onCore(wsEcho)],
+    run: (port, rate, extra) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '8',
+      '--size', '512', '--seconds', secs, ...extra], undefined, 1).then((r) => r.messages_per_s),
+  },
+  {
+    id: 'core-fanout', table: 'core', title: 'per core: room fan-out, 1,000 members, 100 B', unit: 'deliveries/s',
+    better: 'higher', servers: [onCore(roomwireFanout), onCore(uwsFanout), onCore(wsFanout)],
+    run: (port, rate, extra) => runLoadgen(['--mode', 'fanout', '--port', String(port), '--subscribers', '1000',
+      '--publishers', '1', '--inflight', '8', '--size', '100', '--seconds', secs, ...extra], undefined, 1)
+      .then((r) => r.deliveries_per_s),
+  },
+  {
+    id: 'core-echo-native', table: 'core', title: 'per core: native echo (message_ack path; the peers echo in JS), 100 connections, 512 B',
+    unit: 'messages/s', better: 'higher',
+    servers: [onCore({ ...roomwireEcho, env: { MODE: 'native' } }), onCore(uwsEcho), onCore(wsEcho)],
+    run: (port, rate, extra) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '8',
+      '--size', '512', '--seconds', secs, ...extra], undefined, 1).then((r) => r.messages_per_s),
   },
   {
     // The JS boundary alone: a native thread emits message events that await verdicts like
@@ -268,7 +296,7 @@ const workloads = [
 ].filter((w) => !o.only || [w.id, w.derived?.from].some((id) => o.only.split(',').includes(id)));
 
 /** The servers roomwire is compared with, in table order. */
-const peers = ['ws', 'socket.io', 'roomwire 1 server', 'roomwire JS onMessage'];
+const peers = ['ws', 'socket.io', 'uWebSockets.js', 'roomwire 1 server', 'roomwire JS onMessage'];
 
 /** Runs a bench/ script in a fresh Node process; resolves with the JSON line it prints last. */
 function runNode(script, argv) {
@@ -291,7 +319,7 @@ function svgChart(rows) {
   // block's largest value.
   const width = 760;
   const barMax = width - 20 - 170;
-  const colors = { roomwire: '#1f6feb', ws: '#8b949e', 'socket.io': '#d29922', 'roomwire 1 server': '#79c0ff',
+  const colors = { roomwire: '#1f6feb', ws: '#8b949e', 'socket.io': '#d29922', 'uWebSockets.js': '#3fb950', 'roomwire 1 server': '#79c0ff',
     'roomwire JS onMessage': '#a371f7' };
   let y = 44;
   const parts = [
@@ -381,11 +409,25 @@ if (process.argv.includes('--chart-only')) {
   });
   console.log(`\n| workload | unit | roomwire | ${peers.join(' | ')} | ${peers.map((p) => `roomwire / ${p}`).join(' | ')} |`);
   console.log(`|---|---|---|${peers.map(() => '---|---|').join('')}`);
-  for (const r of rows) {
+  const coreRows = rows.filter((r) => workloads.find((w) => w.id === r.id).table === 'core');
+  for (const r of rows.filter((row) => !coreRows.includes(row))) {
     const values = peers.map((p) => (r.medians[p] === undefined ? '—' : fmt(r.medians[p], r.unit)));
     const ratios = peers.map((p) => (r.ratios[p] === undefined ? '—'
       : `${r.ratios[p].toFixed(2)}×${r.better === 'lower' ? ' (lower is better)' : ''}`));
     console.log(`| ${r.title} | ${r.unit} | ${fmt(r.medians.roomwire, r.unit)} | ${values.join(' | ')} | ${ratios.join(' | ')} |`);
+  }
+  if (coreRows.length > 0) {
+    // Per core: medians with the spread (lowest–highest run), and the ratios in one run set.
+    const names = [...new Set(coreRows.flatMap((r) => Object.keys(r.medians)))];
+    const others = names.filter((n) => n !== 'roomwire');
+    const spread = (v, unit) => (v.length > 1 ? ` (${fmt(Math.min(...v), unit)}–${fmt(Math.max(...v), unit)})` : '');
+    console.log(`\n| per core | unit | ${names.join(' | ')} | ${others.map((p) => `roomwire / ${p}`).join(' | ')} |`);
+    console.log(`|---|---|${names.map(() => '---|').join('')}${others.map(() => '---|').join('')}`);
+    for (const r of coreRows) {
+      const cells = names.map((n) => (r.medians[n] === undefined ? '—' : `${fmt(r.medians[n], r.unit)}${spread(r.runs[n], r.unit)}`));
+      const ratios = others.map((p) => (r.medians[p] ? `${(r.medians.roomwire / r.medians[p]).toFixed(2)}×` : '—'));
+      console.log(`| ${r.title} | ${r.unit} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
+    }
   }
   const file = writeResult('bench', { options: o, rows, extras });
   const svg = path.join(__dirname, 'results', 'bench.svg');
