@@ -15,7 +15,7 @@
 
 namespace roomwire {
 
-struct member_info;
+class member_set;
 
 /// Bounds of one room's history; `size` 0 means the room keeps none.
 struct history_options {
@@ -88,7 +88,7 @@ class room_history {
 
   /// A message on its way to the members of one I/O thread.
   struct delivery {
-    std::shared_ptr<const std::vector<member_info>> members;
+    std::shared_ptr<const member_set> members;
     std::shared_ptr<const std::string> frame;
   };
   /// Queues a delivery for I/O thread `thread`, in offset order; true when the queue was

@@ -220,7 +220,7 @@ std::string presence(std::string_view event, std::string_view room_id, const mem
 }
 
 namespace {
-json::array members_array(const std::vector<member_info>& members) {
+json::array members_array(const member_set& members) {
   json::array a;
   a.reserve(members.size());
   for (const auto& m : members) {
@@ -235,7 +235,7 @@ json::array members_array(const std::vector<member_info>& members) {
 }
 }  // namespace
 
-std::string presence_state(std::string_view room_id, const std::vector<member_info>& members,
+std::string presence_state(std::string_view room_id, const member_set& members,
                            std::string_view timestamp) {
   json::object o = typed("presence_state");
   o["room_id"] = room_id;
@@ -244,7 +244,7 @@ std::string presence_state(std::string_view room_id, const std::vector<member_in
   return json::serialize(o);
 }
 
-std::string members_json(const std::vector<member_info>& members) {
+std::string members_json(const member_set& members) {
   return json::serialize(members_array(members));
 }
 

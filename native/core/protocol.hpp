@@ -83,10 +83,10 @@ std::string direct_message(std::string_view message, std::string_view from_clien
 std::string presence(std::string_view event, std::string_view room_id, const member_info& m,
                      std::string_view timestamp);
 /// {"type":"presence_state","room_id","members":[...],"timestamp"}
-std::string presence_state(std::string_view room_id, const std::vector<member_info>& members,
+std::string presence_state(std::string_view room_id, const member_set& members,
                            std::string_view timestamp);
 /// The members array alone (getPresence).
-std::string members_json(const std::vector<member_info>& members);
+std::string members_json(const member_set& members);
 /// One room: {id,name,description,maxConnections,connections,connectionsCount,metadata,createdAt,
 /// ephemeral}, and history {size,ttlMs,offset,epoch} for a room that keeps one.
 boost::json::object room_object(const room_view& room);

@@ -18,6 +18,63 @@ std::string make_room_id() {
 
 }  // namespace
 
+member_set::member_set(std::vector<member_info> members) : size_(members.size()) {
+  for (std::size_t at = 0; at < members.size(); at += chunk_size) {
+    const std::size_t end = std::min(members.size(), at + chunk_size);
+    chunks_.push_back(std::make_shared<const chunk>(std::make_move_iterator(members.begin() + static_cast<std::ptrdiff_t>(at)),
+                                                    std::make_move_iterator(members.begin() + static_cast<std::ptrdiff_t>(end))));
+  }
+}
+
+member_set member_set::with(member_info m) const {
+  member_set next;
+  next.chunks_ = chunks_;
+  next.size_ = size_ + 1;
+  // Chunks are sized exactly: the last one is copied on every join anyway, and a room of
+  // two keeps two members' worth, not a chunk's.
+  if (chunks_.empty() || chunks_.back()->size() == chunk_size) {
+    auto fresh = std::make_shared<chunk>();
+    fresh->reserve(1);
+    fresh->push_back(std::move(m));
+    next.chunks_.push_back(std::move(fresh));
+  } else {
+    const chunk& old = *chunks_.back();
+    auto last = std::make_shared<chunk>();
+    last->reserve(old.size() + 1);
+    last->insert(last->end(), old.begin(), old.end());
+    last->push_back(std::move(m));
+    next.chunks_.back() = std::move(last);
+  }
+  return next;
+}
+
+member_set member_set::without(std::size_t index) const {
+  member_set next;
+  next.chunks_ = chunks_;
+  next.size_ = size_ - 1;
+  const std::size_t last_c = chunks_.size() - 1;
+  const std::size_t c = index / chunk_size, i = index % chunk_size;
+  if (c == last_c) {
+    auto last = std::make_shared<chunk>(*chunks_[c]);
+    (*last)[i] = std::move(last->back());
+    last->pop_back();
+    if (last->empty()) next.chunks_.pop_back();
+    else next.chunks_.back() = std::move(last);
+    return next;
+  }
+  // The last member fills the hole; the last chunk shrinks (and goes when empty).
+  auto hole = std::make_shared<chunk>(*chunks_[c]);
+  (*hole)[i] = chunks_[last_c]->back();
+  next.chunks_[c] = std::move(hole);
+  if (chunks_[last_c]->size() == 1) {
+    next.chunks_.pop_back();
+  } else {
+    auto last = std::make_shared<chunk>(chunks_[last_c]->begin(), chunks_[last_c]->end() - 1);
+    next.chunks_.back() = std::move(last);
+  }
+  return next;
+}
+
 void room_registry::set_limits(std::size_t max_rooms_per_connection, std::size_t max_id_length) {
   std::unique_lock lock(mutex_);
   max_rooms_per_connection_ = max_rooms_per_connection;
@@ -42,7 +99,7 @@ std::string room_registry::create(std::string name, std::string description,
   r.view.metadata = metadata.empty() ? "{}" : std::move(metadata);
   r.view.created_at = now_ms();
   r.view.ephemeral = ephemeral;
-  r.view.members = std::make_shared<const std::vector<member_info>>();
+  r.view.members = std::make_shared<const member_set>();
   if (history.enabled()) r.view.history = std::make_shared<room_history>(history);
   r.seq = next_seq_++;
   by_seq_.emplace(r.seq, id);
@@ -77,7 +134,7 @@ bool room_registry::adopt(const room_view& view) {
   if (view.id.empty() || rooms_.count(view.id) != 0) return false;
   room r;
   r.view = view;
-  r.view.members = std::make_shared<const std::vector<member_info>>();
+  r.view.members = std::make_shared<const member_set>();
   r.seq = next_seq_++;
   by_seq_.emplace(r.seq, view.id);
   rooms_.emplace(view.id, std::move(r));
@@ -113,16 +170,27 @@ join_result room_registry::join(const std::string& room_id, member_info member, 
     it = rooms_.find(room_id);
     if (it == rooms_.end()) return join_result::unknown_room;
   }
-  room_view& view = it->second.view;
-  for (const auto& m : *view.members)
-    if (m.connection_id == member.connection_id) return join_result::already_member;
-  if (view.max_connections != 0 && view.members->size() >= view.max_connections && mode == join_mode::normal)
+  room& r = it->second;
+  room_view& view = r.view;
+  auto& rooms_of_member = rooms_by_connection_[member.connection_id];
+  if (rooms_of_member.count(room_id) != 0) return join_result::already_member;
+  if (view.max_connections != 0 && view.members->size() >= view.max_connections && mode == join_mode::normal) {
+    if (rooms_of_member.empty()) rooms_by_connection_.erase(member.connection_id);
     return join_result::full;
-  auto next = std::make_shared<std::vector<member_info>>(*view.members);
+  }
   if (before) *before = view.members;
-  rooms_by_connection_[member.connection_id].insert(room_id);
-  next->push_back(std::move(member));
-  view.members = std::move(next);
+  rooms_of_member.insert(room_id);
+  const std::size_t at = view.members->size();
+  if (r.indexed) {
+    r.index.emplace(member.connection_id, at);
+  } else if (at + 1 > member_set::chunk_size) {
+    // Past one chunk: from now on a leave looks its member up.
+    r.index.reserve(at + 1);
+    for (std::size_t i = 0; i < at; ++i) r.index.emplace((*view.members)[i].connection_id, i);
+    r.index.emplace(member.connection_id, at);
+    r.indexed = true;
+  }
+  view.members = std::make_shared<const member_set>(view.members->with(std::move(member)));
   ++memberships_;
   return join_result::ok;
 }
@@ -132,16 +200,28 @@ std::optional<member_info> room_registry::leave(const std::string& room_id,
   std::unique_lock lock(mutex_);
   auto it = rooms_.find(room_id);
   if (it == rooms_.end()) return std::nullopt;
-  room_view& view = it->second.view;
-  auto pos = std::find_if(view.members->begin(), view.members->end(),
-                          [&](const member_info& m) { return m.connection_id == connection_id; });
-  if (pos == view.members->end()) return std::nullopt;
-  member_info removed = *pos;
-  auto next = std::make_shared<std::vector<member_info>>();
-  next->reserve(view.members->size() - 1);
-  for (const auto& m : *view.members)
-    if (m.connection_id != connection_id) next->push_back(m);
-  view.members = std::move(next);
+  room& r = it->second;
+  room_view& view = r.view;
+  std::size_t at = 0;
+  if (r.indexed) {
+    auto pos = r.index.find(connection_id);
+    if (pos == r.index.end()) return std::nullopt;
+    at = pos->second;
+    r.index.erase(pos);
+  } else {
+    const member_set& list = *view.members;
+    while (at < list.size() && list[at].connection_id != connection_id) ++at;
+    if (at == list.size()) return std::nullopt;
+  }
+  member_info removed = (*view.members)[at];
+  const std::size_t last = view.members->size() - 1;
+  if (r.indexed && at != last) r.index[(*view.members)[last].connection_id] = at;  // the last member fills the hole
+  view.members = std::make_shared<const member_set>(view.members->without(at));
+  if (r.indexed && view.members->size() <= member_set::chunk_size / 2) {
+    // Small again: searched, and the map's memory given back.
+    r.index = {};
+    r.indexed = false;
+  }
   if (after) *after = view.members;
   --memberships_;
   auto links = rooms_by_connection_.find(connection_id);

@@ -1,10 +1,13 @@
 // Rooms and their members, linked both ways (room -> members, connection -> rooms).
-// Member lists are copy-on-write: a fan-out takes the current list under a brief shared
-// lock and sends outside it, so membership changes never wait behind a fan-out.
+// Member lists are immutable snapshots: a fan-out takes the current one under a brief
+// shared lock and sends outside it, so membership changes never wait behind a fan-out.
+// A snapshot is a table of fixed-size chunks shared with the snapshot before it, so a join
+// or a leave copies the table and one or two chunks, not every member.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -38,7 +41,68 @@ struct member_info {
   bool local() const { return node.empty(); }
 };
 
-using member_list = std::shared_ptr<const std::vector<member_info>>;
+/// A room's members: an immutable snapshot, in chunks of up to `chunk_size` members that
+/// the next snapshot shares where it did not change. Iterates like a vector.
+class member_set {
+ public:
+  /// 64 members a chunk: a join copies the chunk table (one pointer per 64 members) and
+  /// the last chunk; at 20,000 members that is ~300 pointers and 64 members, not 20,000.
+  static constexpr std::size_t chunk_size = 64;
+  using chunk = std::vector<member_info>;
+
+  class iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = member_info;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const member_info*;
+    using reference = const member_info&;
+    iterator() = default;
+    iterator(const member_set* set, std::size_t c, std::size_t i) : set_(set), c_(c), i_(i) {}
+    reference operator*() const { return (*set_->chunks_[c_])[i_]; }
+    pointer operator->() const { return &**this; }
+    iterator& operator++() {
+      if (++i_ == set_->chunks_[c_]->size()) {
+        ++c_;
+        i_ = 0;
+      }
+      return *this;
+    }
+    iterator operator++(int) {
+      iterator before = *this;
+      ++*this;
+      return before;
+    }
+    bool operator==(const iterator& o) const { return c_ == o.c_ && i_ == o.i_; }
+    bool operator!=(const iterator& o) const { return !(*this == o); }
+
+   private:
+    const member_set* set_ = nullptr;
+    std::size_t c_ = 0, i_ = 0;
+  };
+
+  member_set() = default;
+  /// A set of `members`, in order (tests, and lists built whole).
+  explicit member_set(std::vector<member_info> members);
+
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  iterator begin() const { return iterator(this, 0, 0); }
+  iterator end() const { return iterator(this, chunks_.size(), 0); }
+  const member_info& operator[](std::size_t i) const { return (*chunks_[i / chunk_size])[i % chunk_size]; }
+
+  /// This set with `m` added at the end.
+  member_set with(member_info m) const;
+  /// This set without the member at `index`: the last member takes its place (so only the
+  /// last member's index changes).
+  member_set without(std::size_t index) const;
+
+ private:
+  std::vector<std::shared_ptr<const chunk>> chunks_;  // every chunk full but the last (never empty)
+  std::size_t size_ = 0;
+};
+
+using member_list = std::shared_ptr<const member_set>;
 
 /// A room as reported by getRoomInfo and the REST API.
 struct room_view {
@@ -146,6 +210,11 @@ class room_registry {
   struct room {
     room_view view;
     std::uint64_t seq = 0;  // creation order
+    /// Each member's index in view.members, kept while the room holds more than a chunk of
+    /// members (a leave then finds its member at once; a small room is searched instead,
+    /// and a room of two holds no map).
+    std::unordered_map<std::string, std::size_t> index;
+    bool indexed = false;
   };
   bool erase_locked(const std::string& id, std::vector<member_info>* evicted);
 

@@ -433,7 +433,7 @@ send_status worse(send_status a, send_status b) { return a > b ? a : b; }
 
 namespace {
 /// Which I/O threads have local members among `members`: only those get a batch.
-std::bitset<256> threads_of(const std::vector<member_info>& members) {
+std::bitset<256> threads_of(const member_set& members) {
   std::bitset<256> present;
   for (const auto& m : members)
     if (m.local()) present.set(m.io_index % present.size());
@@ -483,7 +483,7 @@ void server::history_loaded(const std::string& room_id, std::string epoch, std::
   for (auto& frame : missed) fan_out_in_order(history, members, std::move(frame));
 }
 
-std::size_t server::deliver_on(std::size_t thread, const std::vector<member_info>& members,
+std::size_t server::deliver_on(std::size_t thread, const member_set& members,
                                const std::shared_ptr<const std::string>& frame, tx_type type) {
   std::size_t sent = 0;
   for (const auto& m : members) {
@@ -619,7 +619,7 @@ std::optional<send_status> server::send_room_message(const std::string& room_id,
   // threads (where the same batched path as a client's room message queues it).
   const std::size_t limit = options_.max_backpressure;
   send_status status = send_status::ok;
-  auto rate = [&](const std::vector<member_info>& members, std::size_t size) {
+  auto rate = [&](const member_set& members, std::size_t size) {
     for (const auto& m : members) {
       auto sink = m.sink.lock();
       if (!sink) continue;

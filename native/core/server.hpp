@@ -168,7 +168,7 @@ class server : public std::enable_shared_from_this<server> {
   void fan_out_in_order(const std::shared_ptr<room_history>& history, const member_list& members,
                         std::shared_ptr<const std::string> frame);
   /// Queues `frame` to the members that live on I/O thread `thread` (run on it); how many took it.
-  std::size_t deliver_on(std::size_t thread, const std::vector<member_info>& members,
+  std::size_t deliver_on(std::size_t thread, const member_set& members,
                          const std::shared_ptr<const std::string>& frame, tx_type type = tx_type::room_message);
   /// `frame` as it is to every member of `room_id`, on this server and (through the
   /// cluster) the others; false when the room is unknown here. Any thread.
@@ -205,7 +205,7 @@ class server : public std::enable_shared_from_this<server> {
   /// members it went to, or null for an unknown room; any thread.
   /// `before(members, frame size)` runs once the recipients are known, before anything is
   /// handed to their threads.
-  using before_send = std::function<void(const std::vector<member_info>&, std::size_t)>;
+  using before_send = std::function<void(const member_set&, std::size_t)>;
   member_list publish_room_message(const std::string& room_id, const std::string& message,
                                    const std::string& from_client_id, const before_send& before = {});
   /// A `direct_message` without a sender to a connection id, or else to every connection of

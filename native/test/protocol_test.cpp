@@ -89,7 +89,7 @@ TEST(Protocol, BuildsPresence) {
   EXPECT_EQ(p.at("user_info").at("name").as_string(), "Alice");
   member_info anon = m;
   anon.user_info = "null";
-  auto state = json::parse(protocol::presence_state("r1", {m, anon}, "t")).as_object();
+  auto state = json::parse(protocol::presence_state("r1", member_set({m, anon}), "t")).as_object();
   const auto& members = state.at("members").as_array();
   ASSERT_EQ(members.size(), 2u);
   EXPECT_EQ(members[0].at("joined_at").as_string(), "1970-01-01T00:00:00.000Z");
@@ -117,7 +117,7 @@ TEST(Protocol, DescribesRooms) {
   r.metadata = R"({"topic":"all"})";
   member_info m;
   m.connection_id = "c1";
-  r.members = std::make_shared<const std::vector<member_info>>(std::vector<member_info>{m});
+  r.members = std::make_shared<const member_set>(std::vector<member_info>{m});
   auto o = protocol::room_object(r);
   EXPECT_TRUE(o.at("maxConnections").is_null());
   EXPECT_EQ(o.at("connectionsCount").as_uint64(), 1u);

@@ -238,3 +238,60 @@ TEST(RoomRegistry, AdoptKeepsAnotherServersRoomAsItIs) {
   ASSERT_TRUE(got->members);
   EXPECT_TRUE(got->members->empty());
 }
+
+TEST(MemberSet, AddsAndRemovesAcrossChunksSharingWhatDidNotChange) {
+  member_set s;
+  std::vector<member_set> snapshots;
+  for (int i = 0; i < 200; ++i) {
+    s = s.with(member("m" + std::to_string(i)));
+    snapshots.push_back(s);
+  }
+  ASSERT_EQ(s.size(), 200u);
+  int i = 0;
+  for (const auto& m : s) EXPECT_EQ(m.connection_id, "m" + std::to_string(i++));
+  EXPECT_EQ(i, 200);
+  // Earlier snapshots are untouched by later joins.
+  EXPECT_EQ(snapshots[9].size(), 10u);
+  EXPECT_EQ(snapshots[9][9].connection_id, "m9");
+  EXPECT_EQ(std::distance(snapshots[63].begin(), snapshots[63].end()), 64);
+  // Removing from the middle: the last member takes its place.
+  member_set t = s.without(5);
+  EXPECT_EQ(t.size(), 199u);
+  EXPECT_EQ(t[5].connection_id, "m199");
+  EXPECT_EQ(s[5].connection_id, "m5");
+  // Down to nothing, from the front.
+  for (std::size_t n = t.size(); n > 0; --n) t = t.without(0);
+  EXPECT_TRUE(t.empty());
+  EXPECT_EQ(t.begin(), t.end());
+  member_set built(std::vector<member_info>{member("a"), member("b")});
+  EXPECT_EQ(built.size(), 2u);
+  EXPECT_EQ(built[1].connection_id, "b");
+}
+
+TEST(RoomRegistry, JoinsAndLeavesInAnyOrderKeepTheMembersRightPastAChunk) {
+  room_registry reg;
+  auto id = reg.create("big", "", 0, "", false);
+  std::set<std::string> expected;
+  std::uint32_t seed = 12345;
+  auto next = [&] { return seed = seed * 1103515245u + 12345u; };
+  for (int step = 0; step < 3000; ++step) {
+    const std::string conn = "c" + std::to_string(next() % 300);
+    if (expected.count(conn)) {
+      ASSERT_TRUE(reg.leave(id, conn));
+      expected.erase(conn);
+    } else {
+      ASSERT_EQ(reg.join(id, member(conn)), join_result::ok);
+      expected.insert(conn);
+    }
+    if (!expected.empty()) {
+      ASSERT_EQ(reg.join(id, member(*expected.begin())), join_result::already_member);
+    }
+    if (step % 97 == 0 || expected.size() == 65 || expected.size() == 32) {
+      std::set<std::string> got;
+      for (const auto& m : *reg.members(id)) got.insert(m.connection_id);
+      ASSERT_EQ(got, expected) << "at step " << step;
+      for (const auto& c : expected) ASSERT_TRUE(reg.is_member(id, c));
+    }
+  }
+  EXPECT_FALSE(reg.leave(id, "nobody"));
+}
