@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "events.hpp"
 #include "ids.hpp"
 #include "metrics.hpp"
 #include "options.hpp"
@@ -28,6 +29,11 @@ class ws_session;
 class ws_protocol {
  public:
   virtual ~ws_protocol() = default;
+  /// The upgrade's path parameters and query (before on_open); a protocol that reads them keeps them.
+  virtual void set_request(string_pairs params, string_pairs query) {
+    (void)params;
+    (void)query;
+  }
   /// The connection is open: the 101 went, and the welcome delay passed.
   virtual void on_open() = 0;
   /// One whole text message, in arrival order (the session holds the next ones while a

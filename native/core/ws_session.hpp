@@ -100,14 +100,9 @@ class ws_session : public closeable,
   /// Whether the connection has ended (its close reported).
   bool finished() const { return finished_; }
 
-  /// The upgrade request's path parameters and query, kept for a protocol that reads
-  /// them (hooks); set before run().
-  void set_request(string_pairs params, string_pairs query) {
-    params_ = std::move(params);
-    query_ = std::move(query);
-  }
-  const string_pairs& params() const { return params_; }
-  const string_pairs& query() const { return query_; }
+  /// The upgrade request's path parameters and query, for a protocol that keeps them
+  /// (hooks); before run().
+  void set_request(string_pairs params, string_pairs query) { protocol_->set_request(std::move(params), std::move(query)); }
 
   const std::string& connection_id() const { return connection_id_; }
   const std::string& client_id() const { return client_id_; }
@@ -192,7 +187,6 @@ class ws_session : public closeable,
   std::string client_id_;
   std::string path_;
   std::string metadata_;
-  string_pairs params_, query_;  // kept for a hooks route only
 
   // permessage-deflate, when agreed: the window bits of the server's compressor, and with
   // server context takeover (`dedicated`) the connection's own compressor (made at its first

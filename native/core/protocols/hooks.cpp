@@ -27,6 +27,11 @@ class hooks_protocol : public ws_protocol, private hooks::host {
  public:
   explicit hooks_protocol(ws_session& s) : s_(s), machine_(s.route().options.hooks, *this) {}
 
+  void set_request(string_pairs params, string_pairs query) override {
+    params_ = std::move(params);
+    query_ = std::move(query);
+  }
+
   void on_open() override { machine_.run(hooks::hook::on_connect); }
 
   void on_text(std::string text) override {
@@ -47,8 +52,8 @@ class hooks_protocol : public ws_protocol, private hooks::host {
   std::string_view connection_id() const override { return s_.connection_id(); }
   std::string_view client_id() const override { return s_.client_id(); }
   std::string_view path() const override { return s_.path(); }
-  const std::string* param(std::string_view name) const override { return find_pair(s_.params(), name); }
-  const std::string* query(std::string_view name) const override { return find_pair(s_.query(), name); }
+  const std::string* param(std::string_view name) const override { return find_pair(params_, name); }
+  const std::string* query(std::string_view name) const override { return find_pair(query_, name); }
 
   void send(std::string text) override {
     if (!s_.finished()) s_.write_text(std::move(text), tx_type::raw);
@@ -75,6 +80,7 @@ class hooks_protocol : public ws_protocol, private hooks::host {
   void log(log_level level, std::string text) override { roomwire::log(level, text); }
 
   ws_session& s_;
+  string_pairs params_, query_;  // the upgrade's
   hooks::machine machine_;
 };
 
