@@ -106,9 +106,33 @@ export class WsDispatcher {
     if (!handler || !info) return;
     const data = this.eventData(ev, handler, info.type);
     const callback = handler.options[info.callback] as ((e: EventData) => unknown) | undefined;
+    // A room message that onMessage and onRoomMessage both see comes once: both run here.
+    if (ev.kind === Kind.message && ev.roomId !== undefined && ev.id !== 0) return this.runRoomChain(ev, handler, data, callback);
     // A verdict is awaited only for events the core asked one for (id 0: none, as on raw routes).
     if (info.verdict && ev.id !== 0) this.runWithVerdict(ev, handler, data, callback);
     else this.runFireAndForget(handler, data, callback);
+  }
+
+  /**
+   * onMessage, then onRoomMessage, for one event: a cancel by onMessage answers for both; a
+   * frame onMessage replaced goes back to the core (status 1) to be handled anew; otherwise
+   * onRoomMessage's verdict is the event's.
+   */
+  private runRoomChain(ev: NativeEvent, handler: WsHandler, data: EventData,
+    onMessage: ((e: EventData) => unknown) | undefined): void {
+    this.runWithVerdict(ev, handler, data, onMessage, (result) => {
+      let verdict: ResolvedVerdict;
+      try {
+        verdict = decodeResult(Kind.message, result);
+      } catch (err) {
+        return this.fail(ev, handler, data, 'handler error', err, 'invalid_result');
+      }
+      if (verdict.cancel) return this.complete(ev, verdict);
+      if (verdict.modified !== undefined) return this.complete(ev, { ...verdict, status: 1 });
+      const room = { ...ev, kind: Kind.roomMessage };
+      const roomData = this.eventData(room, handler, 'room_message');
+      this.runWithVerdict(room, handler, roomData, handler.options.onRoomMessage as ((e: EventData) => unknown) | undefined);
+    });
   }
 
   private eventData(ev: NativeEvent, handler: WsHandler, type: string): EventData {
@@ -172,16 +196,18 @@ export class WsDispatcher {
     return data;
   }
 
+  /** Runs `callback`; its result goes to `then`, by default settling the event with it. */
   private runWithVerdict(ev: NativeEvent, handler: WsHandler, data: EventData,
-    callback: ((e: EventData) => unknown) | undefined): void {
-    if (!callback) return this.complete(ev, undefined);
+    callback: ((e: EventData) => unknown) | undefined,
+    then: (result: unknown) => void = (result) => this.settle(ev, handler, data, result)): void {
+    if (!callback) return then(undefined);
     let result: unknown;
     try {
       result = callback(data);
     } catch (err) {
       return this.fail(ev, handler, data, 'handler error', err);
     }
-    if (!isThenable(result)) return this.settle(ev, handler, data, result);
+    if (!isThenable(result)) return then(result);
     let done = false;
     const ms = this.timeoutMs();
     const timer = setTimeout(() => {
@@ -196,7 +222,7 @@ export class WsDispatcher {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        this.settle(ev, handler, data, value);
+        then(value);
       },
       (err) => {
         if (done) return;

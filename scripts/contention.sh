@@ -12,7 +12,7 @@ shift || true
 # the servers of a cluster, between a room's publishers and a rejoin with history, and
 # between the client's reconnects and the server.
 tests=(test/integration/graceful.test.ts test/integration/races.test.ts test/integration/cluster.test.ts
-  test/integration/history.test.ts test/integration/client.test.ts)
+  test/integration/history.test.ts test/integration/client.test.ts test/integration/events-client.test.ts)
 [ $# -gt 0 ] && tests=("$@")
 
 busy=()

@@ -5,6 +5,7 @@
 // port on stdout. MODE=hooks: a hooks route whose connections join the channel "bench" and
 // relay each text message to it as it is, with no JavaScript; MODE=js: the same written as
 // JavaScript callbacks, a raw route whose onMessage broadcasts to the route (loadgen --plain).
+// CALLBACKS=1: no-op onMessage and onRoomMessage on the RNode route.
 'use strict';
 const fs = require('fs');
 const { createApp } = require('../..');
@@ -23,6 +24,10 @@ if (process.env.MODE === 'hooks') {
   } });
 } else if (process.env.MODE === 'js') {
   app.websocket('/bench', { protocol: 'raw', compression, onMessage: (e) => void app.broadcast('/bench', e.data) });
+} else if (process.env.CALLBACKS === '1') {
+  // onMessage and onRoomMessage both registered (no-ops): what the JS round trips cost a room message.
+  app.websocket('/bench', { autoCreateRooms: true, acks: false, history, compression,
+    onMessage: () => undefined, onRoomMessage: () => undefined });
 } else {
   app.websocket('/bench', { autoCreateRooms: true, acks: false, history, compression });
 }

@@ -112,7 +112,9 @@ Napi::Value event_extras(Napi::Env env, std::optional<event_keys>& keys, const e
   if (!ev.target_client_id.empty()) set(&event_keys::target, Napi::String::New(env, ev.target_client_id));
   if (!ev.target_connection_id.empty())
     set(&event_keys::target_connection, Napi::String::New(env, ev.target_connection_id));
-  if (ev.kind == event_kind::room_message || ev.kind == event_kind::direct_message)
+  // A message event with a room is a room message onRoomMessage sees after onMessage.
+  if (ev.kind == event_kind::room_message || ev.kind == event_kind::direct_message ||
+      (ev.kind == event_kind::message && !ev.room_id.empty()))
     set(&event_keys::message, Napi::String::New(env, ev.message));
   auto flat = [&](Napi::String event_keys::*name, const string_pairs& pairs) {
     if (pairs.empty()) return;

@@ -237,7 +237,9 @@ describe('roomwire/client', () => {
       let server = await Node.start();
       const l = new FaultyLink(server.port);
       links.push(l);
-      const c = new RoomwireClient({ url: `ws://127.0.0.1:${await l.port}/chat`, reconnectDelay: 50, reconnectDelayMax: 100 });
+      // Attempts enough to outlast the restart on a loaded machine (10 would give up in about a second).
+      const c = new RoomwireClient({ url: `ws://127.0.0.1:${await l.port}/chat`, reconnectDelay: 50, reconnectDelayMax: 100,
+        reconnectAttempts: 1000 });
       clients.push(c);
       const got = collect(c);
       const rejoined: unknown[] = [];

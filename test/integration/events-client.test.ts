@@ -113,9 +113,12 @@ describe('roomwire/client EventsClient', () => {
     await b.connect();
     await a.join('lobby', { name: 'ann' });
     await b.join('lobby', { name: 'bob' });
+    // Offline for as long as it takes to queue an event: new connections are refused meanwhile.
+    l.refuse(true);
     l.resetAll();
-    await until(() => a.state === 'reconnecting');
+    await until(() => states.includes('reconnecting'));
     a.emit('shout', { text: 'while away' });
+    l.refuse(false);
     await until(() => rejoined.includes('lobby'));
     expect(joins.filter((j) => (j.payload as { name: string }).name === 'ann')).toHaveLength(2);
     await until(() => heard.length === 1);

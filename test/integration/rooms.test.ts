@@ -271,6 +271,52 @@ describe('rooms', () => {
       expect(seen[0]).toMatchObject({ type: 'room_message', room_id: room, message: 'darn it', from_client_id: 'a' });
     });
 
+    it('a room message onMessage and onRoomMessage both see goes into JavaScript once, onMessage first', async () => {
+      const calls: string[] = [];
+      let sameTurn = 0;
+      let current: { expired: boolean } | undefined;
+      await serve({
+        onMessage: async (e) => {
+          const frame = JSON.parse(e.data as string) as { type: string; message?: string; room_id?: string };
+          if (frame.type !== 'room_message') return undefined;
+          calls.push(`message ${frame.message}`);
+          // Seen in the same turn as onRoomMessage below: one batch from the core carried both.
+          const token = { expired: false };
+          current = token;
+          setImmediate(() => { token.expired = true; });
+          if (frame.message === 'stop') return { shouldCancel: true, error: 'stopped' };
+          if (frame.message === 'elsewhere') {
+            return { modifiedEvent: { data: JSON.stringify({ type: 'room_message', room_id: frame.room_id, message: 'moved' }) } };
+          }
+          if (frame.message === 'slow') await sleep(20);
+          return undefined;
+        },
+        onRoomMessage: (e) => {
+          calls.push(`room ${e.message}`);
+          if (current && !current.expired) sameTurn += 1;
+          return e.message === 'shout' ? { modifiedEvent: { message: 'SHOUT' } } : undefined;
+        },
+      });
+      const room = app.createRoom('r');
+      const a = await client('a');
+      a.c.send({ type: 'join_room', room_id: room });
+      await a.c.nextOfType('room_joined');
+      for (const m of ['hi', 'shout', 'stop', 'elsewhere', 'slow']) a.c.send({ type: 'room_message', room_id: room, message: m });
+      expect((await a.c.nextOfType('room_message')).message).toBe('hi');
+      expect((await a.c.nextOfType('room_message')).message).toBe('SHOUT');
+      expect(await a.c.next()).toMatchObject({ type: 'message_blocked', reason: 'stopped' });
+      // A frame onMessage replaced is handled anew: onRoomMessage sees the new one.
+      expect((await a.c.nextOfType('room_message')).message).toBe('moved');
+      expect((await a.c.nextOfType('room_message')).message).toBe('slow');
+      expect(calls).toEqual(['message hi', 'room hi', 'message shout', 'room shout', 'message stop', 'message elsewhere',
+        'room moved', 'message slow', 'room slow']);
+      // hi and shout: onRoomMessage ran in onMessage's turn (before, it came in a later batch).
+      expect(sameTurn).toBeGreaterThanOrEqual(2);
+      // A frame that is not a room message, or for a room it is not in, goes as before.
+      a.c.send({ type: 'room_message', room_id: 'room_nope', message: 'x' });
+      expect(await a.c.nextOfType('error')).toMatchObject({ error_type: 'not_in_room' });
+    });
+
     it('onDirectMessage blocks or modifies a direct message', async () => {
       await serve({
         onDirectMessage: (e) => (e.target_client_id === 'vip' ? { shouldCancel: true, error: 'do not disturb' }

@@ -1,8 +1,14 @@
 // RNode's JSON protocol: the welcome, acks, rooms, presence, direct messages and the JSON
 // heartbeat, as docs/protocol.md describes them. Each text frame is a JSON object with a
 // `type`; onMessage sees it first, then the type's own callback (onJoinRoom,
-// onRoomMessage, ...), each of which may cancel or modify it.
+// onRoomMessage, ...), each of which may cancel or modify it. A room message that both
+// onMessage and onRoomMessage see is parsed once and goes into JavaScript once: the host
+// runs onRoomMessage after onMessage and answers for both (a verdict with status
+// `replaced_frame` says onMessage replaced the frame, which is then handled anew).
 #include <boost/json.hpp>
+
+#include <optional>
+#include <utility>
 
 #include "ids.hpp"
 #include "protocol.hpp"
@@ -19,6 +25,9 @@ std::string string_field(const json::object& body, const char* key) {
   return it != body.end() && it->value().is_string() ? std::string(it->value().as_string())
                                                      : std::string();
 }
+
+/// A chained room message's verdict status when onMessage replaced the frame.
+constexpr int replaced_frame = 1;
 
 }  // namespace
 
@@ -48,6 +57,9 @@ class rnode_protocol : public ws_protocol {
   void handle_direct_message(const json::object& body, std::string text);
   void handle_presence_list(const json::object& body);
   void send_error(err_type type, std::string_view message);
+  /// The room and message of `text` when it is a well-formed room_message for a room this
+  /// connection is in; nullopt otherwise (it is then handled as any frame).
+  std::optional<std::pair<std::string, std::string>> room_message_of(const std::string& text) const;
 
   ws_session& s_;
 };
@@ -65,9 +77,15 @@ void rnode_protocol::send_welcome() {
 
 void rnode_protocol::handle_text(std::string text) {
   if (!s_.route().has(cb_message)) return dispatch_frame(std::move(text));
+  // Both callbacks for a room message: one event carries the room and the message too.
+  auto room = s_.route().has(cb_room_message) ? room_message_of(text) : std::nullopt;
   event ev = s_.make_event(event_kind::message);
   ev.data = text;
-  s_.ask(cb_message, std::move(ev), [this, text](verdict&& v) mutable {
+  if (room) {
+    ev.room_id = room->first;
+    ev.message = room->second;
+  }
+  s_.ask(cb_message, std::move(ev), [this, text, room = std::move(room)](verdict&& v) mutable {
     if (v.cancel) {
       // A cancel with an error tells the sender; without one the frame was handled.
       s_.srv().stats().dropped(drop_reason::cancelled);
@@ -76,8 +94,27 @@ void rnode_protocol::handle_text(std::string text) {
                    tx_type::message_blocked);
       return;
     }
+    if (room && v.status != replaced_frame) {
+      // onRoomMessage has answered too: what it left (or made) goes to the room.
+      s_.srv().stats().received(rx_type::room_message);
+      if (!s_.srv().rooms().is_member(room->first, s_.connection_id()))
+        return send_error(err_type::not_in_room, "Not in room " + room->first);
+      s_.srv().publish_room_message(room->first, v.has_modified ? v.modified : room->second, s_.client_id());
+      return;
+    }
     dispatch_frame(v.has_modified ? std::move(v.modified) : std::move(text));
   });
+}
+
+std::optional<std::pair<std::string, std::string>> rnode_protocol::room_message_of(const std::string& text) const {
+  std::string error;
+  auto frame = protocol::parse_client_frame(text, error);
+  if (!frame || frame->type != "room_message") return std::nullopt;
+  std::string room_id = string_field(frame->body, "room_id");
+  std::string message;
+  if (room_id.empty() || !protocol::message_text(frame->body, message)) return std::nullopt;
+  if (!s_.srv().rooms().is_member(room_id, s_.connection_id())) return std::nullopt;
+  return std::make_pair(std::move(room_id), std::move(message));
 }
 
 void rnode_protocol::send_error(err_type type, std::string_view message) {
