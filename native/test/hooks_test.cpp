@@ -284,3 +284,12 @@ TEST(Hooks, DeepNestingIsAnErrorNotACrash) {
   for (int i = 0; i < 100; ++i) ifs = R"({"If":{"condition":"true","then":[)" + ifs + "]}}";
   EXPECT_THROW(compile(R"({"on_connect":[)" + ifs + "]}", {}), std::invalid_argument);
 }
+
+TEST(Hooks, LogWritesOneLineWhateverTheMessageHolds) {
+  auto prog = compiled(R"({"on_message":[{"Log":{"message":"got {{ message }}"}}]})");
+  recording_host h;
+  machine m(prog, h);
+  m.run(hook::on_message, "a\nroomwire error: forged\r\x01");
+  ASSERT_EQ(h.logs.size(), 1u);
+  EXPECT_EQ(h.logs[0], "got a\\x0aroomwire error: forged\\x0d\\x01");
+}

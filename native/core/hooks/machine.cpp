@@ -539,9 +539,22 @@ void machine::resume() {
           if (!branch.empty()) stack_.push_back({&branch, 0});
           break;
         }
-        case op::kind::log:
-          host_.log(o.level, ev.render(o.message));
+        case op::kind::log: {
+          // One line per Log, whatever the message holds: control characters are escaped,
+          // so a client's text cannot forge log lines.
+          std::string line;
+          for (unsigned char c : ev.render(o.message)) {
+            if (c >= 0x20 && c != 0x7f) {
+              line += static_cast<char>(c);
+            } else {
+              char buf[8];
+              std::snprintf(buf, sizeof buf, "\\x%02x", c);
+              line += buf;
+            }
+          }
+          host_.log(o.level, std::move(line));
           break;
+        }
         case op::kind::return_:
           if (!o.message.empty()) host_.send(ev.render(o.message));
           stack_.clear();
