@@ -85,6 +85,7 @@ export function hooksError(err: unknown, prefix: string): unknown {
 interface FileRoute {
   path: string;
   hooks: unknown;
+  limits: unknown;
   /** Where the route is in the document. */
   at: Array<string | number>;
 }
@@ -99,7 +100,7 @@ const routeKeys = ['name', 'description', 'path', 'route_type', 'ws_hooks', 'lim
  * file, line and key.
  */
 export function loadRoutesFile(file: string, options: LoadRoutesOptions,
-  register: (path: string, hooks: unknown, limits: unknown, prefix: string) => void): number {
+  register: (path: string, hooks: unknown, limits: unknown) => void): number {
   if (!is.isObject(options)) throw invalidArg('options', 'an object', options);
   is.string('file', file);
   let text: string;
@@ -168,12 +169,11 @@ export function loadRoutesFile(file: string, options: LoadRoutesOptions,
     }
     if (typeof route.path !== 'string') fail([...at, 'path'], 'a route needs a path, a string');
     if (route.ws_hooks === undefined) fail(at, 'a route needs ws_hooks');
-    routes.push({ path: route.path as string, hooks: route.ws_hooks, at });
+    routes.push({ path: route.path as string, hooks: route.ws_hooks, limits: route.limits ?? options.limits, at });
   });
   for (const route of routes) {
-    const r = (list[routes.indexOf(route)] as Record<string, unknown>);
     try {
-      register(route.path, route.hooks, r.limits ?? options.limits, 'ws_hooks');
+      register(route.path, route.hooks, route.limits);
     } catch (err) {
       if (err instanceof HooksError) fail([...route.at, 'ws_hooks', ...err.keyPath], err.message.replace(/^options\.hooks(\.[^:]*)?: /, ''));
       const name = (err as { message?: string }).message ?? String(err);

@@ -409,12 +409,11 @@ struct evaluator {
     for (const auto& p : t.parts) {
       if (!p.is_expr) {
         out += p.text;
-      } else if (p.e.nodes.size() == 1) {
-        // A name alone: its text is appended where it lies (message and reason are empty
-        // outside their hooks, as null renders).
+      } else if (const std::string* ref = p.e.nodes.size() == 1 ? text_ref(p.e.nodes[p.e.root]) : nullptr) {
+        // Text held by a name alone is appended where it lies, not copied first (message and
+        // reason are empty outside their hooks, as null renders).
         step();
-        if (const std::string* ref = text_ref(p.e.nodes[p.e.root])) out += *ref;
-        else append_text(eval_counted(p.e), out);
+        out += *ref;
       } else {
         append_text(eval(p.e, p.e.root), out);
       }
@@ -423,11 +422,6 @@ struct evaluator {
     return out;
   }
 
-  value eval_counted(const expr& e) {
-    // The step was counted by the caller.
-    --m.steps_;
-    return eval(e, e.root);
-  }
 };
 
 machine::machine(std::shared_ptr<const program> prog, host& h)

@@ -50,6 +50,8 @@ class rnode_protocol : public ws_protocol {
   /// onMessage first (when registered), then the frame's own handling.
   void handle_text(std::string text);
   void dispatch_frame(std::string text);
+  /// dispatch_frame for a frame parsed already.
+  void dispatch_parsed(protocol::client_frame frame, std::string text);
   void acknowledge(std::string text);
   void handle_join(const json::object& body);
   void handle_leave(const json::object& body);
@@ -57,9 +59,9 @@ class rnode_protocol : public ws_protocol {
   void handle_direct_message(const json::object& body, std::string text);
   void handle_presence_list(const json::object& body);
   void send_error(err_type type, std::string_view message);
-  /// The room and message of `text` when it is a well-formed room_message for a room this
+  /// The room and message of `frame` when it is a well-formed room_message for a room this
   /// connection is in; nullopt otherwise (it is then handled as any frame).
-  std::optional<std::pair<std::string, std::string>> room_message_of(const std::string& text) const;
+  std::optional<std::pair<std::string, std::string>> room_message_of(const protocol::client_frame& frame) const;
 
   ws_session& s_;
 };
@@ -77,15 +79,22 @@ void rnode_protocol::send_welcome() {
 
 void rnode_protocol::handle_text(std::string text) {
   if (!s_.route().has(cb_message)) return dispatch_frame(std::move(text));
-  // Both callbacks for a room message: one event carries the room and the message too.
-  auto room = s_.route().has(cb_room_message) ? room_message_of(text) : std::nullopt;
+  // Both callbacks for a room message: one event carries the room and the message too. The
+  // frame is parsed now, once, and that parse serves whatever the frame turns out to be.
+  std::optional<protocol::client_frame> parsed;
+  std::optional<std::pair<std::string, std::string>> room;
+  if (s_.route().has(cb_room_message)) {
+    std::string error;
+    parsed = protocol::parse_client_frame(text, error);
+    if (parsed) room = room_message_of(*parsed);
+  }
   event ev = s_.make_event(event_kind::message);
   ev.data = text;
   if (room) {
     ev.room_id = room->first;
     ev.message = room->second;
   }
-  s_.ask(cb_message, std::move(ev), [this, text, room = std::move(room)](verdict&& v) mutable {
+  s_.ask(cb_message, std::move(ev), [this, text, room = std::move(room), parsed = std::move(parsed)](verdict&& v) mutable {
     if (v.cancel) {
       // A cancel with an error tells the sender; without one the frame was handled.
       s_.srv().stats().dropped(drop_reason::cancelled);
@@ -102,17 +111,17 @@ void rnode_protocol::handle_text(std::string text) {
       s_.srv().publish_room_message(room->first, v.has_modified ? v.modified : room->second, s_.client_id());
       return;
     }
-    dispatch_frame(v.has_modified ? std::move(v.modified) : std::move(text));
+    if (v.has_modified) return dispatch_frame(std::move(v.modified));
+    if (parsed) return dispatch_parsed(std::move(*parsed), std::move(text));
+    dispatch_frame(std::move(text));
   });
 }
 
-std::optional<std::pair<std::string, std::string>> rnode_protocol::room_message_of(const std::string& text) const {
-  std::string error;
-  auto frame = protocol::parse_client_frame(text, error);
-  if (!frame || frame->type != "room_message") return std::nullopt;
-  std::string room_id = string_field(frame->body, "room_id");
+std::optional<std::pair<std::string, std::string>> rnode_protocol::room_message_of(const protocol::client_frame& frame) const {
+  if (frame.type != "room_message") return std::nullopt;
+  std::string room_id = string_field(frame.body, "room_id");
   std::string message;
-  if (room_id.empty() || !protocol::message_text(frame->body, message)) return std::nullopt;
+  if (room_id.empty() || !protocol::message_text(frame.body, message)) return std::nullopt;
   if (!s_.srv().rooms().is_member(room_id, s_.connection_id())) return std::nullopt;
   return std::make_pair(std::move(room_id), std::move(message));
 }
@@ -130,26 +139,30 @@ void rnode_protocol::dispatch_frame(std::string text) {
     s_.srv().stats().received(rx_type::invalid);
     return send_error(err_type::invalid_format, error);
   }
-  const std::string& type = frame->type;
+  dispatch_parsed(std::move(*frame), std::move(text));
+}
+
+void rnode_protocol::dispatch_parsed(protocol::client_frame frame, std::string text) {
+  const std::string& type = frame.type;
   if (type == "join_room") {
     s_.srv().stats().received(rx_type::join_room);
-    return handle_join(frame->body);
+    return handle_join(frame.body);
   }
   if (type == "leave_room") {
     s_.srv().stats().received(rx_type::leave_room);
-    return handle_leave(frame->body);
+    return handle_leave(frame.body);
   }
   if (type == "room_message") {
     s_.srv().stats().received(rx_type::room_message);
-    return handle_room_message(frame->body, std::move(text));
+    return handle_room_message(frame.body, std::move(text));
   }
   if (type == "direct_message") {
     s_.srv().stats().received(rx_type::direct_message);
-    return handle_direct_message(frame->body, std::move(text));
+    return handle_direct_message(frame.body, std::move(text));
   }
   if (type == "presence_list") {
     s_.srv().stats().received(rx_type::presence_list);
-    return handle_presence_list(frame->body);
+    return handle_presence_list(frame.body);
   }
   if (type == "ping") {
     s_.srv().stats().received(rx_type::ping);
