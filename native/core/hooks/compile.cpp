@@ -576,12 +576,4 @@ std::shared_ptr<const program> compile(std::string_view json_text, const limits&
   return compiler(lim).run(root);
 }
 
-tmpl compile_template(std::string_view text, const std::vector<std::string>& variables) {
-  try {
-    return parse_template(text, variables);
-  } catch (const syntax_error& e) {
-    throw compile_error({}, e.what);
-  }
-}
-
 }  // namespace roomwire::hooks

@@ -118,7 +118,6 @@ struct program {
   std::vector<op> hooks[3];
   std::vector<std::string> variables;  // SetVar names, by slot
   hooks::limits limits;
-  bool has(hook h) const { return !hooks[static_cast<int>(h)].empty(); }
 };
 
 /// A place in the source: the keys and indices from the hooks object down.
@@ -143,8 +142,6 @@ class compile_error : public std::invalid_argument {
 /// Compiles the `ws_hooks` object (its JSON text); throws compile_error, or
 /// std::invalid_argument for text that is not JSON.
 std::shared_ptr<const program> compile(std::string_view json_text, const limits& lim);
-/// Compiles one template (for tests and tools); throws compile_error.
-tmpl compile_template(std::string_view text, const std::vector<std::string>& variables = {});
 
 /// What a running hook acts on: the connection and the server around it.
 class host {
