@@ -8,7 +8,7 @@ import * as net from 'net';
 import * as os from 'os';
 import { HttpError, RoomwireError, codes, invalidArg, outOfRange } from './errors';
 import { Request, Response, pairs } from './http';
-import { JoinResult, Kind, NativeApp, NativeEvent, native, toEvents } from './native';
+import { EventExtras, EventStrings, JoinResult, Kind, NativeApp, NativeEvent, eventAt, native } from './native';
 import { WsDispatcher, WsHandler, callbackBits } from './events';
 import { NativeCluster, clusterOptions } from './cluster';
 import { RoverRoute, roverRoute } from './rover';
@@ -383,7 +383,7 @@ export class App extends EventEmitter {
     } catch (err) {
       throw hooksError(err, 'options.hooks');
     }
-    this.wsHandlers.push({ id, path, options: stored });
+    this.wsHandlers.push({ id, idText: String(id), path, options: stored });
     return this;
   }
 
@@ -483,7 +483,7 @@ export class App extends EventEmitter {
   /** Binds `address` (an IP literal) at once; throws RoomwireError LISTEN on failure. */
   private bind(address: string, port: number, stack: Error): number {
     try {
-      this.boundPort = this.nativeApp.listen(address, port, (nums, strs, extras) => this.onBatch(toEvents(nums, strs, extras)));
+      this.boundPort = this.nativeApp.listen(address, port, (nums, strs, extras) => this.onBatch(nums, strs, extras));
     } catch (cause) {
       if ((cause as { tls?: boolean }).tls) throw withStack(new RoomwireError(codes.TLS, (cause as Error).message, { cause }), stack);
       const errno = (cause as { errno?: number }).errno;
@@ -752,14 +752,17 @@ export class App extends EventEmitter {
     console.error(`roomwire ${level}: ${message}`);
   }
 
-  private onBatch(batch: NativeEvent[]): void {
+  /** One batch of native events, as flat columns (see NativeApp.listen). */
+  private onBatch(nums: Float64Array, strs: EventStrings, extras: EventExtras): void {
     this.ws.beginBatch();
-    for (const ev of batch) {
+    const n = nums.length / 4;
+    for (let i = 0; i < n; i++) {
       try {
-        if (ev.kind === Kind.httpRequest) this.onHttp(ev);
-        else if (ev.kind === Kind.stopped) this.onStopped();
-        else if (ev.kind === Kind.opResult) this.onJoinResult(ev);
-        else this.ws.handle(ev);
+        const kind = nums[4 * i];
+        if (kind === Kind.httpRequest) this.onHttp(eventAt(nums, strs, extras, i));
+        else if (kind === Kind.stopped) this.onStopped();
+        else if (kind === Kind.opResult) this.onJoinResult(eventAt(nums, strs, extras, i));
+        else this.ws.handle(nums, strs, extras?.[i], i);
       } catch (err) {
         // A fault in the dispatcher itself: never let it take the loop down.
         this.log('error', `event dispatch failed: ${(err as Error).stack ?? String(err)}`);

@@ -2,7 +2,7 @@
  * Turns native WebSocket events into WebSocketEventData, runs the registered callback,
  * and hands the verdict back to the core.
  */
-import { Kind, NativeApp, NativeEvent } from './native';
+import { EventStrings, Kind, NativeApp, NativeEvent } from './native';
 import { pairs } from './http';
 import { isObject } from './validate';
 import type { WebSocketEventBase, WebSocketEventResult, WebSocketOptions } from '../types/index';
@@ -62,6 +62,8 @@ function isoTime(ms: number): string {
 /** One `app.websocket()` registration. */
 export interface WsHandler {
   id: number;
+  /** `id` as events carry it (handlerId), made once. */
+  idText: string;
   path: string;
   options: WebSocketOptions;
 }
@@ -72,6 +74,8 @@ type Logger = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => v
 export class WsDispatcher {
   /** Ids of events going on unchanged, gathered while a batch is dispatched. */
   private plain: number[] = [];
+  /** Ids of events cancelled with nothing else said (an echo's verdict), gathered likewise. */
+  private cancelled: number[] = [];
   /** The other verdicts gathered meanwhile: [id, cancel, error, status, modified, clientId, protocol]... */
   private gathered: unknown[] = [];
   private gathering = false;
@@ -91,65 +95,43 @@ export class WsDispatcher {
   /** Hands every gathered verdict to the core in one call. */
   endBatch(): void {
     this.gathering = false;
-    if (this.gathered.length === 0 && this.plain.length === 0) return;
+    if (this.gathered.length === 0 && this.plain.length === 0 && this.cancelled.length === 0) return;
     const plain = Float64Array.from(this.plain);
+    const cancelled = Float64Array.from(this.cancelled);
     const verdicts = this.gathered;
     this.plain = [];
+    this.cancelled = [];
     this.gathered = [];
-    this.nativeApp()?.completeMany(plain, verdicts);
-  }
-
-  /** Handles one native WebSocket event. */
-  handle(ev: NativeEvent): void {
-    const handler = this.handlers[ev.route];
-    const info = kindInfo[ev.kind];
-    if (!handler || !info) return;
-    const data = this.eventData(ev, handler, info.type);
-    const callback = handler.options[info.callback] as ((e: EventData) => unknown) | undefined;
-    // A room message that onMessage and onRoomMessage both see comes once: both run here.
-    if (ev.kind === Kind.message && ev.roomId !== undefined && ev.id !== 0) return this.runRoomChain(ev, handler, data, callback);
-    // A verdict is awaited only for events the core asked one for (id 0: none, as on raw routes).
-    if (info.verdict && ev.id !== 0) this.runWithVerdict(ev, handler, data, callback);
-    else this.runFireAndForget(handler, data, callback);
+    this.nativeApp()?.completeMany(plain, verdicts, cancelled);
   }
 
   /**
-   * onMessage, then onRoomMessage, for one event: a cancel by onMessage answers for both; a
-   * frame onMessage replaced goes back to the core (status 1) to be handled anew; otherwise
-   * onRoomMessage's verdict is the event's.
+   * Handles event `i` of a batch: builds the callback's event object once, straight from
+   * the columns (`extra` holds its rare fields), runs the callback and completes it.
    */
-  private runRoomChain(ev: NativeEvent, handler: WsHandler, data: EventData,
-    onMessage: ((e: EventData) => unknown) | undefined): void {
-    this.runWithVerdict(ev, handler, data, onMessage, (result) => {
-      let verdict: ResolvedVerdict;
-      try {
-        verdict = decodeResult(Kind.message, result);
-      } catch (err) {
-        return this.fail(ev, handler, data, 'handler error', err, 'invalid_result');
-      }
-      if (verdict.cancel) return this.complete(ev, verdict);
-      if (verdict.modified !== undefined) return this.complete(ev, { ...verdict, status: 1 });
-      const room = { ...ev, kind: Kind.roomMessage };
-      const roomData = this.eventData(room, handler, 'room_message');
-      this.runWithVerdict(room, handler, roomData, handler.options.onRoomMessage as ((e: EventData) => unknown) | undefined);
-    });
-  }
-
-  private eventData(ev: NativeEvent, handler: WsHandler, type: string): EventData {
+  handle(nums: Float64Array, strs: EventStrings, extra: Partial<NativeEvent> | undefined, i: number): void {
+    const kind = nums[4 * i];
+    const id = nums[4 * i + 1];
+    const handler = this.handlers[nums[4 * i + 2]];
+    const info = kindInfo[kind];
+    if (!handler || !info) return;
+    const connectionId = (strs[4 * i] as string | undefined) ?? '';
+    const clientId = (strs[4 * i + 1] as string | undefined) ?? '';
+    const raw = strs[4 * i + 3];
     const data: EventData = {
-      type,
-      connectionId: ev.connectionId ?? '',
-      connection_id: ev.connectionId ?? '',
-      client_id: ev.clientId ?? '',
-      path: ev.path ?? '',
-      handlerId: String(handler.id),
-      timestamp: isoTime(ev.time),
+      type: info.type,
+      connectionId,
+      connection_id: connectionId,
+      client_id: clientId,
+      path: (strs[4 * i + 2] as string | undefined) ?? '',
+      handlerId: handler.idText,
+      timestamp: isoTime(nums[4 * i + 3]),
     };
-    switch (ev.kind) {
+    switch (kind) {
       case Kind.connect: {
-        data.params = pairs(ev.params);
-        data.query = pairs(ev.query);
-        const headers = pairs(ev.headers);
+        data.params = pairs(extra?.params);
+        data.query = pairs(extra?.query);
+        const headers = pairs(extra?.headers);
         data.headers = headers;
         const offer = headers['sec-websocket-protocol'];
         data.protocols = offer === undefined ? [] : offer.split(',').map((p: string) => p.trim()).filter((p: string) => p !== '');
@@ -157,55 +139,99 @@ export class WsDispatcher {
       }
       case Kind.welcome:
       case Kind.messageAck:
-        data.data = JSON.parse(ev.data as string) as Record<string, unknown>;
+        // Parsed here, not on first read: an accessor that parses lazily costs V8 about 7
+        // times a small ack's JSON.parse (bench/RESULTS.md).
+        data.data = JSON.parse(raw as string) as Record<string, unknown>;
         break;
       case Kind.close:
-        data.code = ev.code;
-        data.reason = ev.reason ?? '';
+        data.code = extra?.code;
+        data.reason = extra?.reason ?? '';
         break;
       case Kind.error:
       case Kind.serverError:
-        data.error = ev.reason ?? '';
-        data.error_type = ev.errorType ?? '';
+        data.error = extra?.reason ?? '';
+        data.error_type = extra?.errorType ?? '';
         break;
       case Kind.joinRoom:
-        data.room_id = ev.roomId;
-        data.data = { presence: ev.data === undefined ? null : JSON.parse(ev.data as string) };
+        data.room_id = extra?.roomId;
+        data.data = { presence: raw === undefined ? null : JSON.parse(raw as string) };
         break;
       case Kind.leaveRoom:
-        data.room_id = ev.roomId;
+        data.room_id = extra?.roomId;
         // An events route's leave carries the client's payload.
-        if (ev.data !== undefined) data.data = { payload: JSON.parse(ev.data as string) };
+        if (raw !== undefined) data.data = { payload: JSON.parse(raw as string) };
         break;
       case Kind.roomMessage:
-        data.room_id = ev.roomId;
-        data.message = ev.message;
-        data.from_client_id = ev.clientId;
-        data.data = ev.data;
+        data.room_id = extra?.roomId;
+        data.message = extra?.message;
+        data.from_client_id = clientId;
+        data.data = raw;
         break;
       case Kind.directMessage:
-        data.target_client_id = ev.target;
-        if (ev.targetConnection !== undefined) data.target_connection_id = ev.targetConnection;
-        data.message = ev.message;
-        data.from_client_id = ev.clientId;
-        data.data = ev.data;
+        data.target_client_id = extra?.target;
+        if (extra?.targetConnection !== undefined) data.target_connection_id = extra.targetConnection;
+        data.message = extra?.message;
+        data.from_client_id = clientId;
+        data.data = raw;
         break;
       default:
-        data.data = ev.data;
+        data.data = raw;
     }
-    return data;
+    const callback = handler.options[info.callback] as ((e: EventData) => unknown) | undefined;
+    // A room message that onMessage and onRoomMessage both see comes once: both run here.
+    if (kind === Kind.message && extra?.roomId !== undefined && id !== 0) {
+      return this.runRoomChain(id, handler, data, callback, extra.roomId, extra.message, raw);
+    }
+    // A verdict is awaited only for events the core asked one for (id 0: none, as on raw routes).
+    if (info.verdict && id !== 0) this.runWithVerdict(id, kind, handler, data, callback);
+    else this.runFireAndForget(handler, data, callback);
+  }
+
+  /**
+   * onMessage, then onRoomMessage, for one event: a cancel by onMessage answers for both; a
+   * frame onMessage replaced goes back to the core (status 1) to be handled anew; otherwise
+   * onRoomMessage's verdict is the event's. The room event is built from the frame's own
+   * fields, whatever onMessage did to its event.
+   */
+  private runRoomChain(id: number, handler: WsHandler, data: EventData,
+    onMessage: ((e: EventData) => unknown) | undefined, roomId: string, message: string | undefined,
+    raw: string | Buffer | undefined): void {
+    const room: EventData = {
+      type: 'room_message',
+      connectionId: data.connectionId,
+      connection_id: data.connection_id,
+      client_id: data.client_id,
+      path: data.path,
+      handlerId: data.handlerId,
+      timestamp: data.timestamp,
+      room_id: roomId,
+      message,
+      from_client_id: data.client_id,
+      data: raw,
+    };
+    this.runWithVerdict(id, Kind.message, handler, data, onMessage, (result) => {
+      let verdict: ResolvedVerdict;
+      try {
+        verdict = decodeResult(Kind.message, result);
+      } catch (err) {
+        return this.fail(id, Kind.message, handler, data, 'handler error', err, 'invalid_result');
+      }
+      if (verdict.cancel) return this.complete(id, verdict);
+      if (verdict.modified !== undefined) return this.complete(id, { ...verdict, status: 1 });
+      this.runWithVerdict(id, Kind.roomMessage, handler, room, handler.options.onRoomMessage as ((e: EventData) => unknown) | undefined);
+    });
   }
 
   /** Runs `callback`; its result goes to `then`, by default settling the event with it. */
-  private runWithVerdict(ev: NativeEvent, handler: WsHandler, data: EventData,
+  private runWithVerdict(id: number, kind: number, handler: WsHandler, data: EventData,
     callback: ((e: EventData) => unknown) | undefined,
-    then: (result: unknown) => void = (result) => this.settle(ev, handler, data, result)): void {
+    then: (result: unknown) => void = (result) => this.settle(id, kind, handler, data, result)): void {
     if (!callback) return then(undefined);
     let result: unknown;
     try {
       result = callback(data);
     } catch (err) {
-      return this.fail(ev, handler, data, 'handler error', err);
+      return this.fail(id, kind, handler, data, 'handler error', err);
     }
     if (!isThenable(result)) return then(result);
     let done = false;
@@ -213,7 +239,7 @@ export class WsDispatcher {
     const timer = setTimeout(() => {
       if (done) return;
       done = true;
-      this.fail(ev, handler, data, 'handler timeout', new Error(`${data.type} callback did not settle within ${ms} ms`));
+      this.fail(id, kind, handler, data, 'handler timeout', new Error(`${data.type} callback did not settle within ${ms} ms`));
     }, ms);
     // The listening server keeps the process alive; a pending callback alone must not.
     timer.unref();
@@ -228,7 +254,7 @@ export class WsDispatcher {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        this.fail(ev, handler, data, 'handler error', err);
+        this.fail(id, kind, handler, data, 'handler error', err);
       },
     );
   }
@@ -246,33 +272,35 @@ export class WsDispatcher {
   }
 
   /** Applies a callback's result: validates it, then completes the event. */
-  private settle(ev: NativeEvent, handler: WsHandler, data: EventData, result: unknown): void {
+  private settle(id: number, kind: number, handler: WsHandler, data: EventData, result: unknown): void {
     let verdict: ResolvedVerdict;
     try {
-      verdict = decodeResult(ev.kind, result);
+      verdict = decodeResult(kind, result);
     } catch (err) {
-      return this.fail(ev, handler, data, 'handler error', err, 'invalid_result');
+      return this.fail(id, kind, handler, data, 'handler error', err, 'invalid_result');
     }
-    this.complete(ev, verdict);
+    this.complete(id, verdict);
   }
 
-  private complete(ev: NativeEvent, v: ResolvedVerdict | undefined): void {
+  private complete(id: number, v: ResolvedVerdict | undefined): void {
     if (this.gathering) {
-      if (!v || (!v.cancel && v.error === undefined && v.status === 0 && v.modified === undefined &&
-        v.clientId === undefined && v.protocol === undefined)) this.plain.push(ev.id);
-      else this.gathered.push(ev.id, v.cancel, v.error, v.status, v.modified, v.clientId, v.protocol);
+      const bare = !v || (v.error === undefined && v.status === 0 && v.modified === undefined &&
+        v.clientId === undefined && v.protocol === undefined);
+      if (bare && !v?.cancel) this.plain.push(id);
+      else if (bare) this.cancelled.push(id);
+      else this.gathered.push(id, v.cancel, v.error, v.status, v.modified, v.clientId, v.protocol);
       return;
     }
     const app = this.nativeApp();
     if (!app) return;
-    if (!v) app.complete(ev.id, false, undefined, 0, undefined, undefined, undefined);
-    else app.complete(ev.id, v.cancel, v.error, v.status, v.modified, v.clientId, v.protocol);
+    if (!v) app.complete(id, false, undefined, 0, undefined, undefined, undefined);
+    else app.complete(id, v.cancel, v.error, v.status, v.modified, v.clientId, v.protocol);
   }
 
   /** A callback threw, rejected, timed out or answered nonsense: cancel and report. */
-  private fail(ev: NativeEvent, handler: WsHandler, data: EventData, reason: string, err: unknown,
+  private fail(id: number, kind: number, handler: WsHandler, data: EventData, reason: string, err: unknown,
     errorType = reason === 'handler timeout' ? 'handler_timeout' : 'handler_error'): void {
-    this.complete(ev, { cancel: true, error: reason, status: ev.kind === Kind.connect ? 500 : 0 });
+    this.complete(id, { cancel: true, error: reason, status: kind === Kind.connect ? 500 : 0 });
     this.reportServerError(handler, data, errorType, err);
   }
 

@@ -49,19 +49,20 @@ export interface NativeApp {
    * Starts serving; `dispatch` gets each batch of events as flat columns: per event,
    * [kind, id, route, time] in `nums`, [connectionId, clientId, path, data] in `strs`
    * (holes where absent), and its other fields as an object in `extras` (undefined when no
-   * event of the batch has any). See toEvents().
+   * event of the batch has any). See eventAt().
    */
   listen(host: string, port: number,
-    dispatch: (nums: Float64Array, strs: Array<string | Buffer | undefined>, extras: Array<Partial<NativeEvent> | undefined> | undefined) => void): number;
+    dispatch: (nums: Float64Array, strs: EventStrings, extras: EventExtras) => void): number;
   close(timeoutMs: number): boolean;
   closed(): void;
   complete(id: number, cancel: boolean, error: string | undefined, status: number,
     modified: string | undefined, clientId: string | undefined, protocol: string | undefined): void;
   /**
    * complete() for many events: `plainIds` go on unchanged (no cancel, nothing modified);
-   * `verdicts` holds the others as [id, cancel, error, status, modified, clientId, protocol] repeated.
+   * `cancelledIds` are cancelled with nothing else said; `verdicts` holds the others as
+   * [id, cancel, error, status, modified, clientId, protocol] repeated.
    */
-  completeMany(plainIds: Float64Array, verdicts: unknown[]): void;
+  completeMany(plainIds: Float64Array, verdicts: unknown[], cancelledIds?: Float64Array): void;
   reply(id: number, status: number, headers: string[], body: string | Buffer): void;
   send(connectionId: string, data: string | Buffer): number;
   broadcast(path: string, data: string | Buffer, localOnly: boolean): number;
@@ -170,25 +171,27 @@ export function native(): NativeBinding {
   return binding;
 }
 
-/** Rebuilds the events of one batch from the flat columns `listen`'s dispatch receives. */
-export function toEvents(nums: Float64Array, strs: Array<string | Buffer | undefined>,
-  extras: Array<Partial<NativeEvent> | undefined> | undefined): NativeEvent[] {
-  const n = nums.length / 4;
-  const events: NativeEvent[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const ev: NativeEvent = {
-      kind: nums[4 * i],
-      id: nums[4 * i + 1],
-      route: nums[4 * i + 2],
-      time: nums[4 * i + 3],
-      connectionId: strs[4 * i] as string | undefined,
-      clientId: strs[4 * i + 1] as string | undefined,
-      path: strs[4 * i + 2] as string | undefined,
-      data: strs[4 * i + 3],
-    };
-    const extra = extras?.[i];
-    if (extra !== undefined) Object.assign(ev, extra);
-    events[i] = ev;
-  }
-  return events;
+/** The flat columns `listen`'s dispatch receives for one batch (see NativeApp.listen). */
+export type EventStrings = Array<string | Buffer | undefined>;
+/** The rare fields of a batch's events, by position; undefined when no event has any. */
+export type EventExtras = Array<Partial<NativeEvent> | undefined> | undefined;
+
+/**
+ * Event `i` of a batch as one object. WebSocket events skip this: the dispatcher builds
+ * each callback's event straight from the columns; HTTP requests and join results use it.
+ */
+export function eventAt(nums: Float64Array, strs: EventStrings, extras: EventExtras, i: number): NativeEvent {
+  const ev: NativeEvent = {
+    kind: nums[4 * i],
+    id: nums[4 * i + 1],
+    route: nums[4 * i + 2],
+    time: nums[4 * i + 3],
+    connectionId: strs[4 * i] as string | undefined,
+    clientId: strs[4 * i + 1] as string | undefined,
+    path: strs[4 * i + 2] as string | undefined,
+    data: strs[4 * i + 3],
+  };
+  const extra = extras?.[i];
+  if (extra !== undefined) Object.assign(ev, extra);
+  return ev;
 }

@@ -357,17 +357,27 @@ Napi::Value app_wrap::complete(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// completeMany(plainIds: Float64Array, [id, cancel, error?, status, modified?, clientId?, protocol?, ...]):
-// one call per batch; the events in `plainIds` go on unchanged (the common verdict).
+// completeMany(plainIds: Float64Array, [id, cancel, error?, status, modified?, clientId?, protocol?, ...],
+// cancelledIds?: Float64Array): one call per batch; the events in `plainIds` go on unchanged
+// and those in `cancelledIds` are cancelled silently (the two common verdicts, read without
+// a property access each).
 Napi::Value app_wrap::complete_many(const Napi::CallbackInfo& info) {
   if (!server_) return info.Env().Undefined();
   auto plain = info[0].As<Napi::Float64Array>();
   Napi::Array a = info[1].As<Napi::Array>();
   const uint32_t n = a.Length();
+  const bool has_cancelled = info[2].IsTypedArray();
+  Napi::Float64Array cancelled = has_cancelled ? info[2].As<Napi::Float64Array>() : Napi::Float64Array();
+  const std::size_t n_cancelled = has_cancelled ? cancelled.ElementLength() : 0;
   std::vector<std::pair<std::uint64_t, verdict>> verdicts;
-  verdicts.reserve(plain.ElementLength() + n / 7);
+  verdicts.reserve(plain.ElementLength() + n_cancelled + n / 7);
   for (std::size_t i = 0; i < plain.ElementLength(); ++i)
     verdicts.emplace_back(static_cast<std::uint64_t>(plain.Data()[i]), verdict{});
+  for (std::size_t i = 0; i < n_cancelled; ++i) {
+    verdict v;
+    v.cancel = true;
+    verdicts.emplace_back(static_cast<std::uint64_t>(cancelled.Data()[i]), std::move(v));
+  }
   for (uint32_t i = 0; i + 6 < n; i += 7)
     verdicts.emplace_back(event_id(a.Get(i)), read_verdict(a.Get(i + 1), a.Get(i + 2), a.Get(i + 3), a.Get(i + 4),
                                                            a.Get(i + 5), a.Get(i + 6)));

@@ -1,5 +1,7 @@
 #include "js_dispatcher.hpp"
 
+#include <string_view>
+
 #include "log.hpp"
 
 namespace roomwire::addon {
@@ -133,11 +135,25 @@ Napi::Value event_extras(Napi::Env env, std::optional<event_keys>& keys, const e
 }
 
 void js_dispatcher::call_js(Napi::Env env, Napi::Function fn, js_dispatcher* self, void*) {
+  // The batch's vector comes back as the spare once drained, so the queue and the I/O
+  // threads' gathering vectors (emit_many swaps with an empty queue) keep their capacity
+  // instead of growing again, moving every event, on each round.
   std::vector<event> batch;
   {
     std::lock_guard<std::mutex> lock(self->mutex_);
     batch.swap(self->queue_);
+    self->queue_.swap(self->spare_);
   }
+  struct give_back {
+    js_dispatcher* self;
+    std::vector<event>& batch;
+    ~give_back() {
+      batch.clear();
+      std::lock_guard<std::mutex> lock(self->mutex_);
+      // Up to 1,024 events (about half a MiB): a burst's capacity is not kept for good.
+      if (batch.capacity() > self->spare_.capacity() && batch.capacity() <= 1024) self->spare_.swap(batch);
+    }
+  } recycle{self, batch};
   // A null env means the function is being torn down: the batch is simply freed.
   if (env == nullptr || batch.empty()) return;
   Napi::HandleScope scope(env);
@@ -150,21 +166,30 @@ void js_dispatcher::call_js(Napi::Env env, Napi::Function fn, js_dispatcher* sel
   napi_create_array_with_length(env, std::size_t{n} * 4, &strs);
   Napi::Array extras;
   std::optional<event_keys> keys;
+  struct column {
+    std::string_view text;  // into the batch, which outlives the loop
+    napi_value value = nullptr;
+  } connection_col, client_col, path_col;
   for (uint32_t i = 0; i < n; ++i) {
     event& ev = batch[i];
     out[4 * i] = static_cast<double>(ev.kind);
     out[4 * i + 1] = static_cast<double>(ev.id);
     out[4 * i + 2] = ev.route;
     out[4 * i + 3] = ev.time_ms;
-    auto put = [&](uint32_t at, const std::string& s) {
+    // Each column reuses its previous JS string when the text repeats (a connection's
+    // run of frames, one route's path, a client id equal to the connection id).
+    auto put = [&](uint32_t at, const std::string& s, column& c) {
       if (s.empty()) return;
-      napi_value v;
-      napi_create_string_utf8(env, s.data(), s.size(), &v);
-      napi_set_element(env, strs, at, v);
+      if (c.value == nullptr || c.text != s) {
+        napi_create_string_utf8(env, s.data(), s.size(), &c.value);
+        c.text = s;
+      }
+      napi_set_element(env, strs, at, c.value);
     };
-    put(4 * i, ev.connection_id);
-    put(4 * i + 1, ev.client_id);
-    put(4 * i + 2, ev.path);
+    put(4 * i, ev.connection_id, connection_col);
+    if (ev.client_id == ev.connection_id && !ev.client_id.empty()) napi_set_element(env, strs, 4 * i + 1, connection_col.value);
+    else put(4 * i + 1, ev.client_id, client_col);
+    put(4 * i + 2, ev.path, path_col);
     if (napi_value d = data_value(env, ev)) napi_set_element(env, strs, 4 * i + 3, d);
     Napi::Value extra = event_extras(env, keys, ev);
     if (!extra.IsEmpty()) {

@@ -48,6 +48,7 @@ class js_dispatcher : public event_sink, public std::enable_shared_from_this<js_
   using tsfn_t = Napi::TypedThreadSafeFunction<js_dispatcher, void, &js_dispatcher::call_js>;
   std::mutex mutex_;
   std::vector<event> queue_;
+  std::vector<event> spare_;  // an emptied batch, kept for its capacity
   bool open_ = false;
   tsfn_t tsfn_;
   std::thread stopper_;

@@ -472,9 +472,9 @@ describe('app.websocket', () => {
     const { url } = await serve({ onClose: (e) => void calls.push(e.type) });
     const delivered: number[] = [];
     const original = (app as any).onBatch.bind(app);
-    (app as any).onBatch = (batch: Array<{ kind: number }>) => {
-      for (const ev of batch) delivered.push(ev.kind);
-      original(batch);
+    (app as any).onBatch = (nums: Float64Array, ...rest: unknown[]) => {
+      for (let i = 0; i < nums.length; i += 4) delivered.push(nums[i]);
+      original(nums, ...rest);
     };
     const { client } = await connect(`ws://${url}/chat`);
     client.send({ type: 'x' });
