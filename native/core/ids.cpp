@@ -41,6 +41,16 @@ std::string rfc3339(double ms_since_epoch) {
   return buf;
 }
 
-std::string timestamp_now() { return rfc3339(now_ms()); }
+std::string timestamp_now() {
+  // Formatted once per millisecond per thread, however many frames share it.
+  thread_local double last_ms = -1;
+  thread_local std::string last;
+  const double ms = now_ms();
+  if (ms != last_ms) {
+    last = rfc3339(ms);
+    last_ms = ms;
+  }
+  return last;
+}
 
 }  // namespace roomwire

@@ -28,6 +28,9 @@ boost::json::value parse_json(std::string_view text, boost::system::error_code& 
 
 /// A parsed client frame: a JSON object with a string `type`.
 struct client_frame {
+  /// The members, for the types whose handling reads them (join_room, leave_room,
+  /// room_message, direct_message, presence_list); empty for any other type, whose frame
+  /// is only checked.
   boost::json::object body;
   std::string type;
 };

@@ -1,5 +1,6 @@
 // libFuzzer: the client-frame codec. Any bytes must parse or be refused with a message,
-// and whatever parses must survive every accessor and builder the dispatcher uses.
+// and whatever parses must survive every accessor and builder the dispatcher uses. The
+// checking pass that finds a frame's type must agree with a full parse of it.
 #include <boost/json.hpp>
 
 #include <cstddef>
@@ -12,6 +13,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view text(reinterpret_cast<const char*>(data), size);
   std::string error;
   auto frame = roomwire::protocol::parse_client_frame(text, error);
+  // The checking pass must agree with a full parse: same frames taken, same type.
+  boost::system::error_code ec;
+  boost::json::value dom = roomwire::protocol::parse_json(text, ec);
+  const boost::json::value* type = !ec && dom.is_object() ? dom.as_object().if_contains("type") : nullptr;
+  const bool dom_takes = type && type->is_string();
+  if (dom_takes != frame.has_value()) __builtin_trap();
+  if (frame && frame->type != std::string_view(type->as_string())) __builtin_trap();
   if (!frame) {
     if (error.empty()) __builtin_trap();
     return 0;
@@ -35,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         roomwire::protocol::message_ack(text, "t"),
         roomwire::protocol::message_blocked(text, message, "t"),
         roomwire::protocol::presence("join", room_id, m, "t"),
-        roomwire::protocol::presence_state(room_id, {m}, "t")}) {
+        roomwire::protocol::presence_state(room_id, roomwire::member_set({m}), "t")}) {
     if (!roomwire::protocol::is_json_object(out)) __builtin_trap();
   }
   return 0;

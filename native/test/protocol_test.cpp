@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <optional>
+
 #include "protocol.hpp"
 
 using namespace roomwire;
@@ -22,6 +24,62 @@ TEST(Protocol, RejectsWhatIsNotAnObjectWithType) {
     std::string err;
     EXPECT_FALSE(protocol::parse_client_frame(text, err)) << text;
     EXPECT_FALSE(err.empty()) << text;
+  }
+}
+
+// What the frame's type is by a full DOM parse: the string value of the top-level "type"
+// member as json::object keeps it, or nothing for a frame that is not an object with one.
+static std::optional<std::string> dom_type(const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = protocol::parse_json(text, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  auto it = v.as_object().find("type");
+  if (it == v.as_object().end() || !it->value().is_string()) return std::nullopt;
+  return std::string(it->value().as_string());
+}
+
+TEST(Protocol, TypeScanAgreesWithTheDomParse) {
+  const std::string frames[] = {
+      R"({"type":"echo","data":"x"})",
+      R"({"data":{"type":"inner"},"type":"outer"})",
+      R"({"data":{"type":"inner"}})",
+      R"({"type":"first","type":"second"})",
+      R"({"type":"first","type":5})",
+      R"({"type":5,"type":"later"})",
+      R"({"type":["a"],"x":"y"})",
+      R"({"type":{"a":"b"},"x":"y"})",
+      R"({"ty\u0070e":"escaped key"})",
+      R"({"type":"esc\"aped \u00e9 \ud83d\ude00"})",
+      R"({"type":"lone \ud800"})",
+      R"({"list":[{"type":"no"}],"type":"yes"})",
+      R"({"type":"join_room","room_id":"r"})",
+      R"({"type":"room_message","room_id":"r","message":"m"})",
+      R"({"type":""})",
+      R"([{"type":"x"}])",
+      R"({"type":"x"} trailing)",
+      R"({"type":"x",})",
+  };
+  for (const auto& text : frames) {
+    std::string err;
+    auto f = protocol::parse_client_frame(text, err);
+    const auto expected = dom_type(text);
+    ASSERT_EQ(f.has_value(), expected.has_value()) << text << ": " << err;
+    if (f) EXPECT_EQ(f->type, *expected) << text;
+  }
+}
+
+TEST(Protocol, MessageAckIsTheSerialisedObject) {
+  std::string every_byte;  // each byte value once, in runs with text between
+  for (int c = 0; c < 256; ++c) every_byte.append("ab").push_back(static_cast<char>(c));
+  const std::string texts[] = {"", "plain", "quote \" and backslash \\", "controls \x01\t\n\x1f",
+                               "unicode \xc3\xa9 \xf0\x9f\x98\x80", std::string(5000, 'x') + "\"",
+                               R"({"type":"echo","data":"<b>/</b>"})", "\"\"\\", every_byte};
+  for (const auto& text : texts) {
+    json::object o;
+    o["type"] = "message_ack";
+    o["message"] = text;
+    o["timestamp"] = "2026-01-01T00:00:00.000Z";
+    EXPECT_EQ(protocol::message_ack(text, "2026-01-01T00:00:00.000Z"), json::serialize(o)) << text;
   }
 }
 
@@ -130,7 +188,7 @@ TEST(Protocol, AcceptsLoneSurrogateEscapesAsJavaScriptWritesThem) {
   // U+FFFD, the character a WebSocket client's own UTF-8 encoding would have sent.
   std::string err;
   auto text_of = [&](const std::string& escaped) {
-    auto f = protocol::parse_client_frame(R"({"type":"m","s":")" + escaped + R"("})", err);
+    auto f = protocol::parse_client_frame(R"({"type":"join_room","s":")" + escaped + R"("})", err);
     return f ? std::string(f->body.at("s").as_string()) : std::string("<rejected: " + err + ">");
   };
   EXPECT_EQ(text_of(R"(a\ud800b)"), "a\xEF\xBF\xBD" "b");
@@ -142,6 +200,7 @@ TEST(Protocol, AcceptsLoneSurrogateEscapesAsJavaScriptWritesThem) {
   EXPECT_EQ(text_of(R"(\\\ud800)"), "\\\xEF\xBF\xBD");
   EXPECT_EQ(text_of(R"(\u00e9)"), "\xC3\xA9");
   EXPECT_FALSE(protocol::parse_client_frame(R"({"type":"m","s":"\ud8"})", err));  // still malformed
+  EXPECT_FALSE(protocol::parse_client_frame(R"({"type":"join_room","s":"\ud8"})", err));
 }
 
 TEST(Protocol, TakesNestingUpToTheDocumentedDepth) {
