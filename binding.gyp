@@ -16,6 +16,7 @@
         "native/core/hooks/machine.cpp",
         "native/core/http_session.cpp",
         "native/core/ids.cpp",
+        "native/core/json_escape.cpp",
         "native/core/listener.cpp",
         "native/core/log.cpp",
         "native/core/metrics.cpp",

@@ -1,6 +1,7 @@
 // libFuzzer: the client-frame codec. Any bytes must parse or be refused with a message,
 // and whatever parses must survive every accessor and builder the dispatcher uses. The
-// checking pass that finds a frame's type must agree with a full parse of it.
+// checking pass that finds a frame's type must agree with a full parse of it, and the ack
+// must carry the frame's text back unchanged.
 #include <boost/json.hpp>
 
 #include <cstddef>
@@ -46,5 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         roomwire::protocol::presence_state(room_id, roomwire::member_set({m}), "t")}) {
     if (!roomwire::protocol::is_json_object(out)) __builtin_trap();
   }
+  // The ack carries the frame's text back unchanged.
+  boost::json::value ack = boost::json::parse(roomwire::protocol::message_ack(text, "t"), ec);
+  if (ec || ack.as_object().at("message").as_string() != text) __builtin_trap();
   return 0;
 }

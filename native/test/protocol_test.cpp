@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <optional>
+#include <vector>
 
 #include "protocol.hpp"
 
@@ -64,7 +65,9 @@ TEST(Protocol, TypeScanAgreesWithTheDomParse) {
     auto f = protocol::parse_client_frame(text, err);
     const auto expected = dom_type(text);
     ASSERT_EQ(f.has_value(), expected.has_value()) << text << ": " << err;
-    if (f) EXPECT_EQ(f->type, *expected) << text;
+    if (f) {
+      EXPECT_EQ(f->type, *expected) << text;
+    }
   }
 }
 
@@ -74,7 +77,15 @@ TEST(Protocol, MessageAckIsTheSerialisedObject) {
   const std::string texts[] = {"", "plain", "quote \" and backslash \\", "controls \x01\t\n\x1f",
                                "unicode \xc3\xa9 \xf0\x9f\x98\x80", std::string(5000, 'x') + "\"",
                                R"({"type":"echo","data":"<b>/</b>"})", "\"\"\\", every_byte};
-  for (const auto& text : texts) {
+  std::vector<std::string> all(std::begin(texts), std::end(texts));
+  for (std::size_t at = 0; at < 40; ++at) {  // each place in and around a 16-byte step
+    for (const char special : {'"', '\\', '\x1f', '\x7f', '\x80'}) {
+      std::string text(40, 'y');
+      text[at] = special;
+      all.push_back(text);
+    }
+  }
+  for (const auto& text : all) {
     json::object o;
     o["type"] = "message_ack";
     o["message"] = text;

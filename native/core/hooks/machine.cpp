@@ -3,6 +3,7 @@
 // error (a limit, a failed operation) and logs where it stopped.
 #include "hooks.hpp"
 #include "names.hpp"
+#include "../json_escape.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -78,28 +79,6 @@ bool numeric(const value& v, double& out) {
   if (*begin == '+') return false;
   auto [stop, ec] = std::from_chars(begin, end, out);
   return ec == std::errc() && stop == end;
-}
-
-void json_string(std::string_view s, std::string& out) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
 }
 
 std::size_t code_points(std::string_view s) {
@@ -378,12 +357,12 @@ struct evaluator {
           case value::kind::null: s = "null"; break;
           case value::kind::boolean:
           case value::kind::number: append_text(a, s); break;
-          case value::kind::string: json_string(a.s, s); break;
+          case value::kind::string: append_json_string(s, a.s); break;
           case value::kind::list:
             s += '[';
             for (std::size_t i = 0; i < a.l.size(); ++i) {
               if (i) s += ',';
-              json_string(a.l[i], s);
+              append_json_string(s, a.l[i]);
             }
             s += ']';
             break;
