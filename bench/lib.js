@@ -8,17 +8,21 @@ const path = require('path');
 const root = path.join(__dirname, '..');
 const loadgen = path.join(root, 'build', 'roomwire_loadgen');
 
-/** Builds the load generator if needed (incremental). */
+/** Builds the load generator and the bare-epoll floor server if needed (incremental). */
 function buildLoadgen() {
-  execFileSync('cmake', ['--build', path.join(root, 'build'), '--target', 'roomwire_loadgen', '--parallel', '2'], { stdio: 'ignore' });
+  execFileSync('cmake', ['--build', path.join(root, 'build'), '--target', 'roomwire_loadgen', 'roomwire_epoll_echo',
+    '--parallel', '2'], { stdio: 'ignore' });
   if (!fs.existsSync(loadgen)) throw new Error('roomwire_loadgen did not build');
 }
 
-/** Starts `script` (relative to bench/) and resolves with { child, port } once it prints its port. */
-/** Starts a bench/ server script; with env.PIN_CPU it runs on that CPU only (taskset). */
-function startServer(script, env = {}) {
+/**
+ * Starts a server and resolves with { child, port } once it prints its port: `script` is a
+ * bench/ script run by Node, or a program in build/ (`build/...`, given `args`). With
+ * env.PIN_CPU it runs on that CPU only (taskset).
+ */
+function startServer(script, env = {}, args = []) {
   return new Promise((resolve, reject) => {
-    const argv = [process.execPath, path.join(__dirname, script)];
+    const argv = script.startsWith('build/') ? [path.join(root, script), ...args] : [process.execPath, path.join(__dirname, script)];
     if (env.PIN_CPU !== undefined) argv.unshift('taskset', '-c', env.PIN_CPU);
     const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     const timer = setTimeout(() => reject(new Error(`${script} did not start`)), 10000);

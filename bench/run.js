@@ -115,6 +115,9 @@ const wsFanout = { name: 'ws', script: 'peers/ws-fanout.js' };
 // uWebSockets.js, the peer users pick for speed (one thread per process by design).
 const uwsEcho = { name: 'uWebSockets.js', script: 'peers/uws-echo.js' };
 const uwsFanout = { name: 'uWebSockets.js', script: 'peers/uws-fanout.js' };
+// The floor: echo and relay on bare epoll, no framework (bench/floor), what any design can reach here.
+const floorEcho = { name: 'bare epoll floor', script: 'build/roomwire_epoll_echo' };
+const floorFanout = { ...floorEcho, args: ['--relay'], loadgen: ['--plain', '1'] };
 /** The per-core table: a server pinned to CPU 0 (roomwire with one I/O thread); the load generator runs on CPU 1. */
 const onCore = (s) => ({ ...s, env: { ...(s.env ?? {}), PIN_CPU: '0', ...(s.name === 'roomwire' ? { THREADS: '1' } : {}) } });
 // Two servers on one Redis; roomwire alone (one server, no Redis) for scale.
@@ -262,13 +265,13 @@ const workloads = [
   {
     id: 'core-echo-js', table: 'core', title: 'per core: echo through a JS onMessage, 100 connections, 512 B',
     unit: 'messages/s', better: 'higher',
-    servers: [onCore({ ...roomwireEcho, env: { MODE: 'js' } }), onCore(uwsEcho), onCore(wsEcho)],
+    servers: [onCore({ ...roomwireEcho, env: { MODE: 'js' } }), onCore(uwsEcho), onCore(wsEcho), onCore(floorEcho)],
     run: (port, rate, extra) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '8',
       '--size', '512', '--seconds', secs, ...extra], undefined, 1).then((r) => r.messages_per_s),
   },
   {
     id: 'core-fanout', table: 'core', title: 'per core: room fan-out, 1,000 members, 100 B', unit: 'deliveries/s',
-    better: 'higher', servers: [onCore(roomwireFanout), onCore(uwsFanout), onCore(wsFanout)],
+    better: 'higher', servers: [onCore(roomwireFanout), onCore(uwsFanout), onCore(wsFanout), onCore(floorFanout)],
     run: (port, rate, extra) => runLoadgen(['--mode', 'fanout', '--port', String(port), '--subscribers', '1000',
       '--publishers', '1', '--inflight', '8', '--size', '100', '--seconds', secs, ...extra], undefined, 1)
       .then((r) => r.deliveries_per_s),
@@ -276,7 +279,7 @@ const workloads = [
   {
     id: 'core-echo-native', table: 'core', title: 'per core: native echo (message_ack path; the peers echo in JS), 100 connections, 512 B',
     unit: 'messages/s', better: 'higher',
-    servers: [onCore({ ...roomwireEcho, env: { MODE: 'native' } }), onCore(uwsEcho), onCore(wsEcho)],
+    servers: [onCore({ ...roomwireEcho, env: { MODE: 'native' } }), onCore(uwsEcho), onCore(wsEcho), onCore(floorEcho)],
     run: (port, rate, extra) => runLoadgen(['--mode', 'echo', '--port', String(port), '--connections', '100', '--inflight', '8',
       '--size', '512', '--seconds', secs, ...extra], undefined, 1).then((r) => r.messages_per_s),
   },
@@ -384,7 +387,7 @@ if (process.argv.includes('--chart-only')) {
         } else if (w.standalone) {
           value = await w.standalone();
         } else {
-          const { child, port } = await startServer(s.script, serverEnv(s.env));
+          const { child, port } = await startServer(s.script, serverEnv(s.env), s.args);
           try {
             const r = await w.run(port, rate, s.loadgen ?? [], child.pid);
             if (typeof r === 'object') {
