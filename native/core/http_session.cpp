@@ -43,7 +43,7 @@ http_session::http_session(server& srv, tcp::socket&& socket)
 http_session::~http_session() { server_.untrack(this); }
 
 void http_session::run() {
-  server_.track(this, weak_from_this());
+  server_.track(this);
   net::dispatch(stream_.get_executor(),
                 beast::bind_front_handler(&http_session::do_read, shared_from_this()));
 }

@@ -22,6 +22,7 @@ class http_session : public closeable, public std::enable_shared_from_this<http_
   /// Starts reading the first request.
   void run();
   void shutdown() override;
+  std::shared_ptr<closeable> lock_open() override { return weak_from_this().lock(); }
 
  private:
   void do_read();

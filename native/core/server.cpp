@@ -232,8 +232,8 @@ void server::on_sweep(error_code ec) {
   {
     std::shared_lock lock(sessions_mutex_);
     live.reserve(sessions_.size());
-    for (const auto& [id, weak] : sessions_)
-      if (auto s = weak.lock()) live.push_back(std::move(s));
+    for (const auto& [id, session] : sessions_)
+      if (auto s = session->weak_from_this().lock()) live.push_back(std::move(s));
   }
   for (const auto& s : live) s->sweep(wall, idle, ping);
   start_sweep();
@@ -257,8 +257,8 @@ void server::stop(std::chrono::milliseconds timeout) {
   std::vector<std::shared_ptr<closeable>> open;
   {
     std::lock_guard<std::mutex> lock(tracked_mutex_);
-    for (const auto& [ptr, weak] : tracked_)
-      if (auto c = weak.lock()) open.push_back(std::move(c));
+    for (closeable* c = tracked_; c; c = c->tracked_next_)
+      if (auto strong = c->lock_open()) open.push_back(std::move(strong));
   }
   for (const auto& c : open) c->shutdown();
   open.clear();
@@ -267,7 +267,7 @@ void server::stop(std::chrono::milliseconds timeout) {
   bool drained;
   {
     std::unique_lock<std::mutex> lock(tracked_mutex_);
-    drained = tracked_empty_.wait_until(lock, deadline, [this] { return tracked_.empty(); });
+    drained = tracked_empty_.wait_until(lock, deadline, [this] { return tracked_ == nullptr; });
   }
   if (cluster_) {
     // The connections have left their rooms: the cluster is told this server is gone (2 s
@@ -289,8 +289,8 @@ void server::stop(std::chrono::milliseconds timeout) {
   std::vector<std::shared_ptr<ws_session>> unfinished;
   {
     std::shared_lock lock(sessions_mutex_);
-    for (const auto& [id, weak] : sessions_)
-      if (auto s = weak.lock()) unfinished.push_back(std::move(s));
+    for (const auto& [id, session] : sessions_)
+      if (auto s = session->weak_from_this().lock()) unfinished.push_back(std::move(s));
   }
   for (const auto& s : unfinished) s->cut_off();
 
@@ -339,7 +339,7 @@ std::optional<send_status> server::send(const std::string& connection_id,
   {
     std::shared_lock lock(sessions_mutex_);
     auto it = sessions_.find(connection_id);
-    if (it != sessions_.end()) s = it->second.lock();
+    if (it != sessions_.end()) s = it->second->weak_from_this().lock();
   }
   if (!s) return std::nullopt;
   return s->send(std::move(data), binary);
@@ -352,8 +352,8 @@ std::size_t server::broadcast(const std::string& path, std::shared_ptr<const std
   std::vector<std::shared_ptr<ws_session>> targets;
   {
     std::shared_lock lock(sessions_mutex_);
-    for (const auto& [id, weak] : sessions_) {
-      auto s = weak.lock();
+    for (const auto& [id, session] : sessions_) {
+      auto s = session->weak_from_this().lock();
       if (s && (s->route().options.pattern == path || s->path() == path))
         targets.push_back(std::move(s));
     }
@@ -383,28 +383,36 @@ connection_slot server::take_slot() {
 
 void server::add_session(const std::shared_ptr<ws_session>& s) {
   std::unique_lock lock(sessions_mutex_);
-  sessions_[s->connection_id()] = s;
-  connections_by_client_[s->client_id()].push_back(s->connection_id());
+  // The key views the new session's own id (ids are random UUIDs: a clash replaces).
+  if (auto [it, fresh] = sessions_.emplace(s->connection_id(), s.get()); !fresh) {
+    sessions_.erase(it);
+    sessions_.emplace(s->connection_id(), s.get());
+  }
+  connections_by_client_.emplace(s->client_id(), s.get());
   if (cluster_)
     post_to(0, [bus = cluster_, client = s->client_id(), id = s->connection_id()] { bus->connection_opened(client, id); });
 }
 
 void server::remove_session(const ws_session& s) {
+  std::unique_lock lock(sessions_mutex_);
+  auto it = sessions_.find(s.connection_id());
+  if (it == sessions_.end() || it->second != &s) return;
+  sessions_.erase(it);
+  auto [first, last] = connections_by_client_.equal_range(s.client_id());
+  for (auto c = first; c != last; ++c)
+    if (c->second == &s) {
+      connections_by_client_.erase(c);
+      break;
+    }
+  lock.unlock();
   if (cluster_)
     post_to(0, [bus = cluster_, client = s.client_id(), id = s.connection_id()] { bus->connection_closed(client, id); });
-  std::unique_lock lock(sessions_mutex_);
-  sessions_.erase(s.connection_id());
-  auto it = connections_by_client_.find(s.client_id());
-  if (it == connections_by_client_.end()) return;
-  auto& ids = it->second;
-  ids.erase(std::remove(ids.begin(), ids.end(), s.connection_id()), ids.end());
-  if (ids.empty()) connections_by_client_.erase(it);
 }
 
 std::shared_ptr<ws_session> server::find(const std::string& connection_id) const {
   std::shared_lock lock(sessions_mutex_);
   auto it = sessions_.find(connection_id);
-  return it == sessions_.end() ? nullptr : it->second.lock();
+  return it == sessions_.end() ? nullptr : it->second->weak_from_this().lock();
 }
 
 std::vector<std::shared_ptr<ws_session>> server::find_targets(const std::string& client_id,
@@ -414,16 +422,12 @@ std::vector<std::shared_ptr<ws_session>> server::find_targets(const std::string&
   if (!connection_id.empty()) {
     auto it = sessions_.find(connection_id);
     if (it != sessions_.end())
-      if (auto s = it->second.lock()) out.push_back(std::move(s));
+      if (auto s = it->second->weak_from_this().lock()) out.push_back(std::move(s));
     return out;
   }
-  auto it = connections_by_client_.find(client_id);
-  if (it == connections_by_client_.end()) return out;
-  for (const auto& id : it->second) {
-    auto sit = sessions_.find(id);
-    if (sit != sessions_.end())
-      if (auto s = sit->second.lock()) out.push_back(std::move(s));
-  }
+  auto [first, last] = connections_by_client_.equal_range(client_id);
+  for (auto c = first; c != last; ++c)
+    if (auto s = c->second->weak_from_this().lock()) out.push_back(std::move(s));
   return out;
 }
 
@@ -719,15 +723,21 @@ std::string server::metrics_text() const {
   return metrics_.prometheus(connection_count(), rooms_->room_count(), rooms_->membership_count());
 }
 
-void server::track(closeable* c, std::weak_ptr<closeable> w) {
+void server::track(closeable* c) {
   std::lock_guard<std::mutex> lock(tracked_mutex_);
-  tracked_.emplace(c, std::move(w));
+  c->tracked_prev_ = nullptr;
+  c->tracked_next_ = tracked_;
+  if (tracked_) tracked_->tracked_prev_ = c;
+  tracked_ = c;
 }
 
 void server::untrack(closeable* c) {
   std::lock_guard<std::mutex> lock(tracked_mutex_);
-  tracked_.erase(c);
-  if (tracked_.empty()) tracked_empty_.notify_all();
+  if (c->tracked_prev_ == nullptr && tracked_ != c) return;  // never tracked
+  (c->tracked_prev_ ? c->tracked_prev_->tracked_next_ : tracked_) = c->tracked_next_;
+  if (c->tracked_next_) c->tracked_next_->tracked_prev_ = c->tracked_prev_;
+  c->tracked_prev_ = c->tracked_next_ = nullptr;
+  if (!tracked_) tracked_empty_.notify_all();
 }
 
 }  // namespace roomwire

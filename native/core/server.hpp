@@ -11,6 +11,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -38,6 +39,15 @@ class closeable {
   virtual ~closeable() = default;
   /// Called on any thread; the session posts the work to its own I/O thread.
   virtual void shutdown() = 0;
+  /// A strong reference to the session, or null once its destruction has begun.
+  virtual std::shared_ptr<closeable> lock_open() = 0;
+
+ private:
+  friend class server;
+  // The server's list of open sessions runs through the sessions themselves: no
+  // allocation per connection (guarded by the server's tracked_mutex_).
+  closeable* tracked_prev_ = nullptr;
+  closeable* tracked_next_ = nullptr;
 };
 
 /// One place among `maxConnections`, held from the start of an upgrade until the
@@ -278,9 +288,14 @@ class server : public std::enable_shared_from_this<server> {
                                                string_pairs& params) const;
   /// Remembers `resume` until the host completes the returned event id.
   std::uint64_t await_verdict(std::function<void(verdict&&)> resume);
+  /// Makes `s` addressable by its ids; it stays so until remove_session (its `finish`),
+  /// which must come before it is destroyed: the indexes point into it.
   void add_session(const std::shared_ptr<ws_session>& s);
+  /// Takes `s` out of the indexes (nothing when it is not in them) and tells the cluster.
   void remove_session(const ws_session& s);
-  void track(closeable* c, std::weak_ptr<closeable> w);
+  /// Counts `c` among the open sessions that stop() winds down; untrack(c) before `c` goes
+  /// (its destructor), which may also be called for a session never tracked.
+  void track(closeable* c);
   void untrack(closeable* c);
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
 
@@ -316,9 +331,12 @@ class server : public std::enable_shared_from_this<server> {
   /// meant for an earlier server's connection never lands on a later one's.
   std::shared_ptr<std::atomic<std::uint64_t>> next_id_;
 
+  // Keyed by views of the session's own id strings (each id is stored once, in its
+  // session); a session leaves both before it is destroyed. Found sessions are locked with
+  // weak_from_this(), which is null once a session's destruction has begun.
   mutable std::shared_mutex sessions_mutex_;
-  std::unordered_map<std::string, std::weak_ptr<ws_session>> sessions_;
-  std::unordered_map<std::string, std::vector<std::string>> connections_by_client_;
+  std::unordered_map<std::string_view, ws_session*> sessions_;
+  std::unordered_multimap<std::string_view, ws_session*> connections_by_client_;
 
   std::shared_ptr<room_registry> rooms_;
   metrics metrics_;
@@ -327,7 +345,7 @@ class server : public std::enable_shared_from_this<server> {
 
   std::mutex tracked_mutex_;
   std::condition_variable tracked_empty_;
-  std::unordered_map<closeable*, std::weak_ptr<closeable>> tracked_;
+  closeable* tracked_ = nullptr;  // the first of the open sessions' list
 
   std::atomic<bool> stopping_{false};
   bool stopped_ = false;

@@ -67,10 +67,13 @@ ws_session::ws_session(server& srv, tcp::socket&& socket, std::unique_ptr<tls_en
   }
 }
 
-ws_session::~ws_session() { server_.untrack(this); }
+ws_session::~ws_session() {
+  server_.remove_session(*this);  // when it never finished: the indexes view its ids
+  server_.untrack(this);
+}
 
 void ws_session::run(const http::request<http::string_body>& req, const std::string& protocol) {
-  server_.track(this, weak_from_this());
+  server_.track(this);
   error_code ignored;
   sock_.next_layer().non_blocking(true, ignored);  // reads go until would_block
   // Data frames go straight into the cork (see put_frame); their bytes leave the
@@ -147,19 +150,20 @@ void ws_session::on_readable(error_code ec) {
   last_seen_ms_.store(now, std::memory_order_relaxed);
   const char* p = static_cast<const char*>(read_buffer().data());
   const char* stop = consume(p, p + n, now);
-  if (stop != p + n && !read_done_) unparsed_.assign(stop, p + n);  // parsed once the queue has room
+  if (stop != p + n && !read_done_) rare().unparsed.assign(stop, p + n);  // parsed once the queue has room
   process();
 }
 
 void ws_session::resume_unparsed() {
-  const char* p = unparsed_.data() + unparsed_at_;
-  const char* end = unparsed_.data() + unparsed_.size();
+  rare_state& r = *rare_;
+  const char* p = r.unparsed.data() + r.unparsed_at;
+  const char* end = r.unparsed.data() + r.unparsed.size();
   const char* stop = consume(p, end, now_ms());
   if (stop == end || read_done_) {
-    unparsed_ = std::string();
-    unparsed_at_ = 0;
+    r.unparsed = std::string();
+    r.unparsed_at = 0;
   } else {
-    unparsed_at_ = static_cast<std::size_t>(stop - unparsed_.data());
+    r.unparsed_at = static_cast<std::size_t>(stop - r.unparsed.data());
   }
 }
 
@@ -205,7 +209,7 @@ void ws_session::on_read_error(error_code ec) {
     // We were closing it (idle, backpressure, rate limit, the app) when the socket went:
     // report our code, not an abnormal closure.
     closed_code_ = close_code_;
-    closed_reason_ = close_text_;
+    rare().closed_reason = rare().close_text;
   }
   process();
 }
@@ -213,7 +217,7 @@ void ws_session::on_read_error(error_code ec) {
 void ws_session::on_peer_close() {
   read_done_ = true;
   const int code = parser_.close_code();
-  closed_reason_ = std::string(parser_.close_reason());
+  rare().closed_reason = std::string(parser_.close_reason());
   if (close_sent_) {
     // The answer to our close: the code it echoed, or ours when it named none.
     close_pending_ = false;
@@ -233,10 +237,10 @@ void ws_session::fail_connection() {
   const char* why = parser_.fail_reason();
   if (close_requested_) {
     closed_code_ = close_code_;
-    closed_reason_ = close_text_;
+    rare().closed_reason = rare().close_text;
   } else {
     closed_code_ = code;
-    closed_reason_ = why;
+    rare().closed_reason = why;
     err_type type = code == 1009   ? err_type::message_too_big
                     : code == 1007 ? err_type::invalid_utf8
                                    : err_type::protocol_error;
@@ -255,7 +259,7 @@ void ws_session::fail_connection() {
 void ws_session::owe_close(int code, std::string reason) {
   owed_close_ = true;
   owed_code_ = code;
-  owed_reason_ = std::move(reason);
+  rare().owed_reason = std::move(reason);
 }
 
 void ws_session::teardown() {
@@ -281,15 +285,16 @@ void ws_session::discard_input() {
 
 void ws_session::arm_teardown() {
   // Made on first use: a connection that never closes holds no timer.
-  if (!teardown_) teardown_ = std::make_unique<net::steady_timer>(sock_.get_executor());
-  teardown_->expires_after(server_.options().request_timeout);
-  teardown_->async_wait([self = shared_from_this()](error_code ec) {
+  auto& timer = rare().teardown;
+  if (!timer) timer = std::make_unique<net::steady_timer>(sock_.get_executor());
+  timer->expires_after(server_.options().request_timeout);
+  timer->async_wait([self = shared_from_this()](error_code ec) {
     if (!ec) self->close_socket();
   });
 }
 
 void ws_session::close_socket() {
-  if (teardown_) teardown_->cancel();
+  if (rare_ && rare_->teardown) rare_->teardown->cancel();
   error_code ignored;
   sock_.next_layer().close(ignored);
 }
@@ -326,7 +331,7 @@ void ws_session::handle_inbox() {
       if (!answered) return;
       if (owed_close_) {
         owed_close_ = false;
-        put_close(owed_code_, owed_reason_);  // nothing when ours went already
+        put_close(owed_code_, rare().owed_reason);  // nothing when ours went already
         teardown();
       }
       if (!close_pending_) finish();
@@ -337,7 +342,7 @@ void ws_session::handle_inbox() {
     // Keep reading ahead of a pending verdict, up to a bound: first what an earlier read
     // brought past it, then the socket.
     if (reading_ || inbox_.size() >= server_.options().max_pending_frames) return;
-    if (unparsed_.empty()) return do_read();
+    if (!rare_ || rare_->unparsed.empty()) return do_read();
     resume_unparsed();
   }
 }
@@ -558,9 +563,10 @@ bool ws_session::admit(double now) {
     return true;
   }
   server_.stats().dropped(drop_reason::rate_limited);
-  while (!refused_at_.empty() && now - refused_at_.front() > 5000) refused_at_.pop_front();
-  refused_at_.push_back(now);
-  if (refused_at_.size() > rate) {
+  fifo<double>& refused_at = rare().refused_at;
+  while (!refused_at.empty() && now - refused_at.front() > 5000) refused_at.pop_front();
+  refused_at.push_back(now);
+  if (refused_at.size() > rate) {
     // Persistent abuse: more frames refused within 5 s than a second's allowance.
     server_.stats().error(err_type::rate_limited);
     close_with(1008, "rate limit exceeded");
@@ -601,19 +607,19 @@ void ws_session::cut_off() {
   if (finished_) return;
   if (!read_done_) {
     closed_code_ = close_requested_ ? close_code_ : 1001;
-    closed_reason_ = close_requested_ ? close_text_ : std::string();
+    rare().closed_reason = close_requested_ ? rare().close_text : std::string();
   }
   if (!close_requested_) {
     close_code_ = 1001;
     close_requested_ = true;
   }
-  put_close(owed_close_ ? owed_code_ : close_code_, owed_close_ ? owed_reason_ : close_text_);
+  put_close(owed_close_ ? owed_code_ : close_code_, owed_close_ ? rare().owed_reason : rare().close_text);
   sock_.flush_now();  // best effort: what the socket takes without waiting
   // Shut down for sending, not closed: the client's answer to the close still finds an
   // open socket; the descriptor goes with the session.
   error_code ignored;
   sock_.next_layer().shutdown(tcp::socket::shutdown_send, ignored);
-  if (teardown_) teardown_->cancel();
+  if (rare_ && rare_->teardown) rare_->teardown->cancel();
   read_done_ = true;
   busy_ = false;
   inbox_.clear();
@@ -625,7 +631,7 @@ void ws_session::close_with(int code, std::string reason, bool urgent) {
   server_.post_to(io_index_, [self = shared_from_this(), code, reason = std::move(reason), urgent] {
     if (self->close_requested_ || self->finished_) return;
     self->close_code_ = code;
-    self->close_text_ = reason;
+    self->rare().close_text = reason;
     self->close_requested_ = true;
     if (urgent) {
       // Keep only what is being written; bound the wait for the close to get out.
@@ -751,7 +757,7 @@ void ws_session::put_control(unsigned opcode, std::string_view payload) {
 
 void ws_session::do_close_frame() {
   if (close_sent_ || read_done_) return;
-  put_close(close_code_, close_text_);
+  put_close(close_code_, rare().close_text);
   close_pending_ = true;
   // The client's answer ends it; a client that never answers is cut off.
   arm_teardown();
@@ -760,7 +766,7 @@ void ws_session::do_close_frame() {
 void ws_session::finish() {
   if (finished_) return;
   finished_ = true;
-  if (teardown_ && !tearing_down_) teardown_->cancel();
+  if (rare_ && rare_->teardown && !tearing_down_) rare_->teardown->cancel();
   server_.remove_session(*this);
   slot_.release();
   // Leave every room; the members who remain see presence `leave`.
@@ -771,11 +777,12 @@ void ws_session::finish() {
                                 protocol::presence("leave", gone.room_id, gone.member, timestamp_now())),
                             tx_type::presence);
   }
-  protocol_->on_close(closed_code_, closed_reason_);
+  const std::string closed_reason = rare_ ? rare_->closed_reason : std::string();
+  protocol_->on_close(closed_code_, closed_reason);
   if (route_->has(cb_close)) {
     event ev = make_event(event_kind::close);
     ev.code = closed_code_;
-    ev.reason = closed_reason_;
+    ev.reason = closed_reason;
     server_.emit(std::move(ev));
   }
 }

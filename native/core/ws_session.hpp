@@ -72,6 +72,7 @@ class ws_session : public closeable,
   void sweep(double now, double idle_ms, bool ping);
   /// Stops taking frames, answers those already taken, then closes with 1001; any thread.
   void shutdown() override;
+  std::shared_ptr<closeable> lock_open() override { return weak_from_this().lock(); }
   /// The server's deadline passed: the close frame (1001) goes out if the socket takes it
   /// at once, the socket is closed and the connection reported closed. Only on the
   /// session's thread, or once the I/O threads have stopped.
@@ -123,7 +124,7 @@ class ws_session : public closeable,
   /// Parses bytes read; returns where it stopped: `end`, or earlier once the inbound
   /// queue is full.
   const char* consume(const char* p, const char* end, double now);
-  /// Parses on from unparsed_.
+  /// Parses on from the input held back (rare_state::unparsed).
   void resume_unparsed();
   void on_read_error(error_code ec);
   /// The client's close frame: the answer to ours, or its own close, which is echoed.
@@ -179,8 +180,6 @@ class ws_session : public closeable,
   server& server_;
   corked_socket sock_;
   ws_parser parser_;
-  std::string unparsed_;    // bytes read but not parsed while the inbound queue was full
-  std::size_t unparsed_at_ = 0;  // how far into unparsed_ parsing got
   std::shared_ptr<const ws_route> route_;
   connection_slot slot_;  // given back when the connection ends
   std::string connection_id_;
@@ -211,20 +210,32 @@ class ws_session : public closeable,
   // client's close, or ours after a protocol error.
   bool owed_close_ = false;
   int owed_code_ = 1005;
-  std::string owed_reason_;
   bool tearing_down_ = false;   // teardown() runs: the timer bounds it past finish()
   std::atomic<std::size_t> buffered_{0};
 
   int close_code_ = 1001;
-  std::string close_text_;
   int closed_code_ = 1006;
-  std::string closed_reason_;
   double ping_sent_ms_ = -1;
   std::atomic<double> last_seen_ms_;   // last frame (data or control) from the peer
   double tokens_ = 0;                  // rate limit bucket
   double tokens_at_ = 0;
-  fifo<double> refused_at_;      // recent refusals, for the 1008 rule
-  std::unique_ptr<net::steady_timer> teardown_;
+  // What few connections need, made on first use (an open, well-behaved connection holds
+  // a null pointer instead of ~170 bytes): the closing handshake's texts and timer, input
+  // held back by a full inbound queue, refusals counted for the rate limit.
+  struct rare_state {
+    std::string owed_reason;    // of the owed close
+    std::string close_text;     // of our close
+    std::string closed_reason;  // reported with the close
+    std::unique_ptr<net::steady_timer> teardown;
+    std::string unparsed;       // bytes read but not parsed while the inbound queue was full
+    std::size_t unparsed_at = 0;  // how far into `unparsed` parsing got
+    fifo<double> refused_at;    // recent refusals, for the 1008 rule
+  };
+  std::unique_ptr<rare_state> rare_;
+  rare_state& rare() {
+    if (!rare_) rare_ = std::make_unique<rare_state>();
+    return *rare_;
+  }
   std::atomic<double> latency_ms_{-1};
   const double connected_at_;
   const std::size_t io_index_;
