@@ -98,32 +98,48 @@ inline void run_corked(net::io_context& ioc, const std::function<void()>& on_idl
   }
 }
 
-/// A tcp::socket whose writes are corked, with TLS in between when given an engine: the
-/// cork holds plaintext, encrypted at each write into as few records as it spans.
+/// A TCP socket whose writes are corked, with TLS in between when given an engine: the
+/// cork holds plaintext, encrypted at each write into as few records as it spans. It lives
+/// inside the object that owns it (a session, say): bind() names that owner, which every
+/// operation the socket has pending keeps alive, so the socket needs no allocation or
+/// reference count of its own.
 class corked_socket {
-  struct impl;
-
  public:
-  using executor_type = tcp::socket::executor_type;
-  using next_layer_type = tcp::socket;
+  using executor_type = tcp_socket::executor_type;
+  using next_layer_type = tcp_socket;
 
-  explicit corked_socket(tcp::socket&& socket, std::unique_ptr<tls_engine> tls = nullptr)
-      : impl_(std::make_shared<impl>(std::move(socket), std::move(tls))) {}
+  /// Gets back the credit of frames written (or lost with the socket); `context` is what
+  /// bind() was given.
+  using written_fn = void (*)(void* context, std::size_t credit);
 
-  executor_type get_executor() noexcept { return impl_->socket.get_executor(); }
-  tcp::socket& next_layer() noexcept { return impl_->socket; }
-  const tcp::socket& next_layer() const noexcept { return impl_->socket; }
+  explicit corked_socket(tcp_socket&& socket, std::unique_ptr<tls_engine> tls = nullptr)
+      : impl_(std::move(socket), std::move(tls)) {}
+  corked_socket(const corked_socket&) = delete;
+  corked_socket& operator=(const corked_socket&) = delete;
+
+  /// Names the owner, which holds this socket: the socket's pending operations keep it
+  /// alive. `written(context, credit)` runs on the socket's thread as frames leave. Before
+  /// any call that writes or waits.
+  void bind(std::weak_ptr<void> owner, written_fn written, void* context) {
+    impl_.owner = std::move(owner);
+    impl_.written = written;
+    impl_.written_context = context;
+  }
+
+  executor_type get_executor() noexcept { return impl_.socket.get_executor(); }
+  tcp_socket& next_layer() noexcept { return impl_.socket; }
+  const tcp_socket& next_layer() const noexcept { return impl_.socket; }
 
   /// Waits until the socket has bytes to read (or fails); what is corked is written first,
   /// since everything read so far has been handled. The caller then reads them itself
   /// with read_some, so a connection waiting for input lends no buffer to the wait.
   template <class Handler>
   void async_wait_readable(Handler&& handler) {
-    impl_->flush();
-    impl_->reading = true;
-    if (impl_->tls && impl_->tls->has_input()) {
+    impl_.flush();
+    impl_.reading = true;
+    if (impl_.tls && impl_.tls->has_input()) {
       // TLS holds bytes already read from the socket: readable now.
-      net::post(impl_->socket.get_executor(), [self = impl_, h = std::forward<Handler>(handler)]() mutable {
+      net::post(impl_.socket.get_executor(), [self = impl_.self(), h = std::forward<Handler>(handler)]() mutable {
         self->reading = false;
         std::move(h)(error_code());
       });
@@ -132,9 +148,9 @@ class corked_socket {
     // With the plain allocator the wait takes a block of its own size: Asio's per-thread
     // recycling would hand it any larger block freed before (an HTTP read's, ~600 bytes),
     // held for as long as the connection waits.
-    impl_->socket.async_wait(tcp::socket::wait_read,
+    impl_.socket.async_wait(tcp::socket::wait_read,
                              net::bind_allocator(detail::plain_allocator<void>(),
-                                                 [self = impl_, h = std::forward<Handler>(handler)](error_code ec) mutable {
+                                                 [self = impl_.self(), h = std::forward<Handler>(handler)](error_code ec) mutable {
                                                    self->reading = false;
                                                    std::move(h)(ec);
                                                  }));
@@ -143,45 +159,47 @@ class corked_socket {
   /// Reads what the socket holds into `b` without blocking (would_block when nothing);
   /// with TLS, the plaintext of what it holds (eof at the peer's close_notify).
   std::size_t read_some(net::mutable_buffer b, error_code& ec) {
-    if (!impl_->tls) return impl_->socket.read_some(b, ec);
-    return impl_->read_tls(b, ec);
+    if (!impl_.tls) return impl_.socket.read_some(b, ec);
+    return impl_.read_tls(b, ec);
   }
 
   /// With TLS, queues a close_notify to go with the next write (the closing handshake's
   /// end); nothing without.
   void close_notify() {
-    if (!impl_->tls) return;
-    impl_->encrypt();  // what is corked goes before the alert (nothing is sent after it)
-    impl_->tls->close_notify();
-    impl_->schedule();
+    if (!impl_.tls) return;
+    impl_.encrypt();  // what is corked goes before the alert (nothing is sent after it)
+    impl_.tls->close_notify();
+    impl_.schedule();
   }
-  bool secure() const { return impl_->tls != nullptr; }
+  bool secure() const { return impl_.tls != nullptr; }
 
   /// Runs `done` once everything corked has been written (or the socket failed).
-  void async_drain(net::any_completion_handler<void(error_code)> done) { impl_->drain(std::move(done)); }
+  void async_drain(net::any_completion_handler<void(error_code)> done) { impl_.drain(std::move(done)); }
 
   /// Appends one whole frame (`head`, then `payload`), from the socket's own
   /// thread. `credit` is what the owner counts as buffered for it: it comes back through
-  /// the on_written callback once the frame is on the wire, or will never be.
+  /// bind()'s `written` once the frame is on the wire, or will never be.
   void append_frame(const unsigned char* head, std::size_t head_size, std::string_view payload,
                     std::size_t credit) {
-    impl_->append_frame(head, head_size, payload, credit);
+    impl_.append_frame(head, head_size, payload, credit);
   }
   /// Tells the cork whether its owner is still handling frames it read (waiting for a
   /// verdict, say) even though a socket read is waiting: what those frames produce can
   /// join the next write, within the same bound as when no read waits.
-  void set_handling(bool handling) { impl_->handling = handling; }
-  /// Sets the callback that gets back the credit of frames written (or lost with the socket).
-  void on_written(std::function<void(std::size_t)> f) { impl_->written = std::move(f); }
+  void set_handling(bool handling) { impl_.handling = handling; }
   /// Writes what is corked now, as far as the socket takes it without waiting (the rest
   /// waits for an asynchronous write, which needs the thread to run).
-  void flush_now() { impl_->flush(); }
+  void flush_now() { impl_.flush(); }
   /// Drops the frames corked but not yet being written; returns their credit.
-  std::size_t discard_corked() { return impl_->discard(); }
+  std::size_t discard_corked() { return impl_.discard(); }
 
  private:
-  struct impl : cork_flushable, std::enable_shared_from_this<impl> {
-    impl(tcp::socket&& s, std::unique_ptr<tls_engine> t) : socket(std::move(s)), tls(std::move(t)) {}
+  struct impl : cork_flushable {
+    impl(tcp_socket&& s, std::unique_ptr<tls_engine> t)
+        : socket(std::move(s)), tls(std::move(t)), encrypted(tls ? std::make_unique<ciphertext>() : nullptr) {}
+
+    /// This, sharing the owner's ownership: what a pending operation holds.
+    std::shared_ptr<impl> self() { return std::shared_ptr<impl>(owner.lock(), this); }
 
     /// Ciphertext read per system call: one TLS record and its overhead, in a buffer of the
     /// thread's (the plaintext goes to the caller's).
@@ -273,31 +291,31 @@ class corked_socket {
       flush_scheduled = true;
       auto* here = detail::this_corked_thread;
       if (here && &net::query(socket.get_executor(), net::execution::context) == here->ioc)
-        here->corked.push_back(shared_from_this());
+        here->corked.push_back(self());
       else
         post_flush();
     }
 
     /// Off a run_corked thread: the same decision, taken behind the thread's queue.
     void post_flush() {
-      net::post(socket.get_executor(), [self = shared_from_this()] {
+      net::post(socket.get_executor(), [self = self()] {
         if (!self->flush_corked()) self->post_flush();
       });
     }
 
     /// With TLS: the cork's plaintext encrypted (unless a client's handshake holds it
-    /// back), appended to `wire` after whatever TLS had to send already.
+    /// back), appended to the ciphertext after whatever TLS had to send already.
     void encrypt() {
       if (!pending.empty()) {
         tls_engine::status st = tls->write(pending);
         if (st == tls_engine::status::ok) {
           std::string().swap(pending);
-          wire_credit += std::exchange(pending_credit, 0);
+          encrypted->credit += std::exchange(pending_credit, 0);
         } else if (st == tls_engine::status::failed) {
           failed = net::error::connection_reset;
         }
       }
-      tls->take_output(wire);
+      tls->take_output(encrypted->wire);
     }
 
     void flush() {
@@ -306,8 +324,8 @@ class corked_socket {
       if (writing || failed) return;
       if (tls) encrypt();
       // The bytes for the socket: the cork itself, or its ciphertext.
-      std::string& out = tls ? wire : pending;
-      std::size_t& out_credit = tls ? wire_credit : pending_credit;
+      std::string& out = tls ? encrypted->wire : pending;
+      std::size_t& out_credit = tls ? encrypted->credit : pending_credit;
       if (failed) {
         std::size_t credit = std::exchange(out_credit, 0) + std::exchange(pending_credit, 0);
         out.clear();
@@ -342,7 +360,7 @@ class corked_socket {
       flying.swap(out);
       out.clear();
       flying_credit = std::exchange(out_credit, 0);
-      net::async_write(socket, net::buffer(flying), [self = shared_from_this()](error_code write_ec, std::size_t) {
+      net::async_write(socket, net::buffer(flying), [self = self()](error_code write_ec, std::size_t) {
         self->writing = false;
         // The written bytes' buffer is given back, and the cork's too when nothing waits
         // in it: an idle connection holds no write buffer.
@@ -352,8 +370,11 @@ class corked_socket {
         if (write_ec) {
           self->failed = write_ec;
           self->pending.clear();
-          self->wire.clear();
-          credit += std::exchange(self->pending_credit, 0) + std::exchange(self->wire_credit, 0);
+          credit += std::exchange(self->pending_credit, 0);
+          if (self->encrypted) {
+            self->encrypted->wire.clear();
+            credit += std::exchange(self->encrypted->credit, 0);
+          }
         }
         self->credit_back(credit);
         self->after_write();
@@ -362,20 +383,20 @@ class corked_socket {
 
     /// Hands the owner back the credit of frames written or lost.
     void credit_back(std::size_t credit) {
-      if (credit != 0 && written) written(credit);
+      if (credit != 0 && written) written(written_context, credit);
     }
 
     /// Completes what waited on a write from a handler of its own, never from inside the
     /// flush (a drain's continuation may flush again).
     void post_after_write() {
-      net::post(socket.get_executor(), [self = shared_from_this()] {
+      net::post(socket.get_executor(), [self = self()] {
         if (!self->writing) self->after_write();
       });
     }
 
     /// Whether bytes wait to be written: corked, or (TLS) encrypted or produced by TLS.
     bool has_unwritten() const {
-      return !pending.empty() || (tls && (!wire.empty() || tls->has_output()));
+      return !pending.empty() || (tls && (!encrypted->wire.empty() || tls->has_output()));
     }
 
     void after_write() {
@@ -385,15 +406,20 @@ class corked_socket {
       for (auto& d : done) std::move(d)(failed);
     }
 
-    tcp::socket socket;
+    tcp_socket socket;
     std::unique_ptr<tls_engine> tls;  // null: plain TCP
-    std::string wire;                 // TLS: ciphertext not yet being written
-    std::size_t wire_credit = 0;      // owners' credit of the frames encrypted into `wire`
+    struct ciphertext {
+      std::string wire;         // not yet being written
+      std::size_t credit = 0;   // owners' credit of the frames encrypted into `wire`
+    };
+    std::unique_ptr<ciphertext> encrypted;  // with TLS only
     std::string pending;  // corked bytes (plaintext under TLS)
     std::string flying;   // bytes being written
     std::size_t pending_credit = 0;  // owners' credit of frames in `pending`
     std::size_t flying_credit = 0;   // ... and in `flying`
-    std::function<void(std::size_t)> written;
+    std::weak_ptr<void> owner;
+    written_fn written = nullptr;
+    void* written_context = nullptr;
     bool writing = false;
     bool reading = false;  // a socket read is waiting: nothing read is still being handled,
     bool handling = false; // unless the owner says otherwise
@@ -403,7 +429,7 @@ class corked_socket {
     std::vector<net::any_completion_handler<void(error_code)>> drained;
   };
 
-  std::shared_ptr<impl> impl_;
+  impl impl_;
 };
 
 }  // namespace roomwire

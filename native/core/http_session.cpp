@@ -37,7 +37,7 @@ string_pairs header_pairs(const http::request<http::string_body>& req) {
 
 void http_stream::log_failure(const std::string& why) { log(log_level::debug, "tls: " + why); }
 
-http_session::http_session(server& srv, tcp::socket&& socket)
+http_session::http_session(server& srv, tcp_socket&& socket)
     : server_(srv), stream_(std::move(socket), srv.new_tls_engine()) {}
 
 http_session::~http_session() { server_.untrack(this); }

@@ -17,7 +17,7 @@ namespace roomwire {
 /// Serves HTTP/1.1 requests on one socket until it closes or upgrades.
 class http_session : public closeable, public std::enable_shared_from_this<http_session> {
  public:
-  http_session(server& srv, tcp::socket&& socket);
+  http_session(server& srv, tcp_socket&& socket);
   ~http_session() override;
   /// Starts reading the first request.
   void run();

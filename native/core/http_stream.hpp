@@ -15,19 +15,19 @@ namespace roomwire {
 /// A Beast AsyncReadStream / AsyncWriteStream, plain or TLS.
 class http_stream {
  public:
-  using executor_type = beast::tcp_stream::executor_type;
+  using executor_type = net::io_context::executor_type;
 
   /// `tls`: the connection's TLS engine, or null for plain HTTP.
-  http_stream(tcp::socket&& socket, std::unique_ptr<tls_engine> tls)
+  http_stream(tcp_socket&& socket, std::unique_ptr<tls_engine> tls)
       : tcp_(std::move(socket)), tls_(std::move(tls)) {}
 
   executor_type get_executor() noexcept { return tcp_.get_executor(); }
-  tcp::socket& socket() noexcept { return tcp_.socket(); }
+  tcp_socket& socket() noexcept { return tcp_.socket(); }
   template <class Duration>
   void expires_after(Duration d) { tcp_.expires_after(d); }
   void expires_never() { tcp_.expires_never(); }
   /// Hands the socket over (the upgrade).
-  tcp::socket release_socket() { return tcp_.release_socket(); }
+  tcp_socket release_socket() { return tcp_.release_socket(); }
   /// Hands the TLS state over with it (null for plain HTTP).
   std::unique_ptr<tls_engine> release_tls() { return std::move(tls_); }
   bool secure() const { return tls_ != nullptr; }
@@ -136,7 +136,7 @@ class http_stream {
   /// Ciphertext read per system call: one TLS record and its overhead.
   static constexpr std::size_t in_size = 17 * 1024;
 
-  beast::tcp_stream tcp_;
+  beast::basic_stream<tcp, executor_type, beast::unlimited_rate_policy> tcp_;
   std::unique_ptr<tls_engine> tls_;
   std::vector<char> in_;  // ciphertext read (TLS only)
   std::string out_;       // ciphertext being written (TLS only)

@@ -81,7 +81,7 @@ void listener::on_readable(error_code ec) {
     }
     // Each connection lives on one I/O thread's io_context (round robin): its handlers
     // never run concurrently, without a strand.
-    tcp::socket socket(server_.next_context());
+    tcp_socket socket(server_.next_context());
     error_code assign_ec;
     socket.assign(protocol_, fd, assign_ec);
     if (assign_ec) {

@@ -43,7 +43,7 @@ net::mutable_buffer read_buffer() {
 
 }  // namespace
 
-ws_session::ws_session(server& srv, tcp::socket&& socket, std::unique_ptr<tls_engine> tls,
+ws_session::ws_session(server& srv, tcp_socket&& socket, std::unique_ptr<tls_engine> tls,
                        std::shared_ptr<const ws_route> route, std::string connection_id,
                        std::string client_id, std::string path, std::string metadata,
                        connection_slot slot)
@@ -78,12 +78,11 @@ void ws_session::run(const http::request<http::string_body>& req, const std::str
   sock_.next_layer().non_blocking(true, ignored);  // reads go until would_block
   // Data frames go straight into the cork (see put_frame); their bytes leave the
   // buffered count once written.
-  sock_.on_written([weak = weak_from_this()](std::size_t credit) {
-    if (auto self = weak.lock()) {
-      self->buffered_.fetch_sub(credit, std::memory_order_relaxed);
-      self->server_.stats().bytes_out(credit);
-    }
-  });
+  sock_.bind(weak_from_this(), [](void* context, std::size_t credit) {
+    auto* self = static_cast<ws_session*>(context);
+    self->buffered_.fetch_sub(credit, std::memory_order_relaxed);
+    self->server_.stats().bytes_out(credit);
+  }, this);
   // permessage-deflate, when the route compresses and the client offers it.
   std::string extensions;
   if (route_->options.compression != compression_mode::off) {

@@ -28,7 +28,7 @@ class ws_session : public closeable,
                    public std::enable_shared_from_this<ws_session> {
  public:
   /// `tls`: the TLS state the HTTP session began (null for plain ws).
-  ws_session(server& srv, tcp::socket&& socket, std::unique_ptr<tls_engine> tls, std::shared_ptr<const ws_route> route,
+  ws_session(server& srv, tcp_socket&& socket, std::unique_ptr<tls_engine> tls, std::shared_ptr<const ws_route> route,
              std::string connection_id, std::string client_id, std::string path,
              std::string metadata, connection_slot slot = {});
   ~ws_session() override;

@@ -27,6 +27,7 @@ struct corked_pair {
   net::io_context ioc{1};
   tcp::socket peer{ioc};
   std::optional<corked_socket> cork;
+  std::shared_ptr<int> owner = std::make_shared<int>(0);  // what the cork's operations keep alive
   std::mutex mutex;
   std::vector<std::size_t> writes;  // credit handed back by each completed write
   std::promise<void> all_written;
@@ -40,15 +41,16 @@ struct corked_pair {
   explicit corked_pair(bool corked_loop) {
     tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
     peer.connect(acceptor.local_endpoint());
-    cork.emplace(acceptor.accept());
+    cork.emplace(acceptor.accept(ioc));
     timeval tv{5, 0};
     setsockopt(peer.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    cork->on_written([this](std::size_t credit) {
-      std::lock_guard<std::mutex> lock(mutex);
-      writes.push_back(credit);
-      credited += credit;
-      if (credited == expected) all_written.set_value();
-    });
+    cork->bind(owner, [](void* context, std::size_t credit) {
+      auto* self = static_cast<corked_pair*>(context);
+      std::lock_guard<std::mutex> lock(self->mutex);
+      self->writes.push_back(credit);
+      self->credited += credit;
+      if (self->credited == self->expected) self->all_written.set_value();
+    }, this);
     work.emplace(ioc.get_executor());
     thread = std::thread([this, corked_loop] {
       if (!corked_loop) return void(ioc.run());
