@@ -108,9 +108,13 @@ class corked_socket {
   using executor_type = tcp_socket::executor_type;
   using next_layer_type = tcp_socket;
 
-  /// Gets back the credit of frames written (or lost with the socket); `context` is what
-  /// bind() was given.
-  using written_fn = void (*)(void* context, std::size_t credit);
+  /// How the socket reaches its owner (one table per owner type, so the socket keeps two
+  /// pointers): `lock` gives a strong reference to it (what pending operations hold),
+  /// `written` gets back the credit of frames written or lost with the socket.
+  struct owner_ops {
+    std::shared_ptr<void> (*lock)(void* owner);
+    void (*written)(void* owner, std::size_t credit);
+  };
 
   explicit corked_socket(tcp_socket&& socket, std::unique_ptr<tls_engine> tls = nullptr)
       : impl_(std::move(socket), std::move(tls)) {}
@@ -118,12 +122,11 @@ class corked_socket {
   corked_socket& operator=(const corked_socket&) = delete;
 
   /// Names the owner, which holds this socket: the socket's pending operations keep it
-  /// alive. `written(context, credit)` runs on the socket's thread as frames leave. Before
-  /// any call that writes or waits.
-  void bind(std::weak_ptr<void> owner, written_fn written, void* context) {
-    impl_.owner = std::move(owner);
-    impl_.written = written;
-    impl_.written_context = context;
+  /// alive. `ops.written` runs on the socket's thread as frames leave. Before any call that
+  /// writes or waits.
+  void bind(const owner_ops& ops, void* owner) {
+    impl_.ops = &ops;
+    impl_.owner = owner;
   }
 
   executor_type get_executor() noexcept { return impl_.socket.get_executor(); }
@@ -199,7 +202,7 @@ class corked_socket {
         : socket(std::move(s)), tls(std::move(t)), encrypted(tls ? std::make_unique<ciphertext>() : nullptr) {}
 
     /// This, sharing the owner's ownership: what a pending operation holds.
-    std::shared_ptr<impl> self() { return std::shared_ptr<impl>(owner.lock(), this); }
+    std::shared_ptr<impl> self() { return std::shared_ptr<impl>(ops->lock(owner), this); }
 
     /// Ciphertext read per system call: one TLS record and its overhead, in a buffer of the
     /// thread's (the plaintext goes to the caller's).
@@ -275,7 +278,8 @@ class corked_socket {
         net::post(socket.get_executor(), [done = std::move(done), ec = failed]() mutable { std::move(done)(ec); });
         return;
       }
-      drained.push_back(std::move(done));
+      if (!drained) drained = std::make_unique<std::vector<net::any_completion_handler<void(error_code)>>>();
+      drained->push_back(std::move(done));
     }
 
     /// How many times a flush steps back (behind the thread's queue, or to the thread's
@@ -351,22 +355,23 @@ class corked_socket {
         std::string().swap(out);
         std::size_t credit = std::exchange(out_credit, 0);
         credit_back(credit);
-        if (!drained.empty()) post_after_write();
+        if (drained) post_after_write();
         return;
       }
       // The rest waits for the socket: one asynchronous write, completed by a handler.
       writing = true;
       out.erase(0, n);
-      flying.swap(out);
+      flying = std::make_unique<in_flight>();
+      flying->bytes.swap(out);
       out.clear();
-      flying_credit = std::exchange(out_credit, 0);
-      net::async_write(socket, net::buffer(flying), [self = self()](error_code write_ec, std::size_t) {
+      flying->credit = std::exchange(out_credit, 0);
+      net::async_write(socket, net::buffer(flying->bytes), [self = self()](error_code write_ec, std::size_t) {
         self->writing = false;
         // The written bytes' buffer is given back, and the cork's too when nothing waits
         // in it: an idle connection holds no write buffer.
-        std::string().swap(self->flying);
+        std::size_t credit = self->flying->credit;
+        self->flying.reset();
         if (self->pending.empty()) std::string().swap(self->pending);
-        std::size_t credit = std::exchange(self->flying_credit, 0);
         if (write_ec) {
           self->failed = write_ec;
           self->pending.clear();
@@ -383,7 +388,7 @@ class corked_socket {
 
     /// Hands the owner back the credit of frames written or lost.
     void credit_back(std::size_t credit) {
-      if (credit != 0 && written) written(written_context, credit);
+      if (credit != 0) ops->written(owner, credit);
     }
 
     /// Completes what waited on a write from a handler of its own, never from inside the
@@ -401,9 +406,9 @@ class corked_socket {
 
     void after_write() {
       if (!failed && has_unwritten()) return flush();
+      if (!drained) return;
       auto done = std::move(drained);
-      drained.clear();
-      for (auto& d : done) std::move(d)(failed);
+      for (auto& d : *done) std::move(d)(failed);
     }
 
     tcp_socket socket;
@@ -414,19 +419,22 @@ class corked_socket {
     };
     std::unique_ptr<ciphertext> encrypted;  // with TLS only
     std::string pending;  // corked bytes (plaintext under TLS)
-    std::string flying;   // bytes being written
     std::size_t pending_credit = 0;  // owners' credit of frames in `pending`
-    std::size_t flying_credit = 0;   // ... and in `flying`
-    std::weak_ptr<void> owner;
-    written_fn written = nullptr;
-    void* written_context = nullptr;
+    struct in_flight {
+      std::string bytes;
+      std::size_t credit = 0;  // owners' credit of the frames in `bytes`
+    };
+    std::unique_ptr<in_flight> flying;  // what an asynchronous write is writing
+    const owner_ops* ops = nullptr;
+    void* owner = nullptr;
     bool writing = false;
     bool reading = false;  // a socket read is waiting: nothing read is still being handled,
     bool handling = false; // unless the owner says otherwise
     int deferrals = 0;     // idle points passed over since the flush was scheduled
     bool flush_scheduled = false;
     error_code failed;
-    std::vector<net::any_completion_handler<void(error_code)>> drained;
+    // What waits for the cork to drain (a closing handshake), made on first use.
+    std::unique_ptr<std::vector<net::any_completion_handler<void(error_code)>>> drained;
   };
 
   impl impl_;

@@ -55,7 +55,7 @@ ws_session::ws_session(server& srv, tcp_socket&& socket, std::unique_ptr<tls_eng
       connection_id_(std::move(connection_id)),
       client_id_(std::move(client_id)),
       path_(std::move(path)),
-      metadata_(std::move(metadata)),
+      metadata_(metadata.empty() ? nullptr : std::make_unique<const std::string>(std::move(metadata))),
       last_seen_ms_(now_ms()),
       connected_at_(now_ms()),
       io_index_(srv.context_index(sock_.get_executor())) {
@@ -78,11 +78,14 @@ void ws_session::run(const http::request<http::string_body>& req, const std::str
   sock_.next_layer().non_blocking(true, ignored);  // reads go until would_block
   // Data frames go straight into the cork (see put_frame); their bytes leave the
   // buffered count once written.
-  sock_.bind(weak_from_this(), [](void* context, std::size_t credit) {
-    auto* self = static_cast<ws_session*>(context);
-    self->buffered_.fetch_sub(credit, std::memory_order_relaxed);
-    self->server_.stats().bytes_out(credit);
-  }, this);
+  static const corked_socket::owner_ops ops{
+      [](void* owner) -> std::shared_ptr<void> { return static_cast<ws_session*>(owner)->weak_from_this().lock(); },
+      [](void* owner, std::size_t credit) {
+        auto* self = static_cast<ws_session*>(owner);
+        self->buffered_.fetch_sub(credit, std::memory_order_relaxed);
+        self->server_.stats().bytes_out(credit);
+      }};
+  sock_.bind(ops, this);
   // permessage-deflate, when the route compresses and the client offers it.
   std::string extensions;
   if (route_->options.compression != compression_mode::off) {
@@ -672,7 +675,7 @@ json::object ws_session::info() const {
   else
     o["latency"] = latency;
   o["bufferedAmount"] = buffered_.load(std::memory_order_relaxed);
-  o["metadata"] = metadata_.empty() ? json::value(nullptr) : protocol::parse_stored(metadata_);
+  o["metadata"] = metadata_ ? protocol::parse_stored(*metadata_) : json::value(nullptr);
   json::array rooms;
   for (auto& id : server_.rooms().rooms_of(connection_id_)) rooms.push_back(json::string(id));
   // RNode's roomId: one room per connection there; here the first of `rooms`, or null.

@@ -185,7 +185,7 @@ class ws_session : public closeable,
   std::string connection_id_;
   std::string client_id_;
   std::string path_;
-  std::string metadata_;
+  std::unique_ptr<const std::string> metadata_;  // JSON text; null: none
 
   // permessage-deflate, when agreed: the window bits of the server's compressor, and with
   // server context takeover (`dedicated`) the connection's own compressor (made at its first

@@ -44,13 +44,10 @@ struct corked_pair {
     cork.emplace(acceptor.accept(ioc));
     timeval tv{5, 0};
     setsockopt(peer.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    cork->bind(owner, [](void* context, std::size_t credit) {
-      auto* self = static_cast<corked_pair*>(context);
-      std::lock_guard<std::mutex> lock(self->mutex);
-      self->writes.push_back(credit);
-      self->credited += credit;
-      if (self->credited == self->expected) self->all_written.set_value();
-    }, this);
+    static const corked_socket::owner_ops ops{
+        [](void* self) -> std::shared_ptr<void> { return static_cast<corked_pair*>(self)->owner; },
+        [](void* self, std::size_t credit) { static_cast<corked_pair*>(self)->credit(credit); }};
+    cork->bind(ops, this);
     work.emplace(ioc.get_executor());
     thread = std::thread([this, corked_loop] {
       if (!corked_loop) return void(ioc.run());
@@ -63,6 +60,12 @@ struct corked_pair {
         }
       }
     });
+  }
+  void credit(std::size_t n) {
+    std::lock_guard<std::mutex> lock(mutex);
+    writes.push_back(n);
+    credited += n;
+    if (credited == expected) all_written.set_value();
   }
   ~corked_pair() {
     work.reset();
