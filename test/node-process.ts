@@ -27,9 +27,12 @@ export class Node {
     this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
   }
 
-  /** Starts a server; with `cluster`, resolves once it is in step with the cluster. */
-  static async start(cluster?: Record<string, unknown>, threads = 2): Promise<Node> {
-    const proc = fork(fixture, [JSON.stringify({ cluster, threads })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  /**
+   * Starts a server; with `cluster`, resolves once it is in step with the cluster. `app`:
+   * more createApp options.
+   */
+  static async start(cluster?: Record<string, unknown>, threads = 2, app: Record<string, unknown> = {}): Promise<Node> {
+    const proc = fork(fixture, [JSON.stringify({ cluster, threads, app })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const port = await withTimeout(new Promise<number>((resolve, reject) => {
       proc.once('message', (m: { port: number }) => resolve(m.port));
       proc.once('exit', (code) => reject(new Error(`cluster node exited with ${code}`)));
