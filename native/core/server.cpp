@@ -11,6 +11,7 @@
 #include "listener.hpp"
 #include "log.hpp"
 #include "protocol.hpp"
+#include "session_index.hpp"
 #include "ws_session.hpp"
 
 namespace roomwire {
@@ -20,6 +21,7 @@ server::server(server_options options, std::shared_ptr<event_sink> sink,
     : options_(std::move(options)),
       sink_(std::move(sink)),
       next_id_(ids ? std::move(ids) : std::make_shared<std::atomic<std::uint64_t>>(1)),
+      sessions_(std::make_unique<session_index>()),
       rooms_(rooms ? std::move(rooms) : std::make_shared<room_registry>()),
       io_(make_contexts(options_.threads)),
       sweep_(io_.front()->ioc) {
@@ -231,9 +233,10 @@ void server::on_sweep(error_code ec) {
   std::vector<std::shared_ptr<ws_session>> live;
   {
     std::shared_lock lock(sessions_mutex_);
-    live.reserve(sessions_.size());
-    for (const auto& [id, session] : sessions_)
-      if (auto s = session->weak_from_this().lock()) live.push_back(std::move(s));
+    live.reserve(sessions_->size());
+    sessions_->for_each([&](ws_session& session) {
+      if (auto s = session.weak_from_this().lock()) live.push_back(std::move(s));
+    });
   }
   for (const auto& s : live) s->sweep(wall, idle, ping);
   start_sweep();
@@ -289,8 +292,9 @@ void server::stop(std::chrono::milliseconds timeout) {
   std::vector<std::shared_ptr<ws_session>> unfinished;
   {
     std::shared_lock lock(sessions_mutex_);
-    for (const auto& [id, session] : sessions_)
-      if (auto s = session->weak_from_this().lock()) unfinished.push_back(std::move(s));
+    sessions_->for_each([&](ws_session& session) {
+      if (auto s = session.weak_from_this().lock()) unfinished.push_back(std::move(s));
+    });
   }
   for (const auto& s : unfinished) s->cut_off();
 
@@ -338,8 +342,7 @@ std::optional<send_status> server::send(const std::string& connection_id,
   std::shared_ptr<ws_session> s;
   {
     std::shared_lock lock(sessions_mutex_);
-    auto it = sessions_.find(connection_id);
-    if (it != sessions_.end()) s = it->second->weak_from_this().lock();
+    if (ws_session* found = sessions_->find(connection_id)) s = found->weak_from_this().lock();
   }
   if (!s) return std::nullopt;
   return s->send(std::move(data), binary);
@@ -352,11 +355,10 @@ std::size_t server::broadcast(const std::string& path, std::shared_ptr<const std
   std::vector<std::shared_ptr<ws_session>> targets;
   {
     std::shared_lock lock(sessions_mutex_);
-    for (const auto& [id, session] : sessions_) {
-      auto s = session->weak_from_this().lock();
-      if (s && (s->route().options.pattern == path || s->path() == path))
-        targets.push_back(std::move(s));
-    }
+    sessions_->for_each([&](ws_session& session) {
+      if (session.route().options.pattern != path && session.path() != path) return;
+      if (auto s = session.weak_from_this().lock()) targets.push_back(std::move(s));
+    });
   }
   for (const auto& s : targets) s->send(data, binary);
   return targets.size();
@@ -364,7 +366,7 @@ std::size_t server::broadcast(const std::string& path, std::shared_ptr<const std
 
 std::size_t server::connection_count() const {
   std::shared_lock lock(sessions_mutex_);
-  return sessions_.size();
+  return sessions_->size();
 }
 
 std::size_t server::cluster_connection_count() const {
@@ -383,27 +385,14 @@ connection_slot server::take_slot() {
 
 void server::add_session(const std::shared_ptr<ws_session>& s) {
   std::unique_lock lock(sessions_mutex_);
-  // The key views the new session's own id (ids are random UUIDs: a clash replaces).
-  if (auto [it, fresh] = sessions_.emplace(s->connection_id(), s.get()); !fresh) {
-    sessions_.erase(it);
-    sessions_.emplace(s->connection_id(), s.get());
-  }
-  connections_by_client_.emplace(s->client_id(), s.get());
+  sessions_->insert(*s);
   if (cluster_)
     post_to(0, [bus = cluster_, client = s->client_id(), id = s->connection_id()] { bus->connection_opened(client, id); });
 }
 
-void server::remove_session(const ws_session& s) {
+void server::remove_session(ws_session& s) {
   std::unique_lock lock(sessions_mutex_);
-  auto it = sessions_.find(s.connection_id());
-  if (it == sessions_.end() || it->second != &s) return;
-  sessions_.erase(it);
-  auto [first, last] = connections_by_client_.equal_range(s.client_id());
-  for (auto c = first; c != last; ++c)
-    if (c->second == &s) {
-      connections_by_client_.erase(c);
-      break;
-    }
+  if (!sessions_->erase(s)) return;
   lock.unlock();
   if (cluster_)
     post_to(0, [bus = cluster_, client = s.client_id(), id = s.connection_id()] { bus->connection_closed(client, id); });
@@ -411,8 +400,8 @@ void server::remove_session(const ws_session& s) {
 
 std::shared_ptr<ws_session> server::find(const std::string& connection_id) const {
   std::shared_lock lock(sessions_mutex_);
-  auto it = sessions_.find(connection_id);
-  return it == sessions_.end() ? nullptr : it->second->weak_from_this().lock();
+  ws_session* found = sessions_->find(connection_id);
+  return found ? found->weak_from_this().lock() : nullptr;
 }
 
 std::vector<std::shared_ptr<ws_session>> server::find_targets(const std::string& client_id,
@@ -420,14 +409,13 @@ std::vector<std::shared_ptr<ws_session>> server::find_targets(const std::string&
   std::vector<std::shared_ptr<ws_session>> out;
   std::shared_lock lock(sessions_mutex_);
   if (!connection_id.empty()) {
-    auto it = sessions_.find(connection_id);
-    if (it != sessions_.end())
-      if (auto s = it->second->weak_from_this().lock()) out.push_back(std::move(s));
+    if (ws_session* found = sessions_->find(connection_id))
+      if (auto s = found->weak_from_this().lock()) out.push_back(std::move(s));
     return out;
   }
-  auto [first, last] = connections_by_client_.equal_range(client_id);
-  for (auto c = first; c != last; ++c)
-    if (auto s = c->second->weak_from_this().lock()) out.push_back(std::move(s));
+  sessions_->for_client(client_id, [&](ws_session& session) {
+    if (auto s = session.weak_from_this().lock()) out.push_back(std::move(s));
+  });
   return out;
 }
 

@@ -11,7 +11,6 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -32,6 +31,7 @@ namespace roomwire {
 class cluster_bus;
 class listener;
 class ws_session;
+class session_index;
 
 /// A session that can be asked to wind down when the server stops.
 class closeable {
@@ -292,7 +292,7 @@ class server : public std::enable_shared_from_this<server> {
   /// which must come before it is destroyed: the indexes point into it.
   void add_session(const std::shared_ptr<ws_session>& s);
   /// Takes `s` out of the indexes (nothing when it is not in them) and tells the cluster.
-  void remove_session(const ws_session& s);
+  void remove_session(ws_session& s);
   /// Counts `c` among the open sessions that stop() winds down; untrack(c) before `c` goes
   /// (its destructor), which may also be called for a session never tracked.
   void track(closeable* c);
@@ -331,12 +331,11 @@ class server : public std::enable_shared_from_this<server> {
   /// meant for an earlier server's connection never lands on a later one's.
   std::shared_ptr<std::atomic<std::uint64_t>> next_id_;
 
-  // Keyed by views of the session's own id strings (each id is stored once, in its
-  // session); a session leaves both before it is destroyed. Found sessions are locked with
-  // weak_from_this(), which is null once a session's destruction has begun.
+  // By connection id and by client id, linked through the sessions (a session leaves
+  // before it is destroyed). Found sessions are locked with weak_from_this(), which is
+  // null once a session's destruction has begun.
   mutable std::shared_mutex sessions_mutex_;
-  std::unordered_map<std::string_view, ws_session*> sessions_;
-  std::unordered_multimap<std::string_view, ws_session*> connections_by_client_;
+  std::unique_ptr<session_index> sessions_;
 
   std::shared_ptr<room_registry> rooms_;
   metrics metrics_;

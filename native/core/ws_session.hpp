@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include <boost/intrusive/unordered_set_hook.hpp>
 #include <boost/json/object.hpp>
 
 #include "corked_socket.hpp"
@@ -239,6 +240,13 @@ class ws_session : public closeable,
   std::atomic<double> latency_ms_{-1};
   const double connected_at_;
   const std::size_t io_index_;
+
+  // The server's indexes by connection id and by client id link through these
+  // (session_index.hpp).
+  friend class session_index;
+  using index_hook = boost::intrusive::unordered_set_member_hook<>;
+  index_hook by_id_hook_;
+  index_hook by_client_hook_;
 
  public:
   /// The I/O thread this connection lives on.

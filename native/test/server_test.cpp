@@ -11,6 +11,7 @@
 #include <deque>
 #include <future>
 #include <new>
+#include <set>
 #include <mutex>
 #include <thread>
 
@@ -178,6 +179,45 @@ TEST(Server, SendReportsStatusAndUnknownTargets) {
   b.clear();
   c.ws.read(b);
   EXPECT_EQ(beast::buffers_to_string(b.data()), "all");
+}
+
+TEST(Server, FindsConnectionsByIdAndClientAcrossIndexGrowthAndRemoval) {
+  // 150 connections, two per client id: the indexes grow past their first buckets twice.
+  fixture f(0, false);
+  constexpr int clients = 75;
+  std::vector<std::unique_ptr<client>> conns;
+  std::vector<std::string> ids;
+  for (int i = 0; i < clients * 2; ++i) {
+    conns.push_back(std::make_unique<client>(f.port, "/chat?clientId=c" + std::to_string(i % clients)));
+    ids.emplace_back(conns.back()->read_json().at("connection_id").as_string());
+  }
+  ASSERT_EQ(f.srv->connection_count(), 150u);
+  for (int i = 0; i < clients * 2; ++i) {
+    auto s = f.srv->find(ids[i]);
+    ASSERT_TRUE(s) << i;
+    EXPECT_EQ(s->connection_id(), ids[i]);
+    EXPECT_EQ(s->client_id(), "c" + std::to_string(i % clients));
+  }
+  for (int c = 0; c < clients; ++c) {
+    auto found = f.srv->find_targets("c" + std::to_string(c), "");
+    ASSERT_EQ(found.size(), 2u) << c;
+    std::set<std::string> got{found[0]->connection_id(), found[1]->connection_id()};
+    EXPECT_EQ(got, (std::set<std::string>{ids[c], ids[c + clients]})) << c;
+  }
+  EXPECT_FALSE(f.srv->find("c0"));
+  EXPECT_TRUE(f.srv->find_targets(ids[0], "").empty());  // a connection id is not a client id
+
+  // Every client's first connection closes: the second is all its client id finds.
+  for (int c = 0; c < clients; ++c) conns[c]->ws.close(websocket::close_code::normal);
+  for (int i = 0; i < 500 && f.srv->connection_count() != 75u; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(f.srv->connection_count(), 75u);
+  for (int c = 0; c < clients; ++c) {
+    EXPECT_FALSE(f.srv->find(ids[c])) << c;
+    auto found = f.srv->find_targets("c" + std::to_string(c), "");
+    ASSERT_EQ(found.size(), 1u) << c;
+    EXPECT_EQ(found[0]->connection_id(), ids[c + clients]);
+    EXPECT_EQ(f.srv->find_targets("", ids[c + clients]).size(), 1u);
+  }
 }
 
 TEST(Server, StopClosesConnectionsWithGoingAway) {
