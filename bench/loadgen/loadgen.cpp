@@ -172,7 +172,7 @@ std::string framed(const settings& s, const char* event, const std::string& data
 class client : public std::enable_shared_from_this<client> {
  public:
   client(net::io_context& ioc, const settings& s, totals& t, std::string id, bool publisher)
-      : sock_(tcp::socket(ioc), s.tls ? std::make_unique<roomwire::tls_engine>(s.tls) : nullptr), s_(s), t_(t), id_(std::move(id)), publisher_(publisher) {
+      : sock_(roomwire::tcp_socket(ioc), s.tls ? std::make_unique<roomwire::tls_engine>(s.tls) : nullptr), s_(s), t_(t), id_(std::move(id)), publisher_(publisher) {
     delivery_prefix_ = s_.plain ? "M" : s_.socketio ? "42[\"room_message\"" : "{\"type\":\"room_message\"";
     if (s_.mode == "fanout" && s_.plain) {
       own_marker_ = "M" + id_ + ":";
@@ -196,6 +196,11 @@ class client : public std::enable_shared_from_this<client> {
 
   void start(tcp::endpoint ep, net::ip::address source, std::function<void()> ready) {
     ready_ = std::move(ready);
+    // The socket's pending operations hold the client; it counts no credit.
+    static const roomwire::corked_socket::owner_ops ops{
+        [](void* self) -> std::shared_ptr<void> { return static_cast<client*>(self)->weak_from_this().lock(); },
+        [](void*, std::size_t) {}};
+    sock_.bind(ops, this);
     auto& sock = sock_.next_layer();
     error_code open_ec;
     sock.open(ep.protocol(), open_ec);
