@@ -2,13 +2,13 @@
 // `npm run bench`: every workload against each server, each run on a fresh server process,
 // servers alternating, R runs (default 3); prints progress, then a table of medians and
 // roomwire/peer ratios, and writes bench/results/bench.json and bench/results/bench.svg.
-// Usage: node bench/run.js [--runs 3] [--seconds 5] [--only fanout,echo-js,...] | --chart-only
+// Usage: node bench/run.js [--runs 3] [--seconds 5] [--only fanout,echo-js,...] [--servers roomwire,ws,...] | --chart-only
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const { buildLoadgen, startServer, stopServer, runLoadgen, median, args, writeResult } = require('./lib');
 
-const o = args({ runs: 3, seconds: 5, only: '' });
+const o = args({ runs: 3, seconds: 5, only: '', servers: '' });
 const secs = String(o.seconds);
 
 /** A self-signed pair for the TLS rows, made once per run with the openssl command. */
@@ -369,10 +369,12 @@ if (process.argv.includes('--chart-only')) {
       }
       continue;
     }
-    results[w.id] = Object.fromEntries(w.servers.map((s) => [s.name, []]));
+    // --servers: only the named servers of each workload (names as in the tables).
+    const servers = o.servers ? w.servers.filter((s) => o.servers.split(',').includes(s.name)) : w.servers;
+    results[w.id] = Object.fromEntries(servers.map((s) => [s.name, []]));
     const rate = w.rate ? w.rate(results) : undefined;
     for (let run = 1; run <= o.runs; run++) {
-      for (const s of w.servers) {
+      for (const s of servers) {
         let value;
         if (w.idle) {
           value = await idleRun(s, w.idle);

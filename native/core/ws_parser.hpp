@@ -4,7 +4,7 @@
 // of (a partial header fits inline), so a connection between messages holds no buffer.
 // Why not Beast's websocket::stream: each one holds ~2.5 KB (a 1,536-byte read buffer
 // among it) plus a ~500-byte pending read operation, which kept an idle connection at
-// 4.8 KB; with this parser and reads into the I/O thread's buffer it is under 2 KB
+// 4.8 KB; with this parser and reads into the I/O thread's buffer it is about 1.1 KB
 // (bench/RESULTS.md). Beast still parses HTTP and supplies the handshake's SHA-1/base64,
 // the UTF-8 check and the close-code table.
 #pragma once
