@@ -25,13 +25,13 @@ class session_index {
     using type = std::string_view;
     type operator()(const ws_session& s) const { return s.client_id(); }
   };
-  template <class Hook, Hook ws_session::*Member, class Key>
+  template <ws_session::index_hook ws_session::*Hook, class Key>
   using set_of = boost::intrusive::unordered_multiset<
-      ws_session, boost::intrusive::member_hook<ws_session, Hook, Member>, boost::intrusive::key_of_value<Key>,
-      boost::intrusive::hash<std::hash<std::string_view>>, boost::intrusive::power_2_buckets<true>,
-      boost::intrusive::constant_time_size<true>>;
-  using by_id_set = set_of<ws_session::index_hook, &ws_session::by_id_hook_, id_of>;
-  using by_client_set = set_of<ws_session::index_hook, &ws_session::by_client_hook_, client_of>;
+      ws_session, boost::intrusive::member_hook<ws_session, ws_session::index_hook, Hook>,
+      boost::intrusive::key_of_value<Key>, boost::intrusive::hash<std::hash<std::string_view>>,
+      boost::intrusive::power_2_buckets<true>, boost::intrusive::constant_time_size<true>>;
+  using by_id_set = set_of<&ws_session::by_id_hook_, id_of>;
+  using by_client_set = set_of<&ws_session::by_client_hook_, client_of>;
 
   /// A hash table's buckets, grown (doubled) as it fills: the intrusive tables use the
   /// storage they are given and never allocate.

@@ -68,7 +68,7 @@ ws_session::ws_session(server& srv, tcp_socket&& socket, std::unique_ptr<tls_eng
 }
 
 ws_session::~ws_session() {
-  server_.remove_session(*this);  // when it never finished: the indexes view its ids
+  if (!finished_) server_.remove_session(*this);  // the indexes link through it
   server_.untrack(this);
 }
 
@@ -779,7 +779,8 @@ void ws_session::finish() {
                                 protocol::presence("leave", gone.room_id, gone.member, timestamp_now())),
                             tx_type::presence);
   }
-  const std::string closed_reason = rare_ ? rare_->closed_reason : std::string();
+  static const std::string none;
+  const std::string& closed_reason = rare_ ? rare_->closed_reason : none;
   protocol_->on_close(closed_code_, closed_reason);
   if (route_->has(cb_close)) {
     event ev = make_event(event_kind::close);
