@@ -55,10 +55,9 @@ class session_index {
   session_index(const session_index&) = delete;
   session_index& operator=(const session_index&) = delete;
 
-  /// Adds `s`, which stays until erase(s) (before it is destroyed). A connection id is a
-  /// random UUID: a session already there with the same id is taken out first.
+  /// Adds `s`, which stays until erase(s) (before it is destroyed). Connection ids are
+  /// random UUIDs; were two ever equal, each session would still take out only itself.
   void insert(ws_session& s) {
-    if (ws_session* clash = find(s.connection_id())) erase(*clash);
     by_id_.grow_if_full();
     by_client_.grow_if_full();
     by_id_.set.insert(s);
